@@ -1,0 +1,129 @@
+"""Model spec strings and the backend registry.
+
+One string picks a backend everywhere (Python, CLI ``--model``, report parameters):
+
+* ``default``                      the embedded default of that kind (text: SmolLM2-135M-Instruct)
+* ``HUB_ID`` or ``/local/path``    a transformers / diffusers model (text ``local``, image ``diffusers``)
+* ``openai:MODEL@BASE_URL``        an OpenAI-compatible server (text)
+* ``sketch`` / ``piper`` / ...     a named backend
+* ``PREFIX:REST``                  a backend registered under ``PREFIX`` (entry-point group ``workbench.backends``)
+* ``...+ADAPTER``                  a LoRA adapter (path) applied to the model
+
+Backends register through the entry-point group ``workbench.backends``: the entry
+point's name is ``KIND.PREFIX`` (e.g. ``text.local``, ``image.sketch``) and its value a
+factory ``factory(spec: ModelSpec) -> generator``. The built-ins are registered the same
+way in ``pyproject.toml``; :func:`register_backend` adds one at run time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from ..errors import UnknownModelSpec
+
+KINDS = ("text", "image", "voice")
+
+# the backend a bare word or path means, per kind
+DEFAULT_BACKEND = {"text": "local", "image": "diffusers", "voice": "piper"}
+# names that select a backend without a prefix (``sketch``, ``piper``, ``default``)
+NAMED = {
+    "text": {"default": ("local", "default")},
+    "image": {"default": ("sketch", "default"), "sketch": ("sketch", "default")},
+    "voice": {"default": ("piper", "default"), "piper": ("piper", "default")},
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    kind: str  # "text" | "image" | "voice"
+    backend: str  # "local", "openai", "diffusers", "sketch", "piper", "tts", or a plug-in prefix
+    model: str  # model id, path, or "default"
+    base_url: str | None = None  # for server backends
+    adapter: str | None = None  # LoRA adapter path (``+ADAPTER``)
+    raw: str = ""
+
+    def __str__(self) -> str:
+        return self.raw or self.model
+
+
+def parse_spec(spec: str | None, kind: str = "text") -> ModelSpec:
+    """Parse a model spec string for a generator of ``kind``."""
+    if kind not in KINDS:
+        raise UnknownModelSpec(f"unknown generator kind {kind!r}; expected one of {', '.join(KINDS)}")
+    raw = (spec or "default").strip()
+    if not raw:
+        raw = "default"
+    body, adapter = raw, None
+    if "+" in raw and not raw.startswith(("http://", "https://")):
+        body, _, adapter = raw.partition("+")
+        adapter = adapter.strip() or None
+        body = body.strip() or "default"
+    if body in NAMED[kind]:
+        backend, model = NAMED[kind][body]
+        return ModelSpec(kind, backend, model, None, adapter, raw)
+    prefix, sep, rest = body.partition(":")
+    if sep and prefix and "/" not in prefix and "\\" not in prefix and len(prefix) > 1:
+        if prefix == "openai":
+            model, at, base = rest.rpartition("@")
+            if not at:
+                model, base = rest, None
+            if not model:
+                raise UnknownModelSpec(
+                    f"model spec {raw!r}: write openai:MODEL@BASE_URL, e.g. openai:my-model@http://127.0.0.1:8000/v1"
+                )
+            return ModelSpec(kind, "openai", model, base or None, adapter, raw)
+        return ModelSpec(kind, prefix, rest or "default", None, adapter, raw)
+    return ModelSpec(kind, DEFAULT_BACKEND[kind], body, None, adapter, raw)
+
+
+Factory = Callable[[ModelSpec], Any]
+_registry: dict[tuple[str, str], Factory] = {}
+_entry_points: dict[tuple[str, str], metadata.EntryPoint] = {}
+_loaded_entry_points = False
+_lock = threading.Lock()
+
+
+def register_backend(kind: str, prefix: str, factory: Factory) -> None:
+    """Register ``factory`` for model specs ``PREFIX:...`` of ``kind`` (run-time alternative to entry points)."""
+    with _lock:
+        _registry[(kind, prefix)] = factory
+
+
+def _load_entry_points() -> None:
+    global _loaded_entry_points
+    if _loaded_entry_points:
+        return
+    for ep in metadata.entry_points(group="workbench.backends"):
+        kind, _, prefix = ep.name.partition(".")
+        if kind in KINDS and prefix:
+            _entry_points[(kind, prefix)] = ep  # loaded lazily on first use
+    _loaded_entry_points = True
+
+
+def backend_factory(spec: ModelSpec) -> Factory:
+    with _lock:
+        _load_entry_points()
+        factory = _registry.get((spec.kind, spec.backend))
+        ep = _entry_points.get((spec.kind, spec.backend))
+    if factory is None and ep is not None:
+        factory = ep.load()
+        with _lock:
+            _registry[(spec.kind, spec.backend)] = factory
+    if factory is None:
+        known = available_backends(spec.kind)
+        raise UnknownModelSpec(
+            f"no {spec.kind} backend called {spec.backend!r} (model spec {spec.raw!r}). "
+            f"Known: {', '.join(known) or 'none'}. Install the package that provides it, "
+            "or register one with workbench.generate.register_backend."
+        )
+    return factory
+
+
+def available_backends(kind: str) -> list[str]:
+    with _lock:
+        _load_entry_points()
+        return sorted({p for k, p in [*_registry, *_entry_points] if k == kind})
