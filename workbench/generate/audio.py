@@ -143,6 +143,9 @@ def estimate_f0(
     if len(x) < n or hi >= n:
         return 0.0
     level = np.sqrt(np.mean(np.square(x))) if x.size else 0.0
+    window = np.hanning(n)
+    w_ac = np.fft.irfft(np.abs(np.fft.rfft(window, 2 * n)) ** 2)[:n]
+    w_ac = np.maximum(w_ac / w_ac[0], 1e-3)
     f0s: list[float] = []
     for start in range(0, len(x) - n, n // 2):
         frame = x[start : start + n].astype(np.float64)
@@ -150,20 +153,21 @@ def estimate_f0(
         energy = np.sqrt(np.mean(frame * frame))
         if energy < 0.5 * level or energy < 1e-4:
             continue
-        spec = np.fft.rfft(frame * np.hanning(n), 2 * n)
+        spec = np.fft.rfft(frame * window, 2 * n)
         ac = np.fft.irfft(np.abs(spec) ** 2)[:n]
         if ac[0] <= 0:
             continue
-        ac = ac / ac[0]
-        lag = lo + int(np.argmax(ac[lo:hi]))
-        if ac[lag] < 0.4:  # unvoiced
+        ac = ac / ac[0] / w_ac  # undo the window's taper (Boersma 1993)
+        seg = ac[lo:hi]
+        best = float(np.max(seg))
+        if best < 0.6:  # unvoiced
             continue
-        # parabolic interpolation around the peak
-        if 0 < lag < n - 1:
-            a, b, c = ac[lag - 1], ac[lag], ac[lag + 1]
-            denom = a - 2 * b + c
-            shift = 0.5 * (a - c) / denom if denom else 0.0
-        else:
-            shift = 0.0
+        # the first local peak close to the best one: avoids picking a multiple of the period
+        peaks = [k for k in range(1, len(seg) - 1) if seg[k] >= seg[k - 1] and seg[k] >= seg[k + 1]]
+        k = next((k for k in peaks if seg[k] >= 0.9 * best), int(np.argmax(seg)))
+        lag = lo + k
+        a, b, c = ac[lag - 1], ac[lag], ac[lag + 1] if lag + 1 < n else ac[lag]
+        denom = a - 2 * b + c
+        shift = 0.5 * (a - c) / denom if denom else 0.0
         f0s.append(sample_rate / (lag + shift))
     return float(np.median(f0s)) if f0s else 0.0
