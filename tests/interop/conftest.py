@@ -48,6 +48,9 @@ You shouldn't be down here."""
 
 HARBOUR = """EXT. HARBOUR - DAWN
 
+- a list line, * a star, + plus, = equals, ~ tilde, // no comment, /* nor this */ <> glue <- thread -> divert
+# not a tag, a|b, {not logic}, 50% off ^caret, \\ backslash
+
 The three of them watch the smuggler's ship slip away.
 
 ELSPETH
