@@ -235,7 +235,7 @@ def parse_scene(text: str, cast: Iterable[str] = ()) -> ParsedScene:
             def flush_dialogue() -> None:
                 nonlocal dialogue_buf
                 if dialogue_buf:
-                    elements.append(Element("dialogue", " ".join(dialogue_buf).strip(), who, dual, dstart))
+                    elements.append(Element("dialogue", " ".join(dialogue_buf).strip(), who, dual, dstart))  # noqa: B023
                     dialogue_buf = []
 
             while i < n and raw[i].strip():

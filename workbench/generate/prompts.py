@@ -1,0 +1,77 @@
+"""The prompt templates the package ships (Jinja2, sandboxed; user text only ever enters as variables)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+SYSTEM = """You are a screenwriter co-writing a branching story with the user.
+Write in screenplay format: a scene heading (INT. or EXT. PLACE - TIME), short action lines, \
+CHARACTER NAMES in capitals on their own line before what they say, and dialogue under the name.
+Use only the characters listed in the cast sheet, spelled exactly as written there.
+Never repeat earlier scenes; move the story forward.
+{% if style %}Style: {{ style }}{% endif %}
+{% if title %}Story: {{ title }}{% if logline %} - {{ logline }}{% endif %}{% endif %}"""
+
+CAST_SHEET = """Cast sheet:
+{% for c in characters %}- {{ c.name | upper }} ({{ c.name }}): {{ c.description }}{% if c.personality %} Personality: {{ c.personality }}{% endif %}{% if c.speech_style %} Speech: {{ c.speech_style }}{% endif %}
+{% endfor %}"""
+
+LORE = """World notes:
+{% for e in entries %}- {{ e.content }}
+{% endfor %}"""
+
+STORY_SO_FAR = """Story so far:
+{% for s in scenes %}
+{% if s.summary %}[{{ s.title }} - summary] {{ s.summary }}{% else %}{{ s.text }}{% endif %}
+{% if s.choice %}(Then: {{ s.choice }}){% endif %}
+{% endfor %}"""
+
+AUTHOR_NOTE = """[Author's note: {{ note }}]"""
+
+INSTRUCTION = """Write the next scene{% if title %}, "{{ title }}"{% endif %}{% if choice %}, where this happens: {{ choice }}{% endif %}.
+{% if summary %}Outline for this scene: {{ summary }}
+{% endif %}{% if characters %}Characters in this scene: {{ characters | join(', ') }}.
+{% endif %}Write it in screenplay format, about 120 to 200 words. Start with the scene heading."""
+
+SUMMARY = """Summarise this scene in one or two plain sentences (who, what happens, what changes):
+
+{{ text }}"""
+
+OUTLINE_TITLE = """Logline: {{ logline }}
+Give this story a short, evocative title. Answer in JSON: {"title": "..."}"""
+
+OUTLINE_CHARACTERS = """Story: {{ title }}
+Logline: {{ logline }}
+List the {{ k }} main characters. For each give a full name, a one-sentence description, a short personality, \
+and a visual appearance (age, clothes, hair). Answer in JSON."""
+
+OUTLINE_SCENES = """Story: {{ title }}
+Logline: {{ logline }}
+Characters:
+{% for c in characters %}- {{ c.name }}: {{ c.description }}
+{% endfor %}
+Outline the story as {{ k }} scenes in order. For each give a short title, a one-sentence summary of what happens, \
+and which of the characters above appear. Answer in JSON."""
+
+CHOICES = """Scene so far:
+{{ text }}
+
+Suggest {{ k }} different things that could happen next, each a short action (under 12 words). Answer in JSON."""
+
+
+@lru_cache(maxsize=1)
+def _env() -> Any:
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+
+
+@lru_cache(maxsize=32)
+def _template(source: str) -> Any:
+    return _env().from_string(source)
+
+
+def render(source: str, **values: Any) -> str:
+    """Render a shipped template; values are data, never template source."""
+    return _template(source).render(**values).strip()

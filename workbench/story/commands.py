@@ -1,0 +1,116 @@
+"""CLI: ``workbench new``, ``info``, ``backup``, ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("new", help="create a new, empty project file")
+    p.add_argument("path", type=Path)
+    p.add_argument("--title", default=None)
+    p.add_argument("--sample", action="store_true", help="start from the sample story instead of an empty one")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("info", help="show a project's scenes, branches, cast and takes")
+    p.add_argument("path", type=Path)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("backup", help="copy a project safely (even while it is open elsewhere)")
+    p.add_argument("path", type=Path)
+    p.add_argument("out", type=Path)
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("demo", help="build the sample project and render its pitch report on the default model")
+    p.add_argument("--out", type=Path, default=Path("out"), help="folder for the demo's files (default: out/)")
+    p.add_argument("--no-report", action="store_true", help="only build and show the sample project")
+    p.add_argument("--model", default="default", help="text model spec")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from ..errors import InvalidInput
+    from .project import open_project
+    from .sample import build_sample
+
+    if args.path.exists():
+        raise InvalidInput(f"{args.path} already exists; open it instead, or pick another name")
+    project = build_sample(args.path) if args.sample else open_project(args.path, title=args.title)
+    if args.title:
+        project.title = args.title
+    print(f"created {args.path} ({project.title!r}, IFID {project.ifid})")
+    project.close()
+    return 0
+
+
+def describe(project) -> str:  # noqa: ANN001
+    lines = [f"{project.title}", f"  {project.logline}" if project.logline else "", ""]
+    s = project.summary()
+    lines.append(f"IFID {s['ifid']} · {s['scenes']} scenes · {s['choices']} choices · {s['takes']} takes · "
+                 f"{s['assets']} media assets · {s['lore']} lore entries")
+    lines.append("")
+    lines.append("Cast: " + (", ".join(s["cast"]) or "nobody yet"))
+    lines.append("")
+    lines.append("Branches:")
+    for name in project.branches:
+        b = project.branches[name]
+        lines.append(f"  {name} ({len(b)} scenes): " + " -> ".join(sc.title for sc in b.scenes))
+    lines.append("")
+    lines.append("Scenes:")
+    for sc in project.scenes:
+        kids = "; ".join(f"[{c.label}] -> {t.title}" for c, t in sc.children)
+        n = len(sc.takes)
+        chosen = sc.chosen
+        state = f"{n} take{'s' if n != 1 else ''}" + (", chosen" if chosen else ", none chosen")
+        lines.append(f"  {sc.title} ({state}){'  ' + kids if kids else ''}")
+    return "\n".join(x for x in lines if x is not None)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .project import open_project
+
+    project = open_project(args.path, create=False)
+    try:
+        if args.json:
+            print(json.dumps(project.summary(), indent=2, ensure_ascii=False))
+        else:
+            print(describe(project))
+    finally:
+        project.close()
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .project import open_project
+
+    project = open_project(args.path, create=False)
+    try:
+        out = project.backup(args.out)
+    finally:
+        project.close()
+    print(f"backed up {args.path} to {out}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .sample import build_sample
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "skerry_point.story"
+    project = build_sample(path, overwrite=True)
+    print(describe(project))
+    project.close()
+    print(f"\nsample project: {path}")
+    if args.no_report:
+        return 0
+    try:
+        from ..report.run import run_report
+    except ModuleNotFoundError:
+        return 0
+    html = run_report(path, out / "pitch.html", model=args.model)
+    print(f"pitch report: {html}")
+    return 0
