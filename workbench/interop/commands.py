@@ -1,0 +1,88 @@
+"""``workbench export`` and ``workbench import``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def _options(pairs: list[str] | None) -> dict[str, Any]:
+    from ..errors import InvalidInput
+
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"--option takes KEY=VALUE, not {pair!r}")
+        out[key.strip().replace("-", "_")] = value
+    return out
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``export`` and ``import`` sub-commands."""
+    ex = subparsers.add_parser(
+        "export", help="export a project (Twee, Twine HTML, ink, Yarn, Fountain, cards)"
+    )
+    ex.add_argument("project", help="the project file")
+    ex.add_argument(
+        "--format", "-f", required=True, help="twee, twine-html, ink, yarn, fountain, card-v2, card-v3"
+    )
+    ex.add_argument("--branch", "-b", help="the branch to export (Fountain; default main)")
+    ex.add_argument("-o", "--out", required=True, help="output file (a folder for card formats)")
+    ex.add_argument("--png", action="store_true", help="card formats: write PNG cards instead of JSON")
+    ex.add_argument(
+        "--option", "-O", action="append", metavar="KEY=VALUE", help="a format option (repeatable)"
+    )
+    ex.set_defaults(func=_export)
+
+    im = subparsers.add_parser("import", help="import a story, screenplay or character card into a project")
+    im.add_argument("file", help="the file to import (.twee, .fountain, .json/.png card)")
+    im.add_argument("--into", required=True, help="the project file (created if missing)")
+    im.add_argument("--format", "-f", help="the format (default: from the file suffix)")
+    im.add_argument(
+        "--to-library", action="store_true", help="cards: also add the character to the cast library"
+    )
+    im.add_argument("--after", help="Fountain: the scene the imported screenplay follows")
+    im.add_argument(
+        "--option", "-O", action="append", metavar="KEY=VALUE", help="a format option (repeatable)"
+    )
+    im.set_defaults(func=_import)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ..story import open_project
+    from .registry import export_project, get_format
+
+    fmt = get_format(args.format, need="export")
+    opts = _options(args.option)
+    if args.branch:
+        opts["branch"] = args.branch
+    if args.png:
+        opts["png"] = True
+    with open_project(args.project, create=False) as project:
+        written = export_project(project, fmt, Path(args.out), **opts)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from ..story import open_project
+    from .registry import import_file
+
+    opts = _options(args.option)
+    if args.to_library:
+        opts["to_library"] = True
+    if args.after:
+        opts["after"] = args.after
+    with open_project(args.into) as project:
+        result = import_file(Path(args.file), project, args.format, **opts)
+        print(f"imported {result.summary()} from {args.file} into {args.into}")
+    for path in result.library:
+        print(f"wrote {path}")
+    for note in result.warnings:
+        print(f"warning: {note}")
+    return 0
