@@ -1,0 +1,52 @@
+"""The CLI's foundation commands, and that ``import workbench`` stays light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from workbench.cli import main
+
+
+def test_import_workbench_loads_no_heavy_library():
+    code = ("import sys, time; t=time.perf_counter(); import workbench; dt=time.perf_counter()-t; "
+            "heavy=[m for m in ('torch','transformers','diffusers','panel','bokeh','numpy','PIL') if m in sys.modules]; "
+            "print(heavy, dt)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    heavy, seconds = out.rsplit(" ", 1)
+    assert heavy == "[]"
+    assert float(seconds) < 1.0
+
+
+def test_new_info_backup(tmp_path, capsys):
+    path = tmp_path / "s.story"
+    assert main(["new", str(path), "--sample"]) == 0
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "The Last Light of Skerry Point" in out and "main (5 scenes)" in out
+    assert main(["info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["scenes"] == 7 and info["branches"]["ines"] == 5
+    assert main(["backup", str(path), str(tmp_path / "b.story")]) == 0
+    assert (tmp_path / "b.story").exists()
+
+
+def test_cli_errors_are_one_clear_line(tmp_path, capsys):
+    junk = tmp_path / "junk.story"
+    junk.write_text("hello")
+    assert main(["info", str(junk)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("workbench info:") and "not a Story Workbench project" in err
+    assert main(["info", str(tmp_path / "missing.story")]) == 1
+    assert "no project" in capsys.readouterr().err
+    path = tmp_path / "s.story"
+    main(["new", str(path)])
+    assert main(["new", str(path)]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_demo_without_report_builds_the_sample(tmp_path, capsys):
+    assert main(["demo", "--no-report", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "skerry_point.story").exists()
+    assert "sample project:" in capsys.readouterr().out
