@@ -119,3 +119,15 @@ def test_cli_import_error_is_reported_and_changes_nothing(tmp_path, capsys):
         assert content_digest(project) == before
     assert main(["export", str(tmp_path / "keeper.wbproj"), "-f", "docx", "-o", str(tmp_path / "x")]) == 1
     assert "no format called" in capsys.readouterr().err
+
+
+def test_missing_validators_skip_loudly_but_fail_under_ci(monkeypatch):
+    from . import conftest
+
+    monkeypatch.setattr(conftest, "node_available", lambda: False)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="SKIPPED LOUDLY.*npm ci"):
+        conftest.require_node()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="npm ci"):
+        conftest.require_node()

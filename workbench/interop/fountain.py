@@ -160,7 +160,7 @@ def split_screenplay(text: str) -> tuple[dict[str, str], list[tuple[int, str, st
         elif s:
             scenes.append((n + 1, "Opening", [line]))
         prev_blank = not s
-    out = []
+    out: list[tuple[int, str, str]] = []
     for line_no, title, body in scenes:
         content = "\n".join(body).strip("\n")
         content = re.sub(r"\n{3,}", "\n\n", content)

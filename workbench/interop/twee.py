@@ -230,11 +230,11 @@ def parse_twee(text: str, *, loops: str = "error") -> tuple[StoryDoc, list[str]]
     raw = text.split("\n")
     warnings: list[str] = []
     chunks: list[tuple[int, str, list[str]]] = []  # (line, header, body lines)
-    for i, line in enumerate(raw, start=1):
-        if line.startswith("::"):
-            chunks.append((i, line[2:].strip(), []))
+    for i, raw_line in enumerate(raw, start=1):
+        if raw_line.startswith("::"):
+            chunks.append((i, raw_line[2:].strip(), []))
         elif chunks:
-            chunks[-1][2].append(line)
+            chunks[-1][2].append(raw_line)
     if not chunks:
         raise FormatError("no passages found (a Twee passage starts with a '::' line)")
     doc = StoryDoc()
