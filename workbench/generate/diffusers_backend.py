@@ -338,15 +338,19 @@ class DiffusersImageGenerator:
         prompts = [s.prompt or shot_prompt(s, cast) for s in shots]
         seeds = [frame_seed(seed, s) for s in shots]
         refs: list[bytes | None] = []
-        for s in shots:
-            who = s.speaker or (s.names[0] if s.names else None)
+        for sh in shots:
+            who = sh.speaker or (sh.names[0] if sh.names else None)
             refs.append((references or {}).get(who) if who else None)
         out: list[Media] = []
         for start in range(0, len(shots), self.batch_size):
             sl = slice(start, start + self.batch_size)
             images = self._run(prompts[sl], seeds[sl], self.width, self.height, refs[sl])
             for img, shot, p, s, r in zip(images, shots[sl], prompts[sl], seeds[sl], refs[sl]):
-                extra = {"index": shot.index, "framing": shot.framing, "storyboard_seed": seed}
+                extra: dict[str, Any] = {
+                    "index": shot.index,
+                    "framing": shot.framing,
+                    "storyboard_seed": seed,
+                }
                 if self.ip_adapter is not None:
                     extra["ip_adapter_reference"] = hashlib.sha256(r).hexdigest() if r else None
                     extra["ip_adapter_scale"] = self.ip_adapter.scale

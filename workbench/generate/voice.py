@@ -314,14 +314,14 @@ class TransformersVoiceGenerator:
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(f"{self.path} holds no readable transformers config: {exc}") from exc
         self.model_type = getattr(config, "model_type", "")
-        load = {"local_files_only": True, "trust_remote_code": False, "use_safetensors": True}
+        load: dict[str, Any] = {"local_files_only": True, "trust_remote_code": False, "use_safetensors": True}
         try:
             if self.model_type == "vits":
                 self.model = transformers.VitsModel.from_pretrained(self.path, **load).eval()
                 self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.path, local_files_only=True)
                 self.sample_rate = int(config.sampling_rate)
                 self.vocoder = None
-                self.speakers = None
+                self.speakers: Any = None
             elif self.model_type == "speecht5":
                 self.model = transformers.SpeechT5ForTextToSpeech.from_pretrained(self.path, **load).eval()
                 self.tokenizer = transformers.AutoProcessor.from_pretrained(self.path, local_files_only=True)
@@ -389,7 +389,9 @@ class TransformersVoiceGenerator:
                 if inputs["input_ids"].shape[-1] > limit:
                     raise TooLarge(f"the line is longer than the model's {limit} tokens; split it")
                 speaker = int(voice.get("speaker", 0)) if voice else 0
-                emb = self.speakers[speaker % len(self.speakers)].unsqueeze(0)
+                table = self.speakers
+                assert table is not None  # loaded with the SpeechT5 model
+                emb = table[speaker % len(table)].unsqueeze(0)
                 params["speaker"] = speaker
                 wave = self.model.generate_speech(inputs["input_ids"], emb, vocoder=self.vocoder)
         x = wave.float().cpu().numpy().reshape(-1)
