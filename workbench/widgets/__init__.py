@@ -1,0 +1,48 @@
+"""The views: Panel components that take a ``Session`` and re-render from its project.
+
+In a notebook, call :func:`extension` once (``pn.extension(inline=True)``: no CDN), then
+display a view, e.g. ``Workbench(session)``. The same views make up ``workbench serve``.
+Panel is imported on first use of a view, so ``workbench.widgets.registry`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .registry import register_view, registered_views, unregister_view
+
+_LAZY = {
+    "SessionView": "._base",
+    "BranchMap": ".branch_map", "compare_html": ".branch_map", "compare_rows": ".branch_map",
+    "CastBoard": ".cast",
+    "ClickableMap": ".components", "TakeCarousel": ".components",
+    "ContextViewer": ".context", "context_html": ".context",
+    "SceneEditor": ".editor",
+    "MediaGallery": ".media",
+    "OutlineView": ".outline",
+    "Workbench": ".workbench", "show": ".workbench",
+}
+
+
+def extension(**kwargs: Any) -> None:
+    """Load Panel for notebooks with its JavaScript inlined, so it works offline."""
+    import panel as pn
+
+    kwargs.setdefault("inline", True)
+    pn.extension(**kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "BranchMap", "CastBoard", "ClickableMap", "ContextViewer", "MediaGallery", "OutlineView", "SceneEditor",
+    "SessionView", "TakeCarousel", "Workbench", "compare_html", "compare_rows", "context_html", "extension",
+    "register_view", "registered_views", "show", "unregister_view",
+]

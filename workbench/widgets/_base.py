@@ -1,0 +1,136 @@
+"""The shared base of every view: a ``Session``, an error alert, a busy flag, and re-rendering
+from the project whenever it changes (in this view, another view, or a background thread)."""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import panel as pn
+import param
+
+from ..errors import WorkbenchError
+
+__all__ = ["SessionView", "safe_call"]
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, WorkbenchError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class SessionView(pn.viewable.Viewer):
+    """A view of a ``Session``: it holds no story state; ``refresh()`` rebuilds it from the project."""
+
+    session = param.Parameter(allow_refs=False, doc="The workbench.Session this view shows and drives.")
+    error = param.String(default="", doc="The last error, shown in an alert inside the view.")
+    busy = param.Boolean(default=False, doc="True while a long action (generation, media) runs.")
+    status = param.String(default="", doc="A one-line status: progress or the last action's result.")
+
+    def __init__(self, session: Any, **params: Any) -> None:
+        super().__init__(session=session, **params)
+        self._alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["wb-error"],
+                                    sizing_mode="stretch_width")
+        self._status = pn.pane.HTML("", css_classes=["wb-status"], styles={"color": "#6b7280"})
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._unsubscribe = session.project.on_change(self._on_project_change)
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            pn.state.on_session_destroyed(lambda _ctx: self.close())
+
+    # ---- error and status display
+    @param.depends("error", watch=True)
+    def _show_error(self) -> None:
+        self._alert.object = self.error
+        self._alert.visible = bool(self.error)
+
+    @param.depends("status", watch=True)
+    def _show_status(self) -> None:
+        self._status.object = self.status
+
+    def fail(self, exc: BaseException) -> None:
+        """Show an error in the view (and in the server log for unexpected ones)."""
+        if not isinstance(exc, WorkbenchError):
+            traceback.print_exception(exc)
+        self.error = _message(exc)
+
+    def attempt(self, action: Callable[[], Any]) -> Any:
+        """Run ``action``; an error is shown in the alert instead of escaping the callback."""
+        self.error = ""
+        try:
+            return action()
+        except Exception as exc:
+            self.fail(exc)
+            return None
+
+    def in_background(self, work: Callable[[], Any], done: Callable[[Any], None] | None = None,
+                      label: str = "working") -> threading.Thread:
+        """Run ``work`` in a thread with ``busy`` set; ``done(result)`` runs afterwards, errors go to the alert.
+
+        Panel sends parameter changes made in a thread to the page through the document's
+        next-tick callback, so views may update their panes from ``work`` and ``done``.
+        """
+        if self.busy:
+            raise WorkbenchError("wait for the current action to finish (or stop it) first")
+        self.error = ""
+        self.busy = True
+        self.status = f"{label}…"
+
+        def run() -> None:
+            try:
+                result = work()
+            except Exception as exc:
+                self.busy = False
+                self.fail(exc)
+                self.status = ""
+                return
+            self.busy = False
+            if done is not None:
+                try:
+                    done(result)
+                except Exception as exc:
+                    self.fail(exc)
+
+        thread = threading.Thread(target=run, name=f"workbench-{type(self).__name__}", daemon=True)
+        self._thread = thread
+        thread.start()
+        return thread
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the background action (if any) ends: for scripts and tests."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # ---- re-rendering
+    def _on_project_change(self, _project: Any) -> None:
+        if self._closed:
+            return
+        try:
+            self.refresh()
+        except Exception as exc:
+            self.fail(exc)
+
+    def refresh(self) -> None:
+        """Rebuild what the view shows from the project."""
+
+    def close(self) -> None:
+        """Stop listening to the project (called when a browser tab closes)."""
+        self._closed = True
+        self._unsubscribe()
+
+    @property
+    def project(self) -> Any:
+        return self.session.project
+
+
+def safe_call(view: SessionView, action: Callable[..., Any]) -> Callable[..., Any]:
+    """A widget callback that shows errors in ``view`` instead of raising."""
+
+    def callback(*_args: Any) -> Any:
+        return view.attempt(action)
+
+    return callback

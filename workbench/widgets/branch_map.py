@@ -1,0 +1,177 @@
+"""The branch map: the story graph, clickable; fork from a scene; compare two branches."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from html import escape
+from itertools import zip_longest
+from typing import Any
+
+import panel as pn
+import param
+
+from ..errors import InvalidInput
+from ..render import branch_map_svg
+from ._base import SessionView, safe_call
+from .components import ClickableMap
+
+NO_COMPARE = "(none)"
+
+
+def _diff_html(a: str, b: str) -> str:
+    """Word-level differences: removed words struck through in red, added words in green."""
+    sa, sb = a.split(), b.split()
+    out: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=sa, b=sb, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(escape(" ".join(sa[i1:i2])))
+            continue
+        if i2 > i1:
+            out.append(f"<del class='wb-del' style='background:#fee2e2;color:#991b1b'>{escape(' '.join(sa[i1:i2]))}</del>")
+        if j2 > j1:
+            out.append(f"<ins class='wb-ins' style='background:#dcfce7;color:#166534;text-decoration:none'>"
+                       f"{escape(' '.join(sb[j1:j2]))}</ins>")
+    return " ".join(out)
+
+
+def compare_rows(project: Any, a: str, b: str) -> list[dict[str, Any]]:
+    """Scene by scene along two branches: titles, texts, whether they are the same scene, a similarity ratio."""
+    rows = []
+    for i, (sa, sb) in enumerate(zip_longest(project.branches[a].scenes, project.branches[b].scenes)):
+        ta = sa.text if sa is not None else ""
+        tb = sb.text if sb is not None else ""
+        same = sa is not None and sb is not None and sa.id == sb.id
+        ratio = 1.0 if same else difflib.SequenceMatcher(a=ta.split(), b=tb.split(), autojunk=False).ratio()
+        rows.append({"step": i + 1, "a": sa, "b": sb, "same": same, "ratio": ratio, "a_text": ta, "b_text": tb})
+    return rows
+
+
+def compare_html(project: Any, a: str, b: str) -> str:
+    """Two branches side by side, scene by scene, with the differences of their chosen texts marked."""
+    cell = "vertical-align:top;padding:6px 8px;border-top:1px solid #e5e7eb;white-space:pre-wrap;font-size:12px"
+    head = (f"<tr><th style='text-align:left;width:40px'>#</th><th style='text-align:left'>{escape(a)}</th>"
+            f"<th style='text-align:left'>{escape(b)}</th></tr>")
+    body = []
+    for row in compare_rows(project, a, b):
+        sa, sb = row["a"], row["b"]
+        title_a = escape(sa.title) if sa is not None else "—"
+        title_b = escape(sb.title) if sb is not None else "—"
+        if row["same"]:
+            body.append(f"<tr class='wb-same'><td style='{cell}'>{row['step']}</td>"
+                        f"<td colspan='2' style='{cell};color:#6b7280'><b>{title_a}</b> · same scene on both</td></tr>")
+            continue
+        diff = _diff_html(row["a_text"], row["b_text"])
+        body.append(
+            f"<tr class='wb-differs'><td style='{cell}'>{row['step']}</td>"
+            f"<td style='{cell}'><b>{title_a}</b><br>{escape(row['a_text']) or '<i>no text</i>'}</td>"
+            f"<td style='{cell}'><b>{title_b}</b> <span style='color:#6b7280'>"
+            f"({round(100 * row['ratio'])}% alike)</span><br>{diff or '<i>no text</i>'}</td></tr>")
+    return (f"<table class='wb-compare' style='border-collapse:collapse;width:100%;font-family:system-ui,sans-serif'>"
+            f"{head}{''.join(body)}</table>")
+
+
+class BranchMap(SessionView):
+    """The story graph: click a scene to open it, fork a new branch from it, compare two branches."""
+
+    branch = param.String(default="main", doc="The highlighted branch.")
+    compare = param.String(default="", doc="A second branch to compare with ('' = none).")
+    selected = param.String(default="", doc="The id of the selected scene.")
+
+    def __init__(self, session: Any, on_open: Callable[[Any], None] | None = None, **params: Any) -> None:
+        super().__init__(session, **params)
+        self._on_open: list[Callable[[Any], None]] = [on_open] if on_open else []
+        self.map = ClickableMap(sizing_mode="stretch_width", css_classes=["wb-branch-map-view"])
+        self.branch_select = pn.widgets.Select(name="Branch", options=[], width=200, css_classes=["wb-branch-select"])
+        self.compare_select = pn.widgets.Select(name="Compare with", options=[NO_COMPARE], width=200,
+                                                css_classes=["wb-compare-select"])
+        self.selected_pane = pn.pane.HTML("", css_classes=["wb-selected-scene"])
+        self.choice_input = pn.widgets.TextInput(name="Fork: what happens instead?",
+                                                 placeholder="e.g. Mara refuses the stranger's help",
+                                                 width=360, css_classes=["wb-fork-choice"])
+        self.fork_button = pn.widgets.Button(name="Fork from selected scene", button_type="primary",
+                                             css_classes=["wb-fork"])
+        self.compare_pane = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-compare-view"])
+        self.map.param.watch(self._on_click, "clicks")
+        self.branch_select.param.watch(lambda e: setattr(self, "branch", e.new or "main"), "value")
+        self.compare_select.param.watch(
+            lambda e: setattr(self, "compare", "" if e.new in (None, NO_COMPARE) else e.new), "value")
+        self.fork_button.on_click(safe_call(self, lambda: self.fork(self.choice_input.value_input
+                                                                    or self.choice_input.value)))
+        self._layout = pn.Column(
+            self._alert,
+            pn.Row(self.branch_select, self.compare_select),
+            self.map,
+            self.selected_pane,
+            pn.Row(self.choice_input, pn.Column(pn.Spacer(height=18), self.fork_button)),
+            self._status,
+            self.compare_pane,
+            sizing_mode="stretch_width", css_classes=["wb-branch-map-tab"],
+        )
+        self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    def on_open(self, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(scene)`` when the writer clicks a scene."""
+        self._on_open.append(callback)
+
+    def _on_click(self, _event: Any) -> None:
+        self.attempt(lambda: self.select(self.map.selected))
+
+    def select(self, scene: Any) -> Any:
+        """Select ``scene`` (a Scene, id or title) and open it wherever views listen."""
+        sc = self.project.scene(scene)
+        self.selected = sc.id
+        for cb in self._on_open:
+            cb(sc)
+        return sc
+
+    @param.depends("selected", "branch", "compare", watch=True)
+    def _selection_changed(self) -> None:
+        self.refresh()
+
+    def fork(self, choice: str) -> Any:
+        """A new branch from the selected scene: a new scene where ``choice`` happens instead."""
+        if not self.selected:
+            raise InvalidInput("click a scene on the map first: the fork starts there")
+        new = self.session.fork(self.selected, choice)
+        names = self.project.branches.of(new)
+        self.choice_input.value = ""
+        if names:
+            self.branch = names[0]
+        self.select(new)
+        self.status = f"forked: new branch {self.branch!r} with scene {new.title!r}"
+        return new
+
+    def refresh(self) -> None:
+        project = self.project
+        names = list(project.branches)
+        if self.branch not in names and names:
+            self.branch = "main" if "main" in names else names[0]
+            return
+        if self.compare and self.compare not in names:
+            self.compare = ""
+            return
+        if self.selected:
+            try:
+                project.scene(self.selected)
+            except KeyError:
+                self.selected = ""
+                return
+        self.branch_select.options = names
+        self.branch_select.value = self.branch if self.branch in names else None
+        self.compare_select.options = [NO_COMPARE, *[n for n in names if n != self.branch]]
+        self.compare_select.value = self.compare or NO_COMPARE
+        self.map.svg = branch_map_svg(project, branch=self.branch, selected=self.selected or None,
+                                      compare=self.compare or None)
+        self.map.selected = self.selected
+        if self.selected:
+            sc = project.scene(self.selected)
+            self.selected_pane.object = (f"<div style='font:13px system-ui,sans-serif'>Selected: <b>{escape(sc.title)}"
+                                         f"</b> · on {escape(', '.join(project.branches.of(sc)) or 'no branch')}</div>")
+        else:
+            self.selected_pane.object = "<div style='color:#6b7280'>Click a scene to open it.</div>"
+        self.fork_button.disabled = not self.selected
+        self.compare_pane.object = compare_html(project, self.branch, self.compare) if self.compare else ""

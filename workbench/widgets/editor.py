@@ -1,0 +1,293 @@
+"""The scene editor: a scene's text, takes generated with streaming, and the writer's feedback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from html import escape
+from typing import Any
+
+import panel as pn
+import param
+
+from .. import config
+from ..errors import InvalidInput
+from ..render import screenplay_html, take_html
+from ._base import SessionView, safe_call
+from .components import TakeCarousel
+
+STREAM_INTERVAL = 0.12  # seconds between page updates while tokens stream in
+
+
+class SceneEditor(SessionView):
+    """Write a scene: generate N takes (streamed), flip through them, edit, choose, rate, stop, undo."""
+
+    scene_id = param.String(default="", doc="The scene being edited ('' = the start scene).")
+    branch = param.String(default="", doc="The branch to write on ('' = the scene's own branch, main first).")
+    n = param.Integer(default=3, bounds=(1, 8), doc="How many takes one click generates.")
+    seed = param.String(default="", doc="A seed for reproducible takes ('' = a new random seed).")
+    streamed = param.Dict(default={}, doc="Text streamed so far per take index, while generating.")
+
+    def __init__(self, session: Any, **params: Any) -> None:
+        super().__init__(session, **params)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._buffer: dict[int, str] = {}
+        self._last_push = 0.0
+        self._syncing = False
+        self.scene_select = pn.widgets.Select(name="Scene", options={}, css_classes=["wb-scene-select"],
+                                              width=260)
+        self.n_input = pn.widgets.IntInput(name="Takes", value=self.n, start=1, end=8, width=80)
+        self.seed_input = pn.widgets.TextInput(name="Seed", placeholder="random", width=110)
+        self.generate_button = pn.widgets.Button(name="Generate 3 takes", button_type="primary",
+                                                 css_classes=["wb-generate"])
+        self.stop_button = pn.widgets.Button(name="Stop", button_type="warning", disabled=True,
+                                             css_classes=["wb-stop"])
+        self.undo_button = pn.widgets.Button(name="Undo", disabled=True, css_classes=["wb-undo"])
+        self.progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width",
+                                               css_classes=["wb-progress"])
+        self.text_pane = pn.pane.HTML("", css_classes=["wb-scene-text"], sizing_mode="stretch_width")
+        self.stream_pane = pn.pane.HTML("", css_classes=["wb-streaming"], sizing_mode="stretch_width")
+        self.carousel = TakeCarousel(sizing_mode="stretch_width", css_classes=["wb-takes"])
+        self.choose_button = pn.widgets.Button(name="Choose this take", button_type="success",
+                                               css_classes=["wb-choose"], disabled=True)
+        self.rating = pn.widgets.RadioButtonGroup(name="Rating", options={"–": 0, "★1": 1, "★2": 2, "★3": 3,
+                                                                          "★4": 4, "★5": 5},
+                                                  value=0, css_classes=["wb-rating"], disabled=True)
+        self.edit_area = pn.widgets.TextAreaInput(name="Edit this take", height=160, sizing_mode="stretch_width",
+                                                  css_classes=["wb-edit-text"])
+        self.save_edit_button = pn.widgets.Button(name="Save edit as a new take", css_classes=["wb-save-edit"],
+                                                  disabled=True)
+
+        self.scene_select.param.watch(self._on_scene_select, "value")
+        self.n_input.link(self, value="n")
+        self.seed_input.link(self, value="seed")
+        self.generate_button.on_click(safe_call(self, lambda: self.generate()))
+        self.stop_button.on_click(lambda _e: self.stop())
+        self.undo_button.on_click(safe_call(self, self.undo))
+        self.choose_button.on_click(safe_call(self, self.choose))
+        self.save_edit_button.on_click(safe_call(self, lambda: self.edit(self.edit_area.value_input
+                                                                         or self.edit_area.value)))
+        self.rating.param.watch(self._on_rating, "value")
+        self.carousel.param.watch(lambda _e: self._sync_take_widgets(), "index")
+        self._layout = pn.Column(
+            self._alert,
+            pn.Row(self.scene_select, self.n_input, self.seed_input, pn.Column(pn.Spacer(height=18),
+                   pn.Row(self.generate_button, self.stop_button, self.undo_button))),
+            self.progress, self._status,
+            pn.pane.Markdown("#### Chosen text", margin=(0, 10)), self.text_pane,
+            self.stream_pane,
+            pn.pane.Markdown("#### Takes", margin=(0, 10)), self.carousel,
+            pn.Row(self.choose_button, self.rating),
+            self.edit_area, self.save_edit_button,
+            sizing_mode="stretch_width", css_classes=["wb-scene-editor"],
+        )
+        self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    # ---- what is shown
+    @property
+    def scene(self) -> Any:
+        """The scene being edited (the start scene when none is picked), or None in an empty project."""
+        if self.scene_id:
+            try:
+                return self.project.scene(self.scene_id)
+            except KeyError:
+                self.scene_id = ""
+        start = self.project.start
+        return start
+
+    @property
+    def takes(self) -> list[Any]:
+        scene = self.scene
+        return scene.takes if scene is not None else []
+
+    @property
+    def current_take(self) -> Any:
+        """The take the carousel shows, or None."""
+        takes = self.takes
+        if not takes:
+            return None
+        return takes[min(self.carousel.index, len(takes) - 1)]
+
+    def open(self, scene: Any) -> None:
+        """Show ``scene`` (a Scene, id or title)."""
+        self.scene_id = self.project.scene(scene).id
+
+    @param.depends("scene_id", watch=True)
+    def _scene_changed(self) -> None:
+        self.carousel.index = 0
+        self.refresh()
+
+    @param.depends("n", watch=True)
+    def _n_changed(self) -> None:
+        self.n_input.value = self.n
+        self.generate_button.name = f"Generate {self.n} take{'s' if self.n != 1 else ''}"
+
+    @param.depends("busy", watch=True)
+    def _busy_changed(self) -> None:
+        self.generate_button.disabled = self.busy
+        self.stop_button.disabled = not self.busy
+        self.progress.visible = self.busy
+
+    def _on_scene_select(self, event: Any) -> None:
+        if not self._syncing and event.new and event.new != self.scene_id:
+            self.scene_id = event.new
+
+    def refresh(self) -> None:
+        project = self.project
+        scene = self.scene
+        self._syncing = True
+        try:
+            self.scene_select.options = {s.title: s.id for s in project.scenes}
+            if scene is not None:
+                self.scene_select.value = scene.id
+        finally:
+            self._syncing = False
+        cast = project.cast.names()
+        if scene is None:
+            self.text_pane.object = "<p class='wb-empty'>No scenes yet: add one, or make an outline.</p>"
+            self.carousel.takes = []
+        else:
+            chosen = scene.chosen
+            self.text_pane.object = (screenplay_html(chosen.text, cast) if chosen else
+                                     f"<p class='wb-empty' style='color:#6b7280'>{escape(scene.title)} has no "
+                                     "text yet: generate takes.</p>")
+            takes = scene.takes
+            items = []
+            for t in takes:
+                bits = [t.source]
+                if t.is_chosen:
+                    bits.insert(0, "chosen")
+                if t.rating:
+                    bits.append("★" * t.rating)
+                items.append({"id": t.id, "label": " · ".join(bits), "html": take_html(t)})
+            self.carousel.takes = items
+            if takes and self.carousel.index >= len(takes):
+                self.carousel.index = len(takes) - 1
+        label = project.undo_label
+        self.undo_button.name = f"Undo {label}" if label else "Undo"
+        self.undo_button.disabled = label is None
+        self._sync_take_widgets()
+
+    def _sync_take_widgets(self) -> None:
+        take = self.current_take
+        self._syncing = True
+        try:
+            self.choose_button.disabled = take is None or take.is_chosen
+            self.rating.disabled = take is None
+            self.rating.value = (take.rating or 0) if take is not None else 0
+            self.save_edit_button.disabled = take is None
+            self.edit_area.value = take.text if take is not None else ""
+        finally:
+            self._syncing = False
+
+    # ---- generation
+    def generate(self, n: int | None = None, seed: int | None = None) -> threading.Thread:
+        """Generate takes of the scene in a thread, streaming tokens into the view."""
+        scene = self.scene
+        if scene is None:
+            raise InvalidInput("there is no scene to write yet")
+        n = self.n if n is None else n
+        if seed is None and self.seed.strip():
+            try:
+                seed = int(self.seed.strip())
+            except ValueError:
+                raise InvalidInput(f"a seed is a whole number, not {self.seed!r}") from None
+        cap = config.cap_new_tokens(200)
+        self._stop.clear()
+        with self._lock:
+            self._buffer = {}
+        self.streamed = {}
+        self.progress.value = 0
+        started = time.perf_counter()
+        branch = self.branch or None
+
+        def on_token(index: int, delta: str) -> None:
+            with self._lock:
+                self._buffer[index] = self._buffer.get(index, "") + delta
+                now = time.perf_counter()
+                if now - self._last_push < STREAM_INTERVAL:
+                    return
+                self._last_push = now
+                snapshot = dict(self._buffer)
+            self._push_stream(snapshot, n, cap)
+
+        def work() -> list[Any]:
+            return self.session.write_scene(scene, n=n, seed=seed, branch=branch, on_token=on_token,
+                                            stop=self._stop)
+
+        def done(takes: list[Any]) -> None:
+            with self._lock:
+                snapshot = dict(self._buffer)
+            self._push_stream(snapshot, n, cap)
+            self.stream_pane.object = ""
+            ids = [t.id for t in self.takes]
+            if takes and takes[0].id in ids:
+                self.carousel.index = ids.index(takes[0].id)
+            self._sync_take_widgets()
+            secs = time.perf_counter() - started
+            stopped = " (stopped early)" if self._stop.is_set() else ""
+            self.status = f"{len(takes)} take{'s' if len(takes) != 1 else ''} written in {secs:.1f} s{stopped}"
+
+        return self.in_background(work, done, label=f"writing {n} take{'s' if n != 1 else ''} of {scene.title}")
+
+    def _push_stream(self, snapshot: dict[int, str], n: int, cap: int) -> None:
+        self.streamed = snapshot
+        parts = []
+        for i in sorted(snapshot):
+            parts.append(f"<div class='wb-stream' data-take-index='{i}' style='border-left:3px solid #c2410c;"
+                         f"padding:4px 8px;margin:4px 0;white-space:pre-wrap;font-family:monospace;font-size:12px'>"
+                         f"<b>Take {i + 1}</b>\n{escape(snapshot[i])}</div>")
+        self.stream_pane.object = "".join(parts)
+        words = sum(len(t.split()) for t in snapshot.values())
+        self.progress.value = min(99, int(100 * words / max(1, n * cap * 0.75)))
+        self.status = f"streaming: {len(snapshot)} of {n} takes, {words} words so far…"
+
+    def stop(self) -> None:
+        """Stop generating; takes with text so far are kept."""
+        self._stop.set()
+        self.status = "stopping…"
+
+    # ---- feedback
+    def choose(self) -> Any:
+        take = self.current_take
+        if take is None:
+            raise InvalidInput("there is no take to choose")
+        self.session.choose(take)
+        self.status = "take chosen"
+        return take
+
+    def rate(self, stars: int) -> Any:
+        take = self.current_take
+        if take is None:
+            raise InvalidInput("there is no take to rate")
+        self.session.rate(take, stars)
+        self.status = f"rated {stars} star{'s' if stars != 1 else ''}"
+        return take
+
+    def _on_rating(self, event: Any) -> None:
+        if self._syncing or not event.new:
+            return
+        self.attempt(lambda: self.rate(int(event.new)))
+
+    def edit(self, text: str) -> Any:
+        """Save ``text`` as a new take linked to the current one (and chosen)."""
+        take = self.current_take
+        if take is None:
+            raise InvalidInput("there is no take to edit")
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput("the edited text is empty")
+        new = self.session.edit(take, text)
+        ids = [t.id for t in self.takes]
+        if new.id in ids:
+            self.carousel.index = ids.index(new.id)
+        self.status = "edit saved as a new take"
+        return new
+
+    def undo(self) -> str:
+        label = self.session.undo()
+        self.status = f"undid: {label}"
+        return label

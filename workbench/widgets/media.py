@@ -1,0 +1,111 @@
+"""The media gallery: a scene's storyboard frames and table read; regenerate with another seed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+import param
+
+from ..errors import InvalidInput
+from ._base import SessionView, safe_call
+from ._html import audio_html, image_html
+
+
+class MediaGallery(SessionView):
+    """Storyboard frames and a table read for one scene (or a whole branch)."""
+
+    scene_id = param.String(default="", doc="The scene shown ('' = the start scene).")
+    frames = param.Integer(default=3, bounds=(1, 8), doc="Frames per storyboard.")
+    seed = param.Integer(default=0, doc="The storyboard seed; 'Another seed' moves it on.")
+    frame_shas = param.List(default=[], doc="The frames shown (asset sha256s in the project).")
+    audio_sha = param.String(default="", doc="The table read shown (an asset sha256), or ''.")
+
+    def __init__(self, session: Any, **params: Any) -> None:
+        super().__init__(session, **params)
+        self.scene_select = pn.widgets.Select(name="Scene", options={}, width=260, css_classes=["wb-media-scene"])
+        self.frames_input = pn.widgets.IntInput(name="Frames", value=self.frames, start=1, end=8, width=80)
+        self.seed_input = pn.widgets.IntInput(name="Seed", value=self.seed, width=100, css_classes=["wb-media-seed"])
+        self.board_button = pn.widgets.Button(name="Storyboard", button_type="primary", css_classes=["wb-storyboard"])
+        self.reseed_button = pn.widgets.Button(name="Another seed", css_classes=["wb-reseed"])
+        self.read_button = pn.widgets.Button(name="Table read", css_classes=["wb-table-read"])
+        self.frames_pane = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-frames"])
+        self.audio_pane = pn.pane.HTML("", css_classes=["wb-table-read-audio"])
+        self.frames_input.link(self, value="frames")
+        self.seed_input.link(self, value="seed", bidirectional=True)
+        self.scene_select.param.watch(lambda e: e.new and setattr(self, "scene_id", e.new), "value")
+        self.board_button.on_click(safe_call(self, lambda: self.storyboard()))
+        self.reseed_button.on_click(safe_call(self, lambda: self.storyboard(seed=self.seed + 1)))
+        self.read_button.on_click(safe_call(self, lambda: self.table_read()))
+        self._layout = pn.Column(
+            self._alert,
+            pn.Row(self.scene_select, self.frames_input, self.seed_input,
+                   pn.Column(pn.Spacer(height=18), pn.Row(self.board_button, self.reseed_button, self.read_button))),
+            self._status, self.frames_pane, self.audio_pane,
+            sizing_mode="stretch_width", css_classes=["wb-media-gallery"],
+        )
+        self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    @property
+    def scene(self) -> Any:
+        if self.scene_id:
+            try:
+                return self.project.scene(self.scene_id)
+            except KeyError:
+                self.scene_id = ""
+        return self.project.start
+
+    @param.depends("scene_id", watch=True)
+    def _scene_changed(self) -> None:
+        self.frame_shas = []
+        self.audio_sha = ""
+
+    def storyboard(self, seed: int | None = None, wait: bool = False) -> Any:
+        """Draw the scene's storyboard (in a thread); ``seed`` replaces the current seed."""
+        scene = self.scene
+        if scene is None:
+            raise InvalidInput("there is no scene to draw yet")
+        if seed is not None:
+            self.seed = seed
+        frames, seed_now = self.frames, self.seed
+
+        def done(assets: list[Any]) -> None:
+            self.frame_shas = [a.sha256 for a in assets]
+            self.status = f"{len(assets)} frames, seed {seed_now}"
+
+        thread = self.in_background(lambda: self.session.storyboard(scene, frames=frames, seed=seed_now), done,
+                                    label=f"drawing {frames} frames of {scene.title}")
+        if wait:
+            thread.join()
+        return thread
+
+    def table_read(self, wait: bool = False) -> Any:
+        scene = self.scene
+        if scene is None:
+            raise InvalidInput("there is no scene to read yet")
+
+        def done(asset: Any) -> None:
+            self.audio_sha = asset.sha256
+            self.status = "table read ready"
+
+        thread = self.in_background(lambda: self.session.table_read(scene), done, label=f"reading {scene.title}")
+        if wait:
+            thread.join()
+        return thread
+
+    @param.depends("frame_shas", "audio_sha", watch=True)
+    def refresh(self) -> None:
+        project = self.project
+        self.scene_select.options = {s.title: s.id for s in project.scenes}
+        scene = self.scene
+        if scene is not None:
+            self.scene_select.value = scene.id
+        assets = project.assets
+        shown = [assets.get(s) for s in self.frame_shas if s in assets]
+        self.frames_pane.object = "".join(
+            image_html(a, width=256, css="wb-frame", caption=f"frame {i + 1} · seed {a.provenance.get('seed', '')}")
+            for i, a in enumerate(shown))
+        self.audio_pane.object = audio_html(assets.get(self.audio_sha)) if self.audio_sha in assets else ""

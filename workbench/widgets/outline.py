@@ -1,0 +1,142 @@
+"""The outline view: logline -> title -> characters -> scenes, each level editable and regenerable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+import param
+
+from ..errors import InvalidInput
+from ._base import SessionView, safe_call
+
+LEVELS = ("title", "characters", "scenes")
+
+
+class OutlineView(SessionView):
+    """Dramatron-style development: edit any level, regenerate the levels below it from your edits."""
+
+    seed = param.String(default="", doc="Seed for outline generation ('' = random).")
+
+    def __init__(self, session: Any, **params: Any) -> None:
+        super().__init__(session, **params)
+        self.logline_input = pn.widgets.TextAreaInput(name="Logline", height=70, sizing_mode="stretch_width",
+                                                      css_classes=["wb-logline"])
+        self.seed_input = pn.widgets.TextInput(name="Seed", placeholder="random", width=110)
+        self.seed_input.link(self, value="seed")
+        self.outline_button = pn.widgets.Button(name="Outline from logline", button_type="primary",
+                                                css_classes=["wb-make-outline"])
+        self.save_logline_button = pn.widgets.Button(name="Save logline", css_classes=["wb-save-logline"])
+        self.title_input = pn.widgets.TextInput(name="Title", width=420, css_classes=["wb-title"])
+        self.save_title_button = pn.widgets.Button(name="Save title", css_classes=["wb-save-title"])
+        self.regen = {lvl: pn.widgets.Button(name=f"Regenerate {lvl}", css_classes=[f"wb-regenerate-{lvl}"])
+                      for lvl in LEVELS}
+        self.characters_box = pn.Column(css_classes=["wb-outline-characters"], sizing_mode="stretch_width")
+        self.scenes_box = pn.Column(css_classes=["wb-outline-scenes"], sizing_mode="stretch_width")
+        self.outline_button.on_click(safe_call(self, lambda: self.make_outline(self._logline())))
+        self.save_logline_button.on_click(safe_call(self, lambda: self.save_logline(self._logline())))
+        self.save_title_button.on_click(safe_call(self, lambda: self.save_title(self.title_input.value_input
+                                                                                or self.title_input.value)))
+        for lvl, button in self.regen.items():
+            button.on_click(safe_call(self, lambda lvl=lvl: self.regenerate(lvl)))
+        self._layout = pn.Column(
+            self._alert,
+            self.logline_input,
+            pn.Row(self.seed_input, pn.Column(pn.Spacer(height=18),
+                                              pn.Row(self.outline_button, self.save_logline_button))),
+            self._status,
+            pn.pane.Markdown("### Title"), pn.Row(self.title_input, pn.Column(pn.Spacer(height=18),
+                                                  pn.Row(self.save_title_button, self.regen["title"]))),
+            pn.pane.Markdown("### Characters"), self.characters_box, self.regen["characters"],
+            pn.pane.Markdown("### Scenes"), self.scenes_box, self.regen["scenes"],
+            sizing_mode="stretch_width", css_classes=["wb-outline-view"],
+        )
+        self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    def _logline(self) -> str:
+        return self.logline_input.value_input or self.logline_input.value or ""
+
+    def _seed(self) -> int | None:
+        raw = self.seed.strip()
+        if not raw:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise InvalidInput(f"a seed is a whole number, not {raw!r}") from None
+
+    # ---- actions
+    def make_outline(self, logline: str, seed: int | None = None, wait: bool = False) -> Any:
+        """Title, characters and scene list from ``logline`` (the project must have no scenes yet)."""
+        seed = self._seed() if seed is None else seed
+        thread = self.in_background(lambda: self.session.outline(logline, seed=seed),
+                                    lambda _o: setattr(self, "status", "outline written"), label="outlining")
+        if wait:
+            thread.join()
+        return thread
+
+    def regenerate(self, level: str, seed: int | None = None, wait: bool = False) -> Any:
+        """Regenerate one level from the levels above it, as edited."""
+        if level not in LEVELS:
+            raise InvalidInput(f"outline levels are {', '.join(LEVELS)}, not {level!r}")
+        seed = self._seed() if seed is None else seed
+        thread = self.in_background(lambda: self.session.regenerate(level, seed=seed),
+                                    lambda _o: setattr(self, "status", f"{level} regenerated"),
+                                    label=f"regenerating {level}")
+        if wait:
+            thread.join()
+        return thread
+
+    def save_logline(self, text: str) -> None:
+        if not text.strip():
+            raise InvalidInput("the logline is empty")
+        self.project.logline = text.strip()
+        self.status = "logline saved"
+
+    def save_title(self, text: str) -> None:
+        if not text.strip():
+            raise InvalidInput("the title is empty")
+        self.project.title = text.strip()
+        self.status = "title saved"
+
+    def save_character(self, name: str, **fields: Any) -> None:
+        self.project.cast[name].update(**fields)
+        self.status = f"saved {name}"
+
+    def save_scene(self, scene: Any, title: str | None = None, summary: str | None = None) -> None:
+        sc = self.project.scene(scene)
+        with self.project.transaction(f"edit outline scene {sc.title}"):
+            if title is not None and title.strip() and title.strip() != sc.title:
+                self.project.rename(sc, title.strip())
+            if summary is not None:
+                self.project.set_summary(sc, summary.strip())
+        self.status = f"saved {sc.title}"
+
+    # ---- rendering
+    def refresh(self) -> None:
+        p = self.project
+        self.logline_input.value = p.logline or ""
+        self.title_input.value = p.title or ""
+        self.outline_button.disabled = bool(p.scenes)
+        rows = []
+        for ch in p.cast:
+            desc = pn.widgets.TextInput(name=ch.name, value=ch.description or "", sizing_mode="stretch_width",
+                                        css_classes=["wb-outline-character"])
+            save = pn.widgets.Button(name="Save", width=70)
+            save.on_click(safe_call(self, lambda n=ch.name, w=desc: self.save_character(
+                n, description=w.value_input or w.value)))
+            rows.append(pn.Row(desc, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width"))
+        self.characters_box.objects = rows or [pn.pane.HTML("<i>No characters yet.</i>")]
+        rows = []
+        for i, sc in enumerate(p.scenes):
+            title = pn.widgets.TextInput(name=f"Scene {i + 1}", value=sc.title, width=240)
+            summary = pn.widgets.TextInput(name="Summary", value=sc.summary or "", sizing_mode="stretch_width",
+                                           css_classes=["wb-outline-summary"])
+            save = pn.widgets.Button(name="Save", width=70)
+            save.on_click(safe_call(self, lambda s=sc.id, t=title, m=summary: self.save_scene(
+                s, t.value_input or t.value, m.value_input if m.value_input is not None else m.value)))
+            rows.append(pn.Row(title, summary, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width"))
+        self.scenes_box.objects = rows or [pn.pane.HTML("<i>No scenes yet.</i>")]

@@ -1,0 +1,66 @@
+"""Extra views shown as tabs in ``Workbench``: registered at run time or through entry points.
+
+A view factory is ``factory(session) -> viewable`` (anything Panel can show). Third-party
+packages add theirs through the entry-point group ``workbench.views``; notebooks and scripts
+call :func:`register_view`. This module does not import panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from ..errors import InvalidInput
+
+ENTRY_POINT_GROUP = "workbench.views"
+
+ViewFactory = Callable[[Any], Any]
+
+_VIEWS: dict[str, ViewFactory] = {}
+
+
+def register_view(name: str, factory: ViewFactory) -> ViewFactory:
+    """Show ``factory(session)`` as a tab called ``name`` in every ``Workbench`` made from now on.
+
+    Registering a name again replaces the earlier factory. Returns ``factory`` so it can be
+    used as a decorator's body.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("a view needs a name (the tab's label)")
+    if not callable(factory):
+        raise InvalidInput(f"the view {name!r} needs a callable factory(session), not {factory!r}")
+    _VIEWS[name.strip()] = factory
+    return factory
+
+
+def unregister_view(name: str) -> None:
+    """Forget a view registered with :func:`register_view` (no error if there is none)."""
+    _VIEWS.pop(name, None)
+
+
+def entry_point_views() -> dict[str, ViewFactory]:
+    """The factories installed packages offer under ``workbench.views`` (broken ones are reported, not fatal)."""
+    found: dict[str, ViewFactory] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            factory = ep.load()
+        except Exception as exc:  # a broken plug-in must not break the workbench
+            found[ep.name] = _broken(ep.name, exc)
+            continue
+        found[ep.name] = factory
+    return found
+
+
+def _broken(name: str, exc: BaseException) -> ViewFactory:
+    def factory(session: Any) -> Any:
+        raise InvalidInput(f"the view plug-in {name!r} failed to load: {exc}")
+
+    return factory
+
+
+def registered_views() -> dict[str, ViewFactory]:
+    """All extra views: entry points first, then run-time registrations (which win on a name clash)."""
+    views = entry_point_views()
+    views.update(_VIEWS)
+    return views

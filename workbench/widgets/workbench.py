@@ -1,0 +1,95 @@
+"""``Workbench``: every view of a session in one set of tabs, plus registered extra views."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import panel as pn
+
+from ..session import Session
+from ._base import SessionView
+from .branch_map import BranchMap
+from .cast import CastBoard
+from .context import ContextViewer
+from .editor import SceneEditor
+from .media import MediaGallery
+from .outline import OutlineView
+from .registry import registered_views
+
+TABS = ("Write", "Map", "Cast", "Media", "Context", "Outline")
+
+
+class Workbench(SessionView):
+    """The whole workbench: scene editor, branch map, cast, media, context, outline and extra views.
+
+    >>> Workbench(Session("story.story"))          # doctest: +SKIP
+    """
+
+    def __init__(self, session: Session | Any, **params: Any) -> None:
+        if not isinstance(session, Session):
+            session = Session(session if not isinstance(session, (str, Path)) else Path(session))
+        super().__init__(session, **params)
+        self.editor = SceneEditor(session)
+        self.map = BranchMap(session)
+        self.cast = CastBoard(session)
+        self.media = MediaGallery(session)
+        self.context = ContextViewer(session)
+        self.outline = OutlineView(session)
+        self.extras: dict[str, Any] = {}
+        for name, factory in registered_views().items():
+            try:
+                self.extras[name] = factory(session)
+            except Exception as exc:  # a broken plug-in shows its error in its own tab
+                self.extras[name] = pn.pane.Alert(f"The view {name!r} failed: {exc}", alert_type="danger")
+        self.map.on_open(self.open)
+        self.header = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-header"])
+        self.tabs = pn.Tabs(
+            *zip(TABS, (self.editor, self.map, self.cast, self.media, self.context, self.outline), strict=True),
+            *self.extras.items(), dynamic=False, sizing_mode="stretch_width", css_classes=["wb-tabs"])
+        self._layout = pn.Column(self.header, self._alert, self.tabs, sizing_mode="stretch_width",
+                                 css_classes=["wb-workbench"])
+        self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    @property
+    def views(self) -> list[SessionView]:
+        return [self.editor, self.map, self.cast, self.media, self.context, self.outline]
+
+    def open(self, scene: Any) -> None:
+        """Open ``scene`` in the editor (and the media and context views) and show the Write tab."""
+        sc = self.project.scene(scene)
+        self.editor.open(sc)
+        self.media.scene_id = sc.id
+        self.context.scene_id = sc.id
+        self.tabs.active = 0
+
+    def refresh(self) -> None:
+        p = self.project
+        self.header.object = (f"<div style='font-family:system-ui,sans-serif'><span class='wb-title' "
+                              f"style='font-size:20px;font-weight:700'>{escape(p.title or p.file.stem)}</span>"
+                              f"<div style='font-style:italic;color:#374151'>{escape(p.logline or '')}</div></div>")
+
+    def close(self) -> None:
+        for v in self.views:
+            v.close()
+        for v in self.extras.values():
+            if isinstance(v, SessionView):
+                v.close()
+        super().close()
+
+    def ipywidget(self) -> Any:
+        """The workbench as an ipywidget (JupyterLab with jupyter_bokeh), else the Panel view itself."""
+        return show(self)
+
+
+def show(view: Any) -> Any:
+    """Display helper for notebooks: ``pn.ipywidget(view)`` where jupyter_bokeh is installed, else ``view``."""
+    try:
+        import jupyter_bokeh  # noqa: F401
+    except ImportError:
+        return view
+    return pn.ipywidget(view)
