@@ -34,13 +34,20 @@ class SessionView(pn.viewable.Viewer):
         super().__init__(session=session, **params)
         self._alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["wb-error"],
                                     sizing_mode="stretch_width")
-        self._status = pn.pane.HTML("", css_classes=["wb-status"], styles={"color": "#6b7280"})
+        self._status = pn.pane.HTML("", css_classes=["wb-status", f"wb-{self._css_name()}-status"],
+                                   styles={"color": "#6b7280"})
         self._thread: threading.Thread | None = None
         self._closed = False
         self._unsubscribe = session.project.on_change(self._on_project_change)
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:
             pn.state.on_session_destroyed(lambda _ctx: self.close())
+
+    @classmethod
+    def _css_name(cls) -> str:
+        """``SceneEditor`` -> ``editor`` style names for CSS classes (``wb-editor-status``)."""
+        return {"SceneEditor": "editor", "BranchMap": "map", "CastBoard": "cast", "MediaGallery": "media",
+                "ContextViewer": "context", "OutlineView": "outline"}.get(cls.__name__, cls.__name__.lower())
 
     # ---- error and status display
     @param.depends("error", watch=True)

@@ -141,7 +141,7 @@ class BranchMap(SessionView):
         self.choice_input.value = ""
         if names:
             self.branch = names[0]
-        self.select(new)
+        self.selected = new.id  # stay on the map: the writer sees the new branch
         self.status = f"forked: new branch {self.branch!r} with scene {new.title!r}"
         return new
 

@@ -37,7 +37,8 @@ class SceneEditor(SessionView):
         self._syncing = False
         self.scene_select = pn.widgets.Select(name="Scene", options={}, css_classes=["wb-scene-select"],
                                               width=260)
-        self.n_input = pn.widgets.IntInput(name="Takes", value=self.n, start=1, end=8, width=80)
+        self.n_input = pn.widgets.IntInput(name="Takes", value=self.n, start=1, end=8, width=80,
+                                           css_classes=["wb-n-takes"])
         self.seed_input = pn.widgets.TextInput(name="Seed", placeholder="random", width=110)
         self.generate_button = pn.widgets.Button(name="Generate 3 takes", button_type="primary",
                                                  css_classes=["wb-generate"])
