@@ -68,6 +68,12 @@ def test_detect_server_kind_from_owned_by() -> None:
     assert detect_server_kind(None) == "generic"
 
 
+def test_take_seed_is_stable_31_bit_and_distinct() -> None:
+    assert take_seed(7, 0) == take_seed(7, 0, 0) == 1919956695  # fixed forever: cached takes depend on it
+    seeds = {take_seed(s, i, a) for s in (7, 8) for i in range(3) for a in range(2)}
+    assert len(seeds) == 12 and all(0 <= x < 2**31 for x in seeds)
+
+
 def _request(**kw: Any) -> TextRequest:
     base: dict[str, Any] = {"prefix": "You write scenes.", "suffix": "Write the next scene.", "seed": 5}
     base.update(kw)
@@ -170,11 +176,11 @@ def recorded(served: ServedModel) -> Iterator[tuple[OpenAITextGenerator, Recorde
 def test_streams_deltas_to_on_token(recorded: tuple[OpenAITextGenerator, Recorder]) -> None:
     gen, rec = recorded
     deltas: list[tuple[int, str]] = []
-    [take] = gen.generate(_request(max_new_tokens=12, on_token=lambda i, d: deltas.append((i, d))))
+    [take] = gen.generate(_request(max_new_tokens=8, on_token=lambda i, d: deltas.append((i, d))))
     assert len(deltas) > 1 and {i for i, _ in deltas} == {0}
     assert "".join(d for _, d in deltas) == take.text and take.text.strip()
     assert take.first_token_seconds is not None and take.first_token_seconds <= take.seconds
-    assert 0 < take.completion_tokens <= 12 and take.prompt_tokens > 0
+    assert 0 < take.completion_tokens <= 8 and take.prompt_tokens > 0
     assert rec.bodies[0]["stream"] is True
 
 
@@ -183,7 +189,7 @@ def test_n_takes_are_sequential_requests_with_their_own_seeds(
     recorded: tuple[OpenAITextGenerator, Recorder],
 ) -> None:
     gen, rec = recorded
-    takes = gen.generate(_request(n=3, seed=11, max_new_tokens=8, take_offset=2))
+    takes = gen.generate(_request(n=3, seed=11, max_new_tokens=4, take_offset=2))
     assert [t.take_index for t in takes] == [2, 3, 4]
     expected = [take_seed(11, i, 0) for i in (2, 3, 4)]
     assert [t.seed for t in takes] == expected
@@ -191,7 +197,7 @@ def test_n_takes_are_sequential_requests_with_their_own_seeds(
     for body in rec.bodies:
         assert not set(body) & UNSUPPORTED_BY_TRANSFORMERS_SERVE
     # the first take does not depend on n, and the same request gives the same text
-    [again] = gen.generate(_request(n=1, seed=11, max_new_tokens=8, take_offset=2))
+    [again] = gen.generate(_request(n=1, seed=11, max_new_tokens=4, take_offset=2))
     assert again.text == takes[0].text
 
 
@@ -205,7 +211,7 @@ def test_json_schema_is_validated_with_bounded_retries(
         prefix="You answer with JSON only.",
         suffix='Reply with exactly this JSON and nothing else: {"title": "The Door"}',
         json_schema=schema,
-        max_new_tokens=16,
+        max_new_tokens=10,
         temperature=0.7,
     )
     try:
@@ -234,22 +240,42 @@ def test_stop_event_ends_the_stream_promptly(recorded: tuple[OpenAITextGenerator
     gen, rec = recorded
     stop = threading.Event()
     seen: list[str] = []
+    stopped_at: list[float] = []
 
     def on_token(_i: int, delta: str) -> None:
         seen.append(delta)
         if len(seen) == 3:
+            stopped_at.append(time.perf_counter())
             stop.set()
 
-    started = time.perf_counter()
     takes = gen.generate(_request(n=2, max_new_tokens=400, temperature=1.0, on_token=on_token, stop=stop))
-    elapsed = time.perf_counter() - started
+    assert time.perf_counter() - stopped_at[0] < 2.0
     assert len(takes) == 1 and takes[0].finish_reason == "stopped"
-    assert takes[0].text == "".join(seen[: len(seen)])
-    assert len(seen) <= 4 and len(rec.bodies) == 1  # the second take was never requested
-    assert elapsed < 20
+    assert takes[0].text == "".join(seen) and len(seen) == 3
+    assert len(rec.bodies) == 1  # the second take was never requested
     # the server is still usable after the client hung up
     [after] = gen.generate(_request(max_new_tokens=4))
-    assert after.finish_reason in ("stop", "length")
+    assert after.finish_reason in ("stop", "length") and after.text
+
+
+@pytest.mark.slow
+def test_stop_from_another_thread_interrupts_a_blocked_read(
+    recorded: tuple[OpenAITextGenerator, Recorder],
+) -> None:
+    gen, _rec = recorded
+    stop = threading.Event()
+    set_at: list[float] = []
+
+    def press_stop() -> None:
+        set_at.append(time.perf_counter())
+        stop.set()
+
+    timer = threading.Timer(0.5, press_stop)
+    timer.start()
+    takes = gen.generate(_request(max_new_tokens=400, temperature=1.0, stop=stop))
+    timer.join()
+    assert time.perf_counter() - set_at[0] < 2.0
+    assert [t.finish_reason for t in takes] in ([], ["stopped"])
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -237,6 +238,7 @@ class OpenAITextGenerator:
         self._models_fetched = False
         self._tokenizer: Any = None
         self._tokenizer_loaded = False
+        self._tokenizer_lock = threading.Lock()
 
         choice = server if server is not None else options.get("server") or os.environ.get(ENV_SERVER_KIND)
         self._auto = choice is None or (isinstance(choice, str) and choice.strip().lower() == "auto")
@@ -248,7 +250,12 @@ class OpenAITextGenerator:
             self._caps = _preset(str(choice))
 
         ctx = context_window or options.get("context") or os.environ.get(ENV_CONTEXT_WINDOW)
-        self._context_window = int(ctx) if ctx else None
+        try:
+            self._context_window = int(ctx) if ctx else None
+        except ValueError:
+            from ..errors import InvalidInput
+
+            raise InvalidInput(f"the context window must be a whole number of tokens, not {ctx!r}") from None
 
     # --- settings ------------------------------------------------------------------
     @property
@@ -311,7 +318,8 @@ class OpenAITextGenerator:
         for key in ("max_model_len", "context_length", "context_window"):
             if isinstance(entry.get(key), int) and entry[key] > 0:
                 return int(entry[key])
-        config = self._local_dir() / "config.json" if self._local_dir() else None
+        local = self._local_dir()
+        config = local / "config.json" if local is not None else None
         if config is not None and config.is_file():
             try:
                 value = json.loads(config.read_text()).get("max_position_embeddings")
@@ -334,16 +342,17 @@ class OpenAITextGenerator:
 
     def count_tokens(self, text: str) -> int:
         """Exact with the local tokenizer when the model id is a local folder; else ``ceil(chars / 3)``."""
-        if not self._tokenizer_loaded:
-            self._tokenizer_loaded = True
-            local = self._local_dir()
-            if local is not None:
-                try:
-                    from transformers import AutoTokenizer
+        with self._tokenizer_lock:
+            if not self._tokenizer_loaded:
+                self._tokenizer_loaded = True
+                local = self._local_dir()
+                if local is not None:
+                    try:
+                        from transformers import AutoTokenizer
 
-                    self._tokenizer = AutoTokenizer.from_pretrained(str(local))
-                except Exception as exc:  # noqa: BLE001 - any failure falls back to the estimate
-                    log.debug("no local tokenizer for %s: %s", local, exc)
+                        self._tokenizer = AutoTokenizer.from_pretrained(str(local))
+                    except Exception as exc:  # noqa: BLE001 - any failure falls back to the estimate
+                        log.debug("no local tokenizer for %s: %s", local, exc)
         if self._tokenizer is not None:
             return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
         return math.ceil(len(text) / CHARS_PER_TOKEN)
@@ -487,6 +496,9 @@ class OpenAITextGenerator:
                                     request.on_token(index - request.take_offset, delta)
                             if choice.get("finish_reason"):
                                 finish = "stop" if choice["finish_reason"] == "stop" else "length"
+                        if stop is not None and stop.is_set():  # set by on_token: don't wait for more
+                            finish = "stopped"
+                            break
                 finally:
                     if watcher is not None:
                         watcher.done()
@@ -509,15 +521,22 @@ class OpenAITextGenerator:
         if stop is not None and stop.is_set() and finish != "stop":
             finish = "stopped"
         text = "".join(pieces)
+        seconds = time.perf_counter() - started
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        completion_tokens = int(usage.get("completion_tokens") or 0)
+        if finish != "stopped":  # counting may load a tokenizer: a stopped take returns at once
+            prompt_tokens = prompt_tokens or self.count_tokens(request.prefix) + self.count_tokens(
+                request.suffix
+            )
+            completion_tokens = completion_tokens or self.count_tokens(text)
         return TextResult(
             text=text,
             seed=seed,
             take_index=index,
             attempt=attempt,
-            prompt_tokens=int(usage.get("prompt_tokens") or 0)
-            or self.count_tokens(request.prefix) + self.count_tokens(request.suffix),
-            completion_tokens=int(usage.get("completion_tokens") or 0) or self.count_tokens(text),
-            seconds=time.perf_counter() - started,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            seconds=seconds,
             first_token_seconds=first,
             finish_reason=finish,
             rendered_prompt=json.dumps(body["messages"], ensure_ascii=False),
@@ -556,11 +575,20 @@ class _CloseOnStop:
         while not self._finished.is_set():
             if self._stop.wait(0.05):
                 if not self._finished.is_set():
-                    try:
-                        self._response.close()
-                    except Exception:  # noqa: BLE001 - the reader sees the closed stream
-                        pass
+                    self._interrupt()
                 return
+
+    def _interrupt(self) -> None:
+        """Shut the socket down: a read blocked in another thread returns at once."""
+        stream = self._response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+            else:
+                self._response.close()
+        except Exception:  # noqa: BLE001 - the reader sees the broken stream and reports "stopped"
+            pass
 
     def done(self) -> None:
         self._finished.set()
@@ -598,7 +626,7 @@ def _sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
 def _extract_json(text: str, schema: dict[str, Any]) -> Any:
     """``structured.extract_json`` when it exists, else a minimal extraction and check."""
     try:
-        from .structured import extract_json  # type: ignore[attr-defined]
+        from .structured import extract_json
     except ImportError:
         return _minimal_extract_json(text, schema)
     return extract_json(text, schema)
