@@ -19,7 +19,8 @@ COMMAND_MODULES = [
     "workbench.generate.commands",  # write, outline, media
     "workbench.interop.commands",  # export, import
     "workbench.report.commands",  # report
-    "workbench.app.commands",  # serve, play
+    "workbench.app.commands",  # serve
+    "workbench.play.commands",  # play
     "workbench.training.commands",  # train
 ]
 
