@@ -178,8 +178,9 @@ def _load(spec: ModelSpec) -> LocalTextGenerator:
         fingerprint |= {"model": DEFAULT_MODEL_ID, "file": source["gguf"], "sha256": source["sha256"]}
         where = str(path)
     else:
-        where = str(Path(spec.model).expanduser()) if Path(spec.model).expanduser().exists() else spec.model
-        if where == spec.model and _looks_like_path(spec.model):
+        local = Path(spec.model).expanduser()
+        where = str(local) if local.exists() else spec.model
+        if not local.exists() and _looks_like_path(spec.model):
             raise ModelUnavailable(f"no model at {spec.model!r}: the path does not exist")
         fingerprint["model"] = spec.model
     cuda = torch.cuda.is_available()
@@ -265,17 +266,16 @@ def _helpers() -> dict[str, Any]:
             self.step = 0
             self.raw = raw  # RawScores tap: scores before any processing
 
-        def _draw(self, probs, g):
+        def _draw(self, probs, g, cdf=None):
             if self.greedy:
                 return int(torch.argmax(probs))
-            cdf = torch.cumsum(probs.double(), 0)
+            if cdf is None:
+                cdf = torch.cumsum(probs.double(), 0)
             total = float(cdf[-1])
             if total <= 0:
                 return int(torch.argmax(probs))
-            u = torch.rand(1, generator=g, dtype=torch.float64).item() * total
-            return min(
-                int(torch.searchsorted(cdf, torch.tensor([u], dtype=torch.float64))[0]), len(probs) - 1
-            )
+            u = torch.rand(1, generator=g, dtype=torch.float64) * total
+            return min(int(torch.searchsorted(cdf, u)[0]), len(probs) - 1)
 
         def _constrained(self, row, probs):
             machine, trie = self.constraint
@@ -283,15 +283,14 @@ def _helpers() -> dict[str, Any]:
             budget = self.max_new - self.step
             if machine.done(state):
                 return self.eos_ids[0], state
-            probs = probs.clone()
-            for _ in range(16):
-                if float(probs.sum()) <= 0:
-                    break
-                tok = self._draw(probs, self.gens[row])
+            # rejection sampling: a draw that breaks the constraint is drawn again (exact, and cheap
+            # where most tokens are allowed); after a few misses, compute the allowed set
+            cdf = None if self.greedy else torch.cumsum(probs.double(), 0)
+            for _ in range(1 if self.greedy else 8):
+                tok = self._draw(probs, self.gens[row], cdf)
                 nxt = token_ok(machine, state, trie, tok, budget)
                 if nxt is not None:
                     return tok, nxt
-                probs[tok] = 0.0
             allowed = allowed_tokens(machine, state, trie, budget)
             if not allowed:  # cannot happen while the budget covers min_remaining
                 raise RuntimeError("JSON constraint reached a dead end")
@@ -498,6 +497,8 @@ class LocalTextGenerator:
     def _generate(self, request: TextRequest, use_prefix_cache: bool) -> list[TextResult]:
         import torch
 
+        if request.stop is not None and request.stop.is_set():
+            raise GenerationStopped("generation was stopped before any text was written")
         h = _helpers()
         started = time.perf_counter()
         n = request.n
@@ -545,23 +546,21 @@ class LocalTextGenerator:
             if n > 1:
                 cache.batch_repeat_interleave(n)
             kwargs["past_key_values"] = cache
-        input_ids = torch.tensor([ids], device=self.device)
+        input_ids = torch.tensor([ids] * n, device=self.device)  # one row per take
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos_ids[0]
         with torch.inference_mode():
             out = self.model.generate(
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
                 max_new_tokens=max_new,
-                do_sample=True,
-                temperature=1.0,
-                top_p=1.0,
-                top_k=0,
+                # the sampler above has already drawn each row's token and left it the only
+                # finite score, so greedy selection takes exactly that draw
+                do_sample=False,
                 # JSON repeats its punctuation by necessity: no repetition control there
                 repetition_penalty=rep
                 if (rep := request.repetition_penalty) != 1.0 and machine is None
                 else None,
                 no_repeat_ngram_size=(request.no_repeat_ngram_size or None) if machine is None else None,
-                num_return_sequences=n,
                 logits_processor=LogitsProcessorList(processors),
                 stopping_criteria=StoppingCriteriaList([h["StopOnEvent"](request.stop)]),
                 streamer=streamer,

@@ -320,6 +320,19 @@ class TokenTrie:
                 node = node.children.setdefault(ch, _TrieNode())
             node.ids.append(i)
         self.usable = [bool(s) and i not in exclude and "\ufffd" not in s for i, s in enumerate(self.strings)]
+        # for string states: plain-content tokens by length, and tokens that close a string part-way
+        self.content_by_len: dict[int, list[int]] = {}
+        self.quote_ids: list[int] = []
+        for i, s in enumerate(self.strings):
+            if not self.usable[i]:
+                continue
+            head = s.split('"', 1)[0]
+            if "\\" in head or any(ord(c) < 0x20 for c in head):
+                continue
+            if len(head) == len(s):
+                self.content_by_len.setdefault(len(s), []).append(i)
+            else:
+                self.quote_ids.append(i)
 
 
 def token_ok(machine: JsonMachine, state: State, trie: TokenTrie, token_id: int, budget: int) -> State | None:
@@ -334,6 +347,10 @@ def token_ok(machine: JsonMachine, state: State, trie: TokenTrie, token_id: int,
 
 def allowed_tokens(machine: JsonMachine, state: State, trie: TokenTrie, budget: int) -> list[int]:
     """Every token that may come next from ``state`` with ``budget`` tokens left (this one included)."""
+    while state and state[-1][0] == "V":
+        state = state[:-1] + _expand(state[-1][1])
+    if state and state[-1][0] == "S" and state[-1][3]:
+        return _string_tokens(machine, state, trie, budget)
     out: list[int] = []
     stack: list[tuple[_TrieNode, State]] = [(trie.root, state)]
     step = machine._step
@@ -347,6 +364,21 @@ def allowed_tokens(machine: JsonMachine, state: State, trie: TokenTrie, budget: 
                 out.extend(child.ids)
             if child.children:
                 stack.append((child, nxt))
+    return out
+
+
+def _string_tokens(machine: JsonMachine, state: State, trie: TokenTrie, budget: int) -> list[int]:
+    """``allowed_tokens`` inside a string, without walking the whole vocabulary."""
+    _, node, n, _ = state[-1]
+    other = machine.min_remaining(state[:-1])
+    out: list[int] = []
+    for length, ids in trie.content_by_len.items():
+        # the string's own remainder: max(0, min - n - length) characters, then the closing quote
+        if n + length <= node.max and other + 1 + max(0, node.min - n - length) <= budget - 1:
+            out.extend(ids)
+    for i in trie.quote_ids:
+        if token_ok(machine, state, trie, i, budget) is not None:
+            out.append(i)
     return out
 
 

@@ -1,0 +1,245 @@
+"""The local transformers backend, on a tiny random-weight Llama and (slow) on the real default model."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from workbench.errors import GenerationStopped, ModelUnavailable
+from workbench.generate.base import TextGenerator, TextRequest
+from workbench.generate.local import LocalTextGenerator, get_local_generator, take_seed
+from workbench.generate.structured import min_tokens, validate
+
+pytest.importorskip("transformers")
+
+STORY = "Mara keeps the lighthouse on Gull Rock. Every night she writes the ships she sees in a log. " * 8
+
+OUTLINE = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 40},
+        "characters": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 2,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 20},
+                    "description": {"type": "string", "maxLength": 60},
+                    "age": {"type": "integer", "minimum": 10, "maximum": 90},
+                },
+                "required": ["name", "description", "age"],
+            },
+        },
+        "scenes": {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 3,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "title": {"type": "string", "maxLength": 30},
+                    "summary": {"type": "string", "maxLength": 80},
+                },
+                "required": ["title", "summary"],
+            },
+        },
+    },
+    "required": ["title", "characters", "scenes"],
+}
+CHOICES = {
+    "type": "array",
+    "minItems": 2,
+    "maxItems": 3,
+    "items": {"type": "string", "minLength": 1, "maxLength": 40},
+}
+
+
+def req(**kw) -> TextRequest:
+    base = {
+        "prefix": "You write screenplays.\n" + STORY,
+        "suffix": "Write the next scene.",
+        "max_new_tokens": 12,
+    }
+    return TextRequest(**(base | kw))
+
+
+def texts(results) -> list[str]:
+    return [r.text for r in results]
+
+
+def test_protocol_and_process_wide_cache(tiny: LocalTextGenerator, tiny_model_dir: Path) -> None:
+    assert isinstance(tiny, TextGenerator)
+    assert get_local_generator(str(tiny_model_dir)) is tiny
+    assert tiny.context_window == 8192
+    assert tiny.count_tokens("Hello world") == 2
+    fp = tiny.fingerprint
+    assert fp["backend"] == "local" and fp["model"] == str(tiny_model_dir) and len(fp["files_sha256"]) == 64
+
+
+def test_one_take_or_three_give_the_same_first_take(tiny: LocalTextGenerator) -> None:
+    one = tiny.generate(req(n=1, seed=7))
+    three = tiny.generate(req(n=3, seed=7))
+    assert one[0].text == three[0].text and one[0].seed == three[0].seed == take_seed(7, 0)
+    assert len(set(texts(three))) == 3
+    # take_offset picks up where an earlier request left off
+    second = tiny.generate(req(n=1, seed=7, take_offset=1))
+    assert second[0].text == three[1].text and second[0].take_index == 1
+
+
+def test_seeds_share_no_take_and_repeat_exactly(tiny: LocalTextGenerator) -> None:
+    a = texts(tiny.generate(req(n=3, seed=7)))
+    b = texts(tiny.generate(req(n=3, seed=8)))
+    assert not set(a) & set(b)
+    assert texts(tiny.generate(req(n=3, seed=7))) == a
+    resampled = texts(tiny.generate(req(n=3, seed=7, attempt=1)))
+    assert not set(resampled) & set(a)
+
+
+def test_prefix_is_prefilled_once(tiny: LocalTextGenerator) -> None:
+    tiny.clear_prefix_cache()
+    seen: list[int] = []
+    hook = tiny.model.register_forward_pre_hook(
+        lambda m, a, kw: seen.append(kw["input_ids"].shape[1]), with_kwargs=True
+    )
+    try:
+        request = req(prefix="You write plays.\n" + STORY, n=2, seed=1)
+        prefix, rest = tiny.render(request.prefix, request.suffix)
+        n_prefix, n_rest = tiny.count_tokens(prefix), tiny.count_tokens(rest)
+        tiny.generate(request)
+        assert seen[0] == n_prefix and seen[1] == n_rest  # prefill of the prefix, then only the new tokens
+        seen.clear()
+        hits = tiny.stats["prefix_hits"]
+        tiny.generate(req(prefix=request.prefix, suffix="Another instruction.", n=3, seed=2))
+        assert tiny.stats["prefix_hits"] == hits + 1
+        assert seen[0] == tiny.count_tokens(tiny.render(request.prefix, "Another instruction.")[1])
+        assert max(seen[1:]) == 1
+    finally:
+        hook.remove()
+
+
+def test_cached_prefix_gives_the_same_text_as_no_cache(tiny: LocalTextGenerator) -> None:
+    greedy = req(n=2, seed=3, temperature=0.0, max_new_tokens=10)
+    cold = texts(tiny.generate(greedy, use_prefix_cache=False))
+    warm = texts(tiny.generate(greedy))
+    warm_again = texts(tiny.generate(greedy))
+    assert cold == warm == warm_again
+    sampled = req(n=3, seed=5)
+    assert texts(tiny.generate(sampled, use_prefix_cache=False)) == texts(tiny.generate(sampled))
+
+
+def test_streamed_deltas_add_up_to_each_take(tiny: LocalTextGenerator) -> None:
+    got: dict[int, list[str]] = {}
+    results = tiny.generate(req(n=3, seed=11, on_token=lambda i, s: got.setdefault(i, []).append(s)))
+    for r in results:
+        assert "".join(got.get(r.take_index, [])) == r.text
+        assert r.completion_tokens > 0 and r.prompt_tokens > 0 and r.seconds > 0
+        assert r.first_token_seconds is not None and r.first_token_seconds <= r.seconds
+        assert r.rendered_prompt.startswith("<|im_start|>system\nYou write screenplays.")
+
+
+def test_stop_event_ends_generation_promptly(tiny: LocalTextGenerator) -> None:
+    stop = threading.Event()
+    calls: list[int] = []
+
+    def on_token(i: int, s: str) -> None:
+        calls.append(i)
+        if len(calls) >= 2:
+            stop.set()
+
+    results = tiny.generate(
+        req(n=1, seed=2, max_new_tokens=30, repetition_penalty=1.0, on_token=on_token, stop=stop)
+    )
+    assert results[0].finish_reason == "stopped"
+    assert 1 <= results[0].completion_tokens <= 4
+    stop2 = threading.Event()
+    stop2.set()
+    with pytest.raises(GenerationStopped):
+        tiny.generate(req(n=2, seed=2, stop=stop2))
+
+
+def test_max_new_tokens_is_capped_by_the_environment(tiny: LocalTextGenerator, monkeypatch) -> None:
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "5")
+    results = tiny.generate(req(n=2, seed=4, max_new_tokens=100))
+    assert all(r.completion_tokens <= 5 for r in results)
+    assert any(r.finish_reason == "length" for r in results)
+
+
+@pytest.mark.parametrize("schema", [OUTLINE, CHOICES], ids=["outline", "choices"])
+def test_json_schema_output_is_valid_for_every_seed(tiny: LocalTextGenerator, schema, monkeypatch) -> None:
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "60")
+    budget = max(60, min_tokens(schema))  # raised to what the schema needs at least
+    for seed in range(3):
+        for r in tiny.generate(req(n=2, seed=seed, max_new_tokens=60, json_schema=schema)):
+            validate(json.loads(r.text), schema)
+            assert r.completion_tokens <= budget
+
+
+def test_json_fits_a_tight_token_budget(tiny: LocalTextGenerator, monkeypatch) -> None:
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "1")  # below the minimum: raised to what the schema needs
+    for r in tiny.generate(req(n=2, seed=9, json_schema=OUTLINE)):
+        validate(json.loads(r.text), OUTLINE)
+
+
+def test_missing_model_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        get_local_generator(str(tmp_path / "no-such-model"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelUnavailable, match="offline"):
+        get_local_generator(str(empty))
+
+
+def test_adapter_needs_peft_or_an_existing_path(tiny_model_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailable, match="peft|does not exist"):
+        get_local_generator(f"{tiny_model_dir}+{tmp_path / 'no-adapter'}")
+
+
+# --- the real default model -------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_default_model_converts_once_and_loads_fast() -> None:
+    from workbench.generate.local import ensure_default_model_dir
+
+    first = ensure_default_model_dir()
+    started = time.perf_counter()
+    assert ensure_default_model_dir() == first
+    assert time.perf_counter() - started < 0.5
+    assert (first / "model.safetensors").is_file() and (first / "chat_template.jinja").is_file()
+    gen = get_local_generator("default")
+    assert gen is get_local_generator("default")
+    fp = gen.fingerprint
+    assert fp["model"] == "HuggingFaceTB/SmolLM2-135M-Instruct" and len(fp["sha256"]) == 64
+
+
+@pytest.mark.slow
+def test_default_model_writes_three_takes() -> None:
+    gen = get_local_generator("default")
+    results = gen.generate(req(n=3, seed=1, max_new_tokens=16))
+    assert len(results) == 3 and len(set(texts(results))) == 3
+    assert all(len(r.text.split()) >= 3 for r in results)
+    again = gen.generate(req(n=1, seed=1, max_new_tokens=16))
+    assert again[0].text == results[0].text
+
+
+@pytest.mark.slow
+def test_default_model_outline_is_valid_json(monkeypatch) -> None:
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "100")
+    gen = get_local_generator("default")
+    request = TextRequest(
+        prefix="You outline stories. Answer with JSON only.",
+        suffix="Logline: a lighthouse keeper finds a message in a bottle. Give a title, characters and scenes.",
+        n=3,
+        seed=3,
+        max_new_tokens=100,
+        json_schema=OUTLINE,
+    )
+    for r in gen.generate(request):
+        outline = validate(json.loads(r.text), OUTLINE)
+        assert outline["title"].strip()
