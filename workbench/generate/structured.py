@@ -454,15 +454,13 @@ _TRAILING_COMMA = re.compile(r",\s*([\]}])")
 def _candidates(text: str) -> list[Any]:
     decoder = json.JSONDecoder()
     found: list[Any] = []
-    for variant in (text, _TRAILING_COMMA.sub(r"\1", text)):
+    for variant in dict.fromkeys((text, _TRAILING_COMMA.sub(r"\1", text))):
         for m in re.finditer(r"[\[{]", variant):
             try:
                 value, _ = decoder.raw_decode(variant, m.start())
             except json.JSONDecodeError:
                 continue
             found.append(value)
-        if found:
-            break
     return found
 
 
