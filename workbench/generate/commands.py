@@ -1,0 +1,130 @@
+"""CLI: ``workbench write``, ``outline``, ``media``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("write", help="generate takes of a scene (saved with provenance)")
+    p.add_argument("project", type=Path)
+    p.add_argument("scene", help="scene title or id")
+    p.add_argument("--takes", type=int, default=3)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--branch", default=None)
+    p.add_argument("--model", default="default", help="text model spec (default, a path, openai:MODEL@URL)")
+    p.add_argument("--max-new-tokens", type=int, default=200)
+    p.add_argument("--quiet", action="store_true", help="don't stream the text while it is written")
+    p.set_defaults(func=cmd_write)
+
+    p = sub.add_parser("outline", help="outline a new story from a logline (title, characters, scenes)")
+    p.add_argument("project", type=Path)
+    p.add_argument("logline")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--model", default="default")
+    p.set_defaults(func=cmd_outline)
+
+    p = sub.add_parser("media", help="portraits, storyboards and table reads, written to files and stored")
+    p.add_argument("project", type=Path)
+    p.add_argument("--portraits", action="store_true")
+    p.add_argument("--storyboard", metavar="BRANCH_OR_SCENE")
+    p.add_argument("--table-read", metavar="SCENE_OR_BRANCH")
+    p.add_argument("--frames", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--image", default="sketch", help="image model spec (sketch, or a diffusers model path)")
+    p.add_argument("--voice", default="default", help="voice model spec")
+    p.add_argument("-o", "--out", type=Path, default=Path("media"))
+    p.set_defaults(func=cmd_media)
+
+
+def cmd_write(args: argparse.Namespace) -> int:
+    from ..session import Session
+    from ..story.project import open_project
+
+    session = Session(open_project(args.project, create=False), text=args.model)
+    try:
+        current = {"i": -1}
+
+        def stream(i: int, delta: str) -> None:
+            if args.quiet:
+                return
+            if i != current["i"]:
+                current["i"] = i
+                sys.stdout.write(f"\n--- take {i + 1} ---\n")
+            sys.stdout.write(delta)
+            sys.stdout.flush()
+
+        takes = session.write_scene(args.scene, n=args.takes, seed=args.seed, branch=args.branch,
+                                    on_token=stream, max_new_tokens=args.max_new_tokens)
+        print()
+        for i, t in enumerate(takes, 1):
+            p = t.provenance
+            print(f"saved take {i}: {t.id} (seed {p.get('seed')}, take seed {p.get('take_seed')}, "
+                  f"{p.get('completion_tokens')} tokens, {p.get('seconds')} s)")
+    finally:
+        session.close()
+    return 0
+
+
+def cmd_outline(args: argparse.Namespace) -> int:
+    from ..session import Session
+    from ..story.project import open_project
+
+    session = Session(open_project(args.project), text=args.model)
+    try:
+        o = session.outline(args.logline, seed=args.seed)
+        print(o.title)
+        print()
+        for c in o.characters:
+            print(f"  {c['name']}: {c['description']}")
+        print()
+        for i, s in enumerate(o.scenes, 1):
+            print(f"  {i}. {s['title']}: {s['summary']}")
+    finally:
+        session.close()
+    return 0
+
+
+def _ext(mime: str) -> str:
+    return {"image/png": ".png", "image/jpeg": ".jpg", "audio/wav": ".wav", "audio/x-wav": ".wav"}.get(mime, ".bin")
+
+
+def cmd_media(args: argparse.Namespace) -> int:
+    from ..session import Session
+    from ..story.cast import slug
+    from ..story.project import open_project
+
+    session = Session(open_project(args.project, create=False), image=args.image, voice=args.voice)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    try:
+        if not (args.portraits or args.storyboard or args.table_read):
+            args.portraits = True
+        if args.portraits:
+            for c in session.project.cast:
+                a = session.portrait(c)
+                f = out / f"portrait-{slug(c.name)}{_ext(a.mime)}"
+                f.write_bytes(a.data)
+                written.append(f)
+        if args.storyboard:
+            target = args.storyboard
+            scenes = session._scenes_of(target)
+            for sc in scenes:
+                for i, a in enumerate(session.storyboard(sc, frames=args.frames, seed=args.seed), 1):
+                    f = out / f"board-{slug(sc.title)}-{i}{_ext(a.mime)}"
+                    f.write_bytes(a.data)
+                    written.append(f)
+        if args.table_read:
+            a = session.table_read(args.table_read, seed=args.seed)
+            f = out / f"table-read-{slug(args.table_read)}{_ext(a.mime)}"
+            f.write_bytes(a.data)
+            written.append(f)
+    finally:
+        session.close()
+    for f in written:
+        print(f)
+    print(f"{len(written)} file(s) written to {out} and stored in {args.project}")
+    return 0
