@@ -288,11 +288,13 @@ class Session:
             if not todo:
                 break
             first = todo[0]
+            shifted = None
+            if on_token is not None:
+                def shifted(j: int, t: str, off: int = first) -> None:
+                    on_token(off + j, t)
             req = TextRequest(prefix=ctx.prefix, suffix=ctx.suffix, n=n - first, seed=seed,
                               max_new_tokens=max_new_tokens, temperature=temperature, json_schema=json_schema,
-                              attempt=attempt, take_offset=first,
-                              on_token=(lambda j, t, off=first: on_token(off + j, t)) if on_token else None,
-                              stop=stop)
+                              attempt=attempt, take_offset=first, on_token=shifted, stop=stop)
             with self._gen_lock:
                 out = gen.generate(req)
             for j, r in enumerate(out):
@@ -559,7 +561,7 @@ class Session:
         scenes = self._scenes_of(scene_or_branch)
         gen = self.image_generator
         chars = list(self.project.cast)
-        out = []
+        out: list[Any] = []
         for sc in scenes:
             text = sc.text
             key = ["storyboard", gen.fingerprint, text, [c.to_dict() for c in chars if c.name in text.title()

@@ -68,7 +68,8 @@ def parse_spec(spec: str | None, kind: str = "text") -> ModelSpec:
     prefix, sep, rest = body.partition(":")
     if sep and prefix and "/" not in prefix and "\\" not in prefix and len(prefix) > 1:
         if prefix == "openai":
-            model, at, base = rest.rpartition("@")
+            model, at, base_url = rest.rpartition("@")
+            base: str | None = base_url
             if not at:
                 model, base = rest, None
             if not model:

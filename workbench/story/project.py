@@ -442,7 +442,7 @@ class Cast:
         return iter([Character(self.project, r["id"]) for r in rows])
 
     def __len__(self) -> int:
-        return self.project._one("SELECT count(*) AS n FROM characters")["n"]
+        return self.project._scalar("SELECT count(*) AS n FROM characters")
 
     def __contains__(self, name: object) -> bool:
         try:
@@ -577,7 +577,7 @@ class Lore:
         return iter([self._entry(r) for r in rows])
 
     def __len__(self) -> int:
-        return self.project._one("SELECT count(*) AS n FROM lore")["n"]
+        return self.project._scalar("SELECT count(*) AS n FROM lore")
 
     def add(self, keys: Iterable[str] | str, content: str, always: bool = False, priority: int = 0,
             name: str | None = None) -> LoreEntry:
@@ -645,7 +645,7 @@ class Assets:
         return iter([self.get(r["sha256"]) for r in rows])
 
     def __len__(self) -> int:
-        return self.project._one("SELECT count(*) AS n FROM assets")["n"]
+        return self.project._scalar("SELECT count(*) AS n FROM assets")
 
 
 class Branches(Mapping[str, Branch]):
@@ -665,7 +665,7 @@ class Branches(Mapping[str, Branch]):
         return iter([r["name"] for r in self.project._all("SELECT name FROM branches ORDER BY seq")])
 
     def __len__(self) -> int:
-        return self.project._one("SELECT count(*) AS n FROM branches")["n"]
+        return self.project._scalar("SELECT count(*) AS n FROM branches")
 
     def __contains__(self, name: object) -> bool:
         return self.project._one("SELECT 1 FROM branches WHERE name=?", (name,)) is not None
@@ -730,6 +730,10 @@ class Project:
         with self._lock:
             return self.conn.execute(sql, params).fetchall()
 
+    def _scalar(self, sql: str, params: tuple = ()) -> Any:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchone()[0]
+
     def _exec(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
         if self._depth == 0:
             raise StoryError("internal: write outside a transaction")
@@ -791,11 +795,10 @@ class Project:
     @property
     def revision(self) -> int:
         """A number that changes whenever the story changes (in this or another process)."""
-        r = self._one(
+        return int(self._scalar(
             "SELECT (SELECT coalesce(max(seq),0) FROM undolog) + (SELECT coalesce(max(seq),0) FROM events) "
-            "+ (SELECT count(*) FROM undo_steps) AS n"
-        )
-        return int(r["n"])
+            "+ (SELECT count(*) FROM undo_steps)"
+        ))
 
     def close(self) -> None:
         """Checkpoint the write-ahead log into the file and close it (the file is then complete on its own)."""
@@ -1372,7 +1375,7 @@ class Project:
             "branches": {n: len(self.branches[n]) for n in self.branches},
             "cast": self.cast.names(),
             "lore": len(self.lore),
-            "takes": self._one("SELECT count(*) AS n FROM takes")["n"],
+            "takes": self._scalar("SELECT count(*) AS n FROM takes"),
             "assets": len(self.assets),
         }
 
