@@ -28,11 +28,18 @@ def register(subparsers: Any) -> None:
     )
     ex.add_argument("project", help="the project file")
     ex.add_argument(
-        "--format", "-f", required=True, help="twee, twine-html, ink, yarn, fountain, card-v2, card-v3"
+        "--format",
+        "-f",
+        required=True,
+        help="twee, twine-html, ink, yarn, fountain, card-v2, card-v3, trl-sft, trl-dpo, ratings",
     )
     ex.add_argument("--branch", "-b", help="the branch to export (Fountain; default main)")
     ex.add_argument("-o", "--out", required=True, help="output file (a folder for card formats)")
     ex.add_argument("--png", action="store_true", help="card formats: write PNG cards instead of JSON")
+    ex.add_argument("--min-rating", type=int, help="training formats: only takes rated at least N stars")
+    ex.add_argument("--since", help="training formats: only feedback given on or after this date")
+    ex.add_argument("--rater", help="training formats: only this rater's feedback")
+    ex.add_argument("--split", type=float, help="training formats: hold out this fraction of scenes as test")
     ex.add_argument(
         "--option", "-O", action="append", metavar="KEY=VALUE", help="a format option (repeatable)"
     )
@@ -62,6 +69,9 @@ def _export(args: argparse.Namespace) -> int:
         opts["branch"] = args.branch
     if args.png:
         opts["png"] = True
+    for key in ("min_rating", "since", "rater", "split"):
+        if getattr(args, key, None) is not None:
+            opts[key] = getattr(args, key)
     with open_project(args.project, create=False) as project:
         written = export_project(project, fmt, Path(args.out), **opts)
     for path in written:
