@@ -203,7 +203,13 @@ def _load(spec: ModelSpec) -> LocalTextGenerator:
 
         if not Path(spec.adapter).expanduser().exists():
             raise ModelUnavailable(f"no adapter at {spec.adapter!r}: the path does not exist")
-        model = PeftModel.from_pretrained(model, str(Path(spec.adapter).expanduser()), is_trainable=False)
+        try:
+            model = PeftModel.from_pretrained(model, str(Path(spec.adapter).expanduser()), is_trainable=False)
+        except Exception as exc:  # peft raises many types for a truncated or foreign adapter
+            raise ModelUnavailable(
+                f"the LoRA adapter at {spec.adapter!r} is damaged or does not fit {spec.model!r} "
+                f"({type(exc).__name__}: {exc}); train it again with `workbench train`"
+            ) from exc
         fingerprint["adapter"] = spec.adapter
     if "sha256" not in fingerprint:
         revision = getattr(model.config, "_commit_hash", None)
