@@ -128,10 +128,8 @@ def assemble(
     for i, s in enumerate(history):
         nxt = history[i + 1] if i + 1 < len(history) else None
         label = None
-        if nxt is not None:
+        if nxt is not None:  # the pending choice is in the instruction, so every choice shares this prefix
             label = next((c.label for c, t in s.children if t.id == nxt.id), None)
-        elif choice:
-            label = choice
         entries.append({"scene": s, "title": s.title, "text": s.text.strip(), "summary": None, "choice": label})
     summarised: list[str] = []
     notes: list[str] = []
