@@ -153,7 +153,8 @@ def start_transformers_serve(model_dir: Path, timeout: float = 120.0) -> ServedM
         "TRANSFORMERS_OFFLINE": "1",
         "HF_HUB_CACHE": str(hub_cache),
         "HF_HUB_DISABLE_TELEMETRY": "1",
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
+        # one thread: on a shared 2-core machine, 2 OpenMP threads made requests 10x slower (spin-waiting)
+        "OMP_NUM_THREADS": os.environ.get("WORKBENCH_SERVE_THREADS", "1"),
     }
     cmd = [
         *transformers_cli(),

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from tests.servers import (
     free_port,
     start_transformers_serve,
 )
-from workbench.errors import ContextOverflow, InvalidOutput, ServerError
+from workbench.errors import ContextOverflow, InvalidOutput, ModelUnavailable, ServerError
 from workbench.generate.base import TextGenerator, TextRequest
 from workbench.generate.openai_backend import (
     DEFAULT_CONTEXT_WINDOW,
@@ -142,7 +143,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedModel]:
 
             model_dir = tiny_model_dir(tmp_path_factory.mktemp("models"))
         server = start_transformers_serve(model_dir)
-    except (ServerStartError, OSError, ImportError) as exc:
+    except (ServerStartError, ModelUnavailable, OSError, ImportError) as exc:
         message = f"!!! OPENAI SERVER TESTS SKIPPED: transformers serve could not start here: {exc}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
@@ -199,6 +200,18 @@ def test_n_takes_are_sequential_requests_with_their_own_seeds(
     # the first take does not depend on n, and the same request gives the same text
     [again] = gen.generate(_request(n=1, seed=11, max_new_tokens=4, take_offset=2))
     assert again.text == takes[0].text
+
+
+@pytest.mark.slow
+def test_servers_with_per_request_seeds_get_takes_in_parallel(served: ServedModel) -> None:
+    rec = Recorder()
+    caps = replace(PRESETS["transformers-serve"], supports_seed_per_request=True, max_parallel=2)
+    with httpx.Client(timeout=60.0, event_hooks={"request": [rec]}) as client:
+        gen = OpenAITextGenerator(served.model, served.base_url, server=caps, http_client=client)
+        streamed: set[int] = set()
+        takes = gen.generate(_request(n=2, seed=3, max_new_tokens=3, on_token=lambda i, _d: streamed.add(i)))
+    assert [t.take_index for t in takes] == [0, 1] and streamed == {0, 1}
+    assert sorted(b["seed"] for b in rec.bodies) == sorted(take_seed(3, i) for i in (0, 1))
 
 
 @pytest.mark.slow
