@@ -50,7 +50,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     build_sample(project).close()
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    env = child_env(root / "home", WORKBENCH_MAX_NEW_TOKENS="24")
+    env = child_env(root / "home", WORKBENCH_MAX_NEW_TOKENS="16")
     with ExitStack() as stack:
         info: dict[str, Any] = {"url": url, "project": project, "log": root / "serve.log", "starts": 0}
 

@@ -27,6 +27,13 @@ def record(name: str, seconds: float) -> None:
     TIMINGS.write_text(json.dumps(data, indent=2) + "\n")
 
 
+def wait_until(check: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the page did not update in time"
+        time.sleep(0.05)
+
+
 def open_app(page: Any, url: str) -> float:
     t0 = time.perf_counter()
     page.goto(url)
@@ -112,20 +119,15 @@ def test_click_map_opens_scene_and_fork_changes_map(page: Any, served: dict[str,
     target = page.locator("g.wb-scene", has_text="A Stranger on the")
     t0 = time.perf_counter()
     target.click()
-    page.locator(".wb-scene-select select").wait_for()
-    page.wait_for_function("() => true")
     page.locator(".bk-tab.bk-active", has_text="Write").wait_for()
-    deadline = time.monotonic() + 10
-    while page.locator(".wb-scene-select select").input_value() != "A Stranger on the Quay":
-        assert time.monotonic() < deadline, "clicking the map did not open the scene"
-        time.sleep(0.05)
+    wait_until(lambda: page.locator(".wb-scene-select select").input_value() == "A Stranger on the Quay")
     record("click_to_update_s", time.perf_counter() - t0)
     tab(page, "Map")
     page.locator(".wb-fork-choice input").fill(FORK_CHOICE)
     page.locator(".wb-fork button").click()
     page.locator("g.wb-scene", has_text="Mara burns the").wait_for()
     assert scenes.count() == before + 1
-    assert FORK_CHOICE in page.locator(".wb-branch-select select").input_value()
+    wait_until(lambda: FORK_CHOICE in page.locator(".wb-branch-select select").input_value())
     # compare the new branch with main
     page.locator(".wb-compare-select select").select_option("main")
     page.locator("table.wb-compare").wait_for()

@@ -82,14 +82,14 @@ class BranchMap(SessionView):
         super().__init__(session, **params)
         self._on_open: list[Callable[[Any], None]] = [on_open] if on_open else []
         self.map = ClickableMap(sizing_mode="stretch_width", css_classes=["wb-branch-map-view"])
-        self.branch_select = pn.widgets.Select(name="Branch", options=[], width=200, css_classes=["wb-branch-select"])
-        self.compare_select = pn.widgets.Select(name="Compare with", options=[NO_COMPARE], width=200,
+        self.branch_select = pn.widgets.Select(label="Branch", options=[], width=200, css_classes=["wb-branch-select"])
+        self.compare_select = pn.widgets.Select(label="Compare with", options=[NO_COMPARE], width=200,
                                                 css_classes=["wb-compare-select"])
         self.selected_pane = pn.pane.HTML("", css_classes=["wb-selected-scene"])
-        self.choice_input = pn.widgets.TextInput(name="Fork: what happens instead?",
+        self.choice_input = pn.widgets.TextInput(label="Fork: what happens instead?",
                                                  placeholder="e.g. Mara refuses the stranger's help",
                                                  width=360, css_classes=["wb-fork-choice"])
-        self.fork_button = pn.widgets.Button(name="Fork from selected scene", button_type="primary",
+        self.fork_button = pn.widgets.Button(label="Fork from selected scene", color="primary",
                                              css_classes=["wb-fork"])
         self.compare_pane = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-compare-view"])
         self.map.param.watch(self._on_click, "clicks")

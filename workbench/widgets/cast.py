@@ -28,15 +28,15 @@ class CastBoard(SessionView):
         super().__init__(session, **params)
         self._audio: dict[str, str] = {}  # character name -> sha256 of the line played last (an asset)
         self.cards = pn.FlexBox(css_classes=["wb-cast-cards"], sizing_mode="stretch_width")
-        self.library_select = pn.widgets.Select(name="From the cast library", options=[], width=240,
+        self.library_select = pn.widgets.Select(label="From the cast library", options=[], width=240,
                                                 css_classes=["wb-library-select"])
-        self.add_library_button = pn.widgets.Button(name="Add to story", css_classes=["wb-add-library"])
-        self.new_name = pn.widgets.TextInput(name="New character", placeholder="name", width=200,
+        self.add_library_button = pn.widgets.Button(label="Add to story", css_classes=["wb-add-library"])
+        self.new_name = pn.widgets.TextInput(label="New character", placeholder="name", width=200,
                                              css_classes=["wb-new-name"])
-        self.add_new_button = pn.widgets.Button(name="Add", css_classes=["wb-add-new"])
+        self.add_new_button = pn.widgets.Button(label="Add", css_classes=["wb-add-new"])
         self.card_file = pn.widgets.FileInput(accept=".json,.png", css_classes=["wb-card-file"])
-        self.import_button = pn.widgets.Button(name="Import card", css_classes=["wb-import-card"])
-        self.line_input = pn.widgets.TextInput(name="Line to speak", value=self.voice_text, width=360,
+        self.import_button = pn.widgets.Button(label="Import card", css_classes=["wb-import-card"])
+        self.line_input = pn.widgets.TextInput(label="Line to speak", value=self.voice_text, width=360,
                                                css_classes=["wb-voice-text"])
         self.line_input.link(self, value="voice_text")
         self.add_library_button.on_click(safe_call(self, lambda: self.add_from_library(self.library_select.value)))
@@ -135,7 +135,10 @@ class CastBoard(SessionView):
             lib_names = [c.name for c in open_cast()]
         except Exception:  # an unreadable library folder must not hide the board
             lib_names = []
-        self.library_select.options = [n for n in lib_names if n not in in_story]
+        options = [n for n in lib_names if n not in in_story]
+        self.library_select.options = options
+        if self.library_select.value not in options:
+            self.library_select.value = options[0] if options else None
         self.add_library_button.disabled = not self.library_select.options
         self.cards.objects = [self._card(ch) for ch in project.cast]
 
@@ -145,21 +148,21 @@ class CastBoard(SessionView):
         portrait = ""
         if data.get("portrait") and data["portrait"] in self.project.assets:
             portrait = image_html(self.project.assets.get(data["portrait"]), width=160, css="wb-portrait")
-        inputs = {f: pn.widgets.TextAreaInput(name=f.replace("_", " ").capitalize(), value=str(data.get(f) or ""),
+        inputs = {f: pn.widgets.TextAreaInput(label=f.replace("_", " ").capitalize(), value=str(data.get(f) or ""),
                                               height=60, width=300, css_classes=[f"wb-field-{f}"])
                   for f in EDITABLE}
         voice = dict(data.get("voice") or {})
-        speed = pn.widgets.FloatInput(name="Voice speed", value=float(voice.get("speed", 1.0)), step=0.05,
+        speed = pn.widgets.FloatInput(label="Voice speed", value=float(voice.get("speed", 1.0)), step=0.05,
                                       start=0.5, end=2.0, width=100)
-        pitch = pn.widgets.FloatInput(name="Pitch (semitones)", value=float(voice.get("pitch", 0.0)), step=0.5,
+        pitch = pn.widgets.FloatInput(label="Pitch (semitones)", value=float(voice.get("pitch", 0.0)), step=0.5,
                                       start=-12, end=12, width=120)
-        save = pn.widgets.Button(name="Save", button_type="primary", css_classes=["wb-save-character"])
-        portrait_btn = pn.widgets.Button(name="Portrait", css_classes=["wb-portrait-button"])
-        play = pn.widgets.Button(name="Play a line", css_classes=["wb-play-line"])
-        to_lib = pn.widgets.Button(name="Save to library", css_classes=["wb-to-library"])
+        save = pn.widgets.Button(label="Save", color="primary", css_classes=["wb-save-character"])
+        portrait_btn = pn.widgets.Button(label="Portrait", css_classes=["wb-portrait-button"])
+        play = pn.widgets.Button(label="Play a line", css_classes=["wb-play-line"])
+        to_lib = pn.widgets.Button(label="Save to library", css_classes=["wb-to-library"])
 
         def do_save() -> None:
-            fields = {f: (w.value_input if w.value_input is not None else w.value) for f, w in inputs.items()}
+            fields = {f: (w.value_input or w.value) for f, w in inputs.items()}
             self.update(name, **fields, voice={**voice, "speed": speed.value, "pitch": pitch.value})
 
         save.on_click(safe_call(self, do_save))
@@ -170,10 +173,10 @@ class CastBoard(SessionView):
         to_lib.on_click(safe_call(self, lambda: self.save_to_library(name)))
         download_json = pn.widgets.FileDownload(callback=lambda: io.BytesIO(self.card_json(name)),
                                                 filename=f"{slug(name)}.json", label="Card (JSON)",
-                                                button_type="light", css_classes=["wb-card-json"])
+                                                color="light", css_classes=["wb-card-json"])
         download_png = pn.widgets.FileDownload(callback=lambda: io.BytesIO(self.card_png(name)),
                                                filename=f"{slug(name)}.png", label="Card (PNG)",
-                                               button_type="light", css_classes=["wb-card-png"])
+                                               color="light", css_classes=["wb-card-png"])
         audio = ""
         sha = self._audio.get(name)
         if sha and sha in self.project.assets:

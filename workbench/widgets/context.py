@@ -44,8 +44,8 @@ class ContextViewer(SessionView):
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session, **params)
         self.context: Any = None
-        self.scene_select = pn.widgets.Select(name="Scene", options={}, width=260, css_classes=["wb-context-scene"])
-        self.show_button = pn.widgets.Button(name="Show context", button_type="primary",
+        self.scene_select = pn.widgets.Select(label="Scene", options={}, width=260, css_classes=["wb-context-scene"])
+        self.show_button = pn.widgets.Button(label="Show context", color="primary",
                                              css_classes=["wb-show-context"])
         self.pane = pn.pane.HTML("<p style='color:#6b7280'>Pick a scene and press Show context.</p>",
                                  sizing_mode="stretch_width", css_classes=["wb-context-view"])

@@ -35,29 +35,29 @@ class SceneEditor(SessionView):
         self._buffer: dict[int, str] = {}
         self._last_push = 0.0
         self._syncing = False
-        self.scene_select = pn.widgets.Select(name="Scene", options={}, css_classes=["wb-scene-select"],
+        self.scene_select = pn.widgets.Select(label="Scene", options={}, css_classes=["wb-scene-select"],
                                               width=260)
-        self.n_input = pn.widgets.IntInput(name="Takes", value=self.n, start=1, end=8, width=80,
+        self.n_input = pn.widgets.IntInput(label="Takes", value=self.n, start=1, end=8, width=80,
                                            css_classes=["wb-n-takes"])
-        self.seed_input = pn.widgets.TextInput(name="Seed", placeholder="random", width=110)
-        self.generate_button = pn.widgets.Button(name="Generate 3 takes", button_type="primary",
+        self.seed_input = pn.widgets.TextInput(label="Seed", placeholder="random", width=110)
+        self.generate_button = pn.widgets.Button(label="Generate 3 takes", color="primary",
                                                  css_classes=["wb-generate"])
-        self.stop_button = pn.widgets.Button(name="Stop", button_type="warning", disabled=True,
+        self.stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True,
                                              css_classes=["wb-stop"])
-        self.undo_button = pn.widgets.Button(name="Undo", disabled=True, css_classes=["wb-undo"])
+        self.undo_button = pn.widgets.Button(label="Undo", disabled=True, css_classes=["wb-undo"])
         self.progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width",
                                                css_classes=["wb-progress"])
         self.text_pane = pn.pane.HTML("", css_classes=["wb-scene-text"], sizing_mode="stretch_width")
         self.stream_pane = pn.pane.HTML("", css_classes=["wb-streaming"], sizing_mode="stretch_width")
         self.carousel = TakeCarousel(sizing_mode="stretch_width", css_classes=["wb-takes"])
-        self.choose_button = pn.widgets.Button(name="Choose this take", button_type="success",
+        self.choose_button = pn.widgets.Button(label="Choose this take", color="success",
                                                css_classes=["wb-choose"], disabled=True)
-        self.rating = pn.widgets.RadioButtonGroup(name="Rating", options={"–": 0, "★1": 1, "★2": 2, "★3": 3,
+        self.rating = pn.widgets.RadioButtonGroup(label="Rating", options={"–": 0, "★1": 1, "★2": 2, "★3": 3,
                                                                           "★4": 4, "★5": 5},
                                                   value=0, css_classes=["wb-rating"], disabled=True)
-        self.edit_area = pn.widgets.TextAreaInput(name="Edit this take", height=160, sizing_mode="stretch_width",
+        self.edit_area = pn.widgets.TextAreaInput(label="Edit this take", height=160, sizing_mode="stretch_width",
                                                   css_classes=["wb-edit-text"])
-        self.save_edit_button = pn.widgets.Button(name="Save edit as a new take", css_classes=["wb-save-edit"],
+        self.save_edit_button = pn.widgets.Button(label="Save edit as a new take", css_classes=["wb-save-edit"],
                                                   disabled=True)
 
         self.scene_select.param.watch(self._on_scene_select, "value")
@@ -125,7 +125,7 @@ class SceneEditor(SessionView):
     @param.depends("n", watch=True)
     def _n_changed(self) -> None:
         self.n_input.value = self.n
-        self.generate_button.name = f"Generate {self.n} take{'s' if self.n != 1 else ''}"
+        self.generate_button.label = f"Generate {self.n} take{'s' if self.n != 1 else ''}"
 
     @param.depends("busy", watch=True)
     def _busy_changed(self) -> None:
@@ -169,7 +169,7 @@ class SceneEditor(SessionView):
             if takes and self.carousel.index >= len(takes):
                 self.carousel.index = len(takes) - 1
         label = project.undo_label
-        self.undo_button.name = f"Undo {label}" if label else "Undo"
+        self.undo_button.label = f"Undo {label}" if label else "Undo"
         self.undo_button.disabled = label is None
         self._sync_take_widgets()
 

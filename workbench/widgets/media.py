@@ -23,12 +23,12 @@ class MediaGallery(SessionView):
 
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session, **params)
-        self.scene_select = pn.widgets.Select(name="Scene", options={}, width=260, css_classes=["wb-media-scene"])
-        self.frames_input = pn.widgets.IntInput(name="Frames", value=self.frames, start=1, end=8, width=80)
-        self.seed_input = pn.widgets.IntInput(name="Seed", value=self.seed, width=100, css_classes=["wb-media-seed"])
-        self.board_button = pn.widgets.Button(name="Storyboard", button_type="primary", css_classes=["wb-storyboard"])
-        self.reseed_button = pn.widgets.Button(name="Another seed", css_classes=["wb-reseed"])
-        self.read_button = pn.widgets.Button(name="Table read", css_classes=["wb-table-read"])
+        self.scene_select = pn.widgets.Select(label="Scene", options={}, width=260, css_classes=["wb-media-scene"])
+        self.frames_input = pn.widgets.IntInput(label="Frames", value=self.frames, start=1, end=8, width=80)
+        self.seed_input = pn.widgets.IntInput(label="Seed", value=self.seed, width=100, css_classes=["wb-media-seed"])
+        self.board_button = pn.widgets.Button(label="Storyboard", color="primary", css_classes=["wb-storyboard"])
+        self.reseed_button = pn.widgets.Button(label="Another seed", css_classes=["wb-reseed"])
+        self.read_button = pn.widgets.Button(label="Table read", css_classes=["wb-table-read"])
         self.frames_pane = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-frames"])
         self.audio_pane = pn.pane.HTML("", css_classes=["wb-table-read-audio"])
         self.frames_input.link(self, value="frames")

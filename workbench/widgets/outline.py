@@ -20,16 +20,16 @@ class OutlineView(SessionView):
 
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session, **params)
-        self.logline_input = pn.widgets.TextAreaInput(name="Logline", height=70, sizing_mode="stretch_width",
+        self.logline_input = pn.widgets.TextAreaInput(label="Logline", height=70, sizing_mode="stretch_width",
                                                       css_classes=["wb-logline"])
-        self.seed_input = pn.widgets.TextInput(name="Seed", placeholder="random", width=110)
+        self.seed_input = pn.widgets.TextInput(label="Seed", placeholder="random", width=110)
         self.seed_input.link(self, value="seed")
-        self.outline_button = pn.widgets.Button(name="Outline from logline", button_type="primary",
+        self.outline_button = pn.widgets.Button(label="Outline from logline", color="primary",
                                                 css_classes=["wb-make-outline"])
-        self.save_logline_button = pn.widgets.Button(name="Save logline", css_classes=["wb-save-logline"])
-        self.title_input = pn.widgets.TextInput(name="Title", width=420, css_classes=["wb-title"])
-        self.save_title_button = pn.widgets.Button(name="Save title", css_classes=["wb-save-title"])
-        self.regen = {lvl: pn.widgets.Button(name=f"Regenerate {lvl}", css_classes=[f"wb-regenerate-{lvl}"])
+        self.save_logline_button = pn.widgets.Button(label="Save logline", css_classes=["wb-save-logline"])
+        self.title_input = pn.widgets.TextInput(label="Title", width=420, css_classes=["wb-title"])
+        self.save_title_button = pn.widgets.Button(label="Save title", css_classes=["wb-save-title"])
+        self.regen = {lvl: pn.widgets.Button(label=f"Regenerate {lvl}", css_classes=[f"wb-regenerate-{lvl}"])
                       for lvl in LEVELS}
         self.characters_box = pn.Column(css_classes=["wb-outline-characters"], sizing_mode="stretch_width")
         self.scenes_box = pn.Column(css_classes=["wb-outline-scenes"], sizing_mode="stretch_width")
@@ -123,20 +123,20 @@ class OutlineView(SessionView):
         self.outline_button.disabled = bool(p.scenes)
         rows = []
         for ch in p.cast:
-            desc = pn.widgets.TextInput(name=ch.name, value=ch.description or "", sizing_mode="stretch_width",
+            desc = pn.widgets.TextInput(label=ch.name, value=ch.description or "", sizing_mode="stretch_width",
                                         css_classes=["wb-outline-character"])
-            save = pn.widgets.Button(name="Save", width=70)
+            save = pn.widgets.Button(label="Save", width=70)
             save.on_click(safe_call(self, lambda n=ch.name, w=desc: self.save_character(
                 n, description=w.value_input or w.value)))
             rows.append(pn.Row(desc, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width"))
         self.characters_box.objects = rows or [pn.pane.HTML("<i>No characters yet.</i>")]
         rows = []
         for i, sc in enumerate(p.scenes):
-            title = pn.widgets.TextInput(name=f"Scene {i + 1}", value=sc.title, width=240)
-            summary = pn.widgets.TextInput(name="Summary", value=sc.summary or "", sizing_mode="stretch_width",
+            title = pn.widgets.TextInput(label=f"Scene {i + 1}", value=sc.title, width=240)
+            summary = pn.widgets.TextInput(label="Summary", value=sc.summary or "", sizing_mode="stretch_width",
                                            css_classes=["wb-outline-summary"])
-            save = pn.widgets.Button(name="Save", width=70)
+            save = pn.widgets.Button(label="Save", width=70)
             save.on_click(safe_call(self, lambda s=sc.id, t=title, m=summary: self.save_scene(
-                s, t.value_input or t.value, m.value_input if m.value_input is not None else m.value)))
+                s, t.value_input or t.value, m.value_input or m.value)))
             rows.append(pn.Row(title, summary, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width"))
         self.scenes_box.objects = rows or [pn.pane.HTML("<i>No scenes yet.</i>")]

@@ -1,0 +1,135 @@
+"""The scene editor, driven as a writer would: set values, press buttons, check the project file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from workbench.widgets import SceneEditor
+
+from .conftest import reopen
+
+
+def press(button: Any) -> None:
+    button.clicks += 1
+
+
+def test_opens_the_start_scene_and_shows_its_takes(session: Any) -> None:
+    ed = SceneEditor(session)
+    start = session.project.start
+    assert ed.scene == start
+    assert ed.scene_select.value == start.id
+    assert [t["id"] for t in ed.carousel.takes] == [t.id for t in start.takes]
+    assert "LIGHTHOUSE" in ed.text_pane.object
+    ed.scene_select.value = session.project.scene("A Stranger on the Quay").id
+    assert ed.scene.title == "A Stranger on the Quay"
+    assert "wb-screenplay" in ed.text_pane.object
+
+
+def test_choose_rate_edit_undo_are_saved(session: Any) -> None:
+    project = session.project
+    scene = project.start
+    scene.add_take("INT. QUAY - NIGHT\n\nA second version.", source="writer")
+    ed = SceneEditor(session)
+    assert len(ed.carousel.takes) == 2
+    ed.carousel.index = 1
+    assert ed.current_take.text.endswith("A second version.")
+    press(ed.choose_button)
+    ed.rating.value = 4
+    with reopen(project) as saved:
+        takes = saved.start.takes
+        assert takes[1].is_chosen and takes[1].rating == 4
+    ed.edit_area.value = "INT. QUAY - NIGHT\n\nA second version, edited by hand."
+    press(ed.save_edit_button)
+    assert ed.error == ""
+    with reopen(project) as saved:
+        takes = saved.start.takes
+        assert len(takes) == 3
+        assert takes[2].is_chosen and takes[2].text.endswith("edited by hand.")
+        assert takes[2].parent is not None and takes[2].parent.id == takes[1].id
+    assert ed.current_take.id == takes[2].id
+    assert ed.undo_button.label.startswith("Undo") and not ed.undo_button.disabled
+    press(ed.undo_button)
+    with reopen(project) as saved:
+        assert len(saved.start.takes) == 2
+    assert len(ed.carousel.takes) == 2
+
+
+def test_errors_show_in_the_view(session: Any) -> None:
+    ed = SceneEditor(session)
+    ed.edit_area.value = "   "
+    press(ed.save_edit_button)
+    assert "empty" in ed.error and ed._alert.visible
+    ed.seed_input.value = "not a number"
+    press(ed.generate_button)
+    assert "whole number" in ed.error
+    ed.seed_input.value = ""
+    press(ed.choose_button)  # the only take is already chosen: nothing breaks
+    assert ed.error == ""
+
+
+def test_a_missing_model_is_an_alert_not_a_crash(sample: Any) -> None:
+    from workbench.session import Session
+
+    ed = SceneEditor(Session(sample, text="/no/such/model/dir"))
+    press(ed.generate_button)
+    ed.wait(60)
+    assert ed.error and ed._alert.visible
+    assert not ed.busy and not ed.generate_button.disabled
+    assert len(sample.start.takes) == 1
+
+
+def test_views_follow_changes_made_elsewhere(session: Any) -> None:
+    ed = SceneEditor(session)
+    session.project.start.add_take("Written in another view.", source="writer")
+    assert len(ed.carousel.takes) == 2
+    ed.close()
+    session.project.start.add_take("After closing.", source="writer")
+    assert len(ed.carousel.takes) == 2
+
+
+@pytest.mark.slow
+def test_generate_streams_tokens_and_saves_takes(session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "12")
+    ed = SceneEditor(session)
+    ed.open("A Stranger on the Quay")
+    ed.n_input.value = 2
+    assert ed.generate_button.label == "Generate 2 takes"
+    ed.seed_input.value = "5"
+    seen_busy = []
+    ed.param.watch(lambda e: seen_busy.append(e.new), "busy")
+    press(ed.generate_button)
+    ed.wait(300)
+    assert ed.error == ""
+    assert seen_busy[:1] == [True] and not ed.busy
+    assert set(ed.streamed) == {0, 1} and all(t.strip() for t in ed.streamed.values())
+    with reopen(session.project) as saved:
+        takes = saved.scene("A Stranger on the Quay").takes
+        model = [t for t in takes if t.source == "model"]
+        assert len(model) == 2 and all(t.provenance["seed"] == 5 for t in model)
+    assert ed.current_take.source == "model"
+    assert ed.status.startswith("2 takes written")
+    assert ed.stream_pane.object == ""
+
+
+@pytest.mark.slow
+def test_stop_keeps_what_was_written(session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "200")
+    ed = SceneEditor(session)
+    ed.open("The Light Returns")
+    ed.n_input.value = 1
+    ed.seed_input.value = "11"
+    before = len(ed.takes)
+    press(ed.generate_button)
+    deadline = time.monotonic() + 240
+    while not ed._buffer and time.monotonic() < deadline:
+        time.sleep(0.05)
+    press(ed.stop_button)
+    ed.wait(240)
+    assert not ed.busy
+    takes = ed.takes
+    assert len(takes) == before + 1 and takes[-1].provenance.get("finish_reason") == "stopped"
+    assert "stopped early" in ed.status
