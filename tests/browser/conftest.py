@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import tempfile
-from contextlib import ExitStack
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
         def start() -> None:
             info["starts"] += 1
-            stack.enter_context(running(serve_command(project, port), url, env,
-                                        root / f"serve{info['starts']}.log", timeout=120))
+            stack.enter_context(
+                running(
+                    serve_command(project, port), url, env, root / f"serve{info['starts']}.log", timeout=120
+                )
+            )
 
         def restart() -> None:
             """Stop the server and start a new process on the same project file and port."""

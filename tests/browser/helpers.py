@@ -16,11 +16,25 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-LOCAL_PREFIXES = ("http://127.0.0.1", "ws://127.0.0.1", "http://localhost", "ws://localhost", "data:", "blob:",
-                  "about:")
+LOCAL_PREFIXES = (
+    "http://127.0.0.1",
+    "ws://127.0.0.1",
+    "http://localhost",
+    "ws://localhost",
+    "data:",
+    "blob:",
+    "about:",
+)
 
 
 def missing_browser() -> str | None:
@@ -56,16 +70,24 @@ def wait_http(url: str, proc: subprocess.Popen[Any], timeout: float, log: Path) 
 
 def child_env(home: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"WORKBENCH_HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "WORKBENCH_HOME": str(home),
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.setdefault("WORKBENCH_CACHE", str(REPO / ".cache" / "workbench"))
     env.update(extra)
     return env
 
 
 @contextmanager
-def running(cmd: list[str], url: str, env: dict[str, str], log: Path, timeout: float = 120,
-            cwd: Path | None = None) -> Iterator[subprocess.Popen[Any]]:
+def running(
+    cmd: list[str], url: str, env: dict[str, str], log: Path, timeout: float = 120, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[Any]]:
     """Start ``cmd``, wait for ``url`` to answer, stop it (by its own process id) afterwards."""
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd or REPO)
@@ -98,6 +120,8 @@ class PageWatch:
     def __init__(self, page: Any) -> None:
         self.external: list[str] = []
         self.errors: list[str] = []
-        page.on("request", lambda r: None if r.url.startswith(LOCAL_PREFIXES) else self.external.append(r.url))
+        page.on(
+            "request", lambda r: None if r.url.startswith(LOCAL_PREFIXES) else self.external.append(r.url)
+        )
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))

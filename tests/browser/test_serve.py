@@ -94,7 +94,8 @@ def test_generate_streams_takes_and_choose(page: Any, served: dict[str, Any]) ->
         "() => { const q = (r) => [...r.querySelectorAll('*')].flatMap(e => e.shadowRoot ? [e.shadowRoot, ...q(e.shadowRoot)] : []);"
         " return [document, ...q(document)].some(r => [...r.querySelectorAll('.wb-stream')]"
         ".some(d => d.innerText.split('\\n').slice(1).join('').trim().length > 0)); }",
-        timeout=180_000)
+        timeout=180_000,
+    )
     record("first_streamed_token_s", time.perf_counter() - t0)
     shot(page, "serve_streaming")
     page.locator(".wb-carousel-label", has_text="of 3").wait_for(timeout=240_000)
@@ -156,6 +157,7 @@ def test_reload_restores_state_from_the_project_file(page: Any, served: dict[str
     tab(page, "Map")
     page.locator("g.wb-scene", has_text="Mara burns the").wait_for()
     assert FORK_CHOICE in page.locator(".wb-branch-select select").evaluate(
-        "s => [...s.options].map(o => o.text).join('|')")
+        "s => [...s.options].map(o => o.text).join('|')"
+    )
     assert project_state(served["project"]) == state
     shot(page, "serve_reloaded")

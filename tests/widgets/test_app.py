@@ -21,7 +21,9 @@ def test_other_addresses_are_not_local(address: str) -> None:
     assert not is_local_address(address)
 
 
-def test_refuses_a_public_address_without_authentication(sample: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refuses_a_public_address_without_authentication(
+    sample: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("WORKBENCH_BASIC_AUTH", raising=False)
     monkeypatch.delenv("PANEL_OAUTH_PROVIDER", raising=False)
     with pytest.raises(AuthRequired, match="--basic-auth"):
@@ -29,9 +31,13 @@ def test_refuses_a_public_address_without_authentication(sample: Any, monkeypatc
 
 
 def test_cli_explains_the_refusal(sample: Any) -> None:
-    out = subprocess.run([sys.executable, "-m", "workbench.cli", "serve", str(sample.file), "--address", "0.0.0.0"],
-                         capture_output=True, text=True, timeout=120,
-                         env={**__import__("os").environ, "WORKBENCH_BASIC_AUTH": ""})
+    out = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "serve", str(sample.file), "--address", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "WORKBENCH_BASIC_AUTH": ""},
+    )
     assert out.returncode == 1
     assert "refusing to serve on 0.0.0.0" in out.stderr and "127.0.0.1" in out.stderr
 

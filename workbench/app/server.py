@@ -69,10 +69,20 @@ def build_app(session: Any) -> dict[str, Callable[[], Any]]:
     return routes
 
 
-def serve(project: str | os.PathLike[str], port: int = 5006, address: str = "127.0.0.1", *,
-          basic_auth: str | None = None, oauth_provider: str | None = None, cookie_secret: str | None = None,
-          text: str = "default", image: str = "sketch", voice: str = "default", show: bool = False,
-          start: bool = True) -> Any:
+def serve(
+    project: str | os.PathLike[str],
+    port: int = 5006,
+    address: str = "127.0.0.1",
+    *,
+    basic_auth: str | None = None,
+    oauth_provider: str | None = None,
+    cookie_secret: str | None = None,
+    text: str = "default",
+    image: str = "sketch",
+    voice: str = "default",
+    show: bool = False,
+    start: bool = True,
+) -> Any:
     """Serve the workbench for ``project``; blocks until interrupted when ``start`` is true.
 
     A non-local ``address`` needs ``basic_auth`` (a password, or a JSON file of users and
@@ -102,16 +112,29 @@ def serve(project: str | os.PathLike[str], port: int = 5006, address: str = "127
         origins.append("*")  # authenticated: any host name that reaches this address
     kwargs: dict[str, Any] = {}
     if basic_auth or oauth_provider:
-        kwargs["cookie_secret"] = cookie_secret or os.environ.get("PANEL_COOKIE_SECRET") or secrets.token_hex(32)
+        kwargs["cookie_secret"] = (
+            cookie_secret or os.environ.get("PANEL_COOKIE_SECRET") or secrets.token_hex(32)
+        )
         if basic_auth:
             kwargs["basic_auth"] = basic_auth
         if oauth_provider:
             kwargs["oauth_provider"] = oauth_provider
-    server = pn.serve(routes, port=port, address=address, websocket_origin=origins, show=show, start=False,
-                      title=f"Story Workbench · {proj.title or proj.file.stem}", **kwargs)
+    server = pn.serve(
+        routes,
+        port=port,
+        address=address,
+        websocket_origin=origins,
+        show=show,
+        start=False,
+        title=f"Story Workbench · {proj.title or proj.file.stem}",
+        **kwargs,
+    )
     url = f"http://{address if ':' not in address else f'[{address}]'}:{server.port}/"
-    print(f"Serving {proj.title or proj.file.name} at {url}" + (" (reader view at /play)" if "/play" in routes
-                                                               else ""), flush=True)
+    print(
+        f"Serving {proj.title or proj.file.name} at {url}"
+        + (" (reader view at /play)" if "/play" in routes else ""),
+        flush=True,
+    )
     if not start:
         return server
     try:

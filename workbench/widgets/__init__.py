@@ -14,14 +14,19 @@ from .registry import register_view, registered_views, unregister_view
 
 _LAZY = {
     "SessionView": "._base",
-    "BranchMap": ".branch_map", "compare_html": ".branch_map", "compare_rows": ".branch_map",
+    "BranchMap": ".branch_map",
+    "compare_html": ".branch_map",
+    "compare_rows": ".branch_map",
     "CastBoard": ".cast",
-    "ClickableMap": ".components", "TakeCarousel": ".components",
-    "ContextViewer": ".context", "context_html": ".context",
+    "ClickableMap": ".components",
+    "TakeCarousel": ".components",
+    "ContextViewer": ".context",
+    "context_html": ".context",
     "SceneEditor": ".editor",
     "MediaGallery": ".media",
     "OutlineView": ".outline",
-    "Workbench": ".workbench", "show": ".workbench",
+    "Workbench": ".workbench",
+    "show": ".workbench",
 }
 
 
@@ -42,7 +47,22 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "BranchMap", "CastBoard", "ClickableMap", "ContextViewer", "MediaGallery", "OutlineView", "SceneEditor",
-    "SessionView", "TakeCarousel", "Workbench", "compare_html", "compare_rows", "context_html", "extension",
-    "register_view", "registered_views", "show", "unregister_view",
+    "BranchMap",
+    "CastBoard",
+    "ClickableMap",
+    "ContextViewer",
+    "MediaGallery",
+    "OutlineView",
+    "SceneEditor",
+    "SessionView",
+    "TakeCarousel",
+    "Workbench",
+    "compare_html",
+    "compare_rows",
+    "context_html",
+    "extension",
+    "register_view",
+    "registered_views",
+    "show",
+    "unregister_view",
 ]

@@ -32,10 +32,12 @@ class SessionView(pn.viewable.Viewer):
 
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session=session, **params)
-        self._alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["wb-error"],
-                                    sizing_mode="stretch_width")
-        self._status = pn.pane.HTML("", css_classes=["wb-status", f"wb-{self._css_name()}-status"],
-                                   styles={"color": "#6b7280"})
+        self._alert = pn.pane.Alert(
+            "", alert_type="danger", visible=False, css_classes=["wb-error"], sizing_mode="stretch_width"
+        )
+        self._status = pn.pane.HTML(
+            "", css_classes=["wb-status", f"wb-{self._css_name()}-status"], styles={"color": "#6b7280"}
+        )
         self._thread: threading.Thread | None = None
         self._closed = False
         self._unsubscribe = session.project.on_change(self._on_project_change)
@@ -46,8 +48,14 @@ class SessionView(pn.viewable.Viewer):
     @classmethod
     def _css_name(cls) -> str:
         """``SceneEditor`` -> ``editor`` style names for CSS classes (``wb-editor-status``)."""
-        return {"SceneEditor": "editor", "BranchMap": "map", "CastBoard": "cast", "MediaGallery": "media",
-                "ContextViewer": "context", "OutlineView": "outline"}.get(cls.__name__, cls.__name__.lower())
+        return {
+            "SceneEditor": "editor",
+            "BranchMap": "map",
+            "CastBoard": "cast",
+            "MediaGallery": "media",
+            "ContextViewer": "context",
+            "OutlineView": "outline",
+        }.get(cls.__name__, cls.__name__.lower())
 
     # ---- error and status display
     @param.depends("error", watch=True)
@@ -74,8 +82,9 @@ class SessionView(pn.viewable.Viewer):
             self.fail(exc)
             return None
 
-    def in_background(self, work: Callable[[], Any], done: Callable[[Any], None] | None = None,
-                      label: str = "working") -> threading.Thread:
+    def in_background(
+        self, work: Callable[[], Any], done: Callable[[Any], None] | None = None, label: str = "working"
+    ) -> threading.Thread:
         """Run ``work`` in a thread with ``busy`` set; ``done(result)`` runs afterwards, errors go to the alert.
 
         Panel sends parameter changes made in a thread to the page through the document's

@@ -28,10 +28,14 @@ def _diff_html(a: str, b: str) -> str:
             out.append(escape(" ".join(sa[i1:i2])))
             continue
         if i2 > i1:
-            out.append(f"<del class='wb-del' style='background:#fee2e2;color:#991b1b'>{escape(' '.join(sa[i1:i2]))}</del>")
+            out.append(
+                f"<del class='wb-del' style='background:#fee2e2;color:#991b1b'>{escape(' '.join(sa[i1:i2]))}</del>"
+            )
         if j2 > j1:
-            out.append(f"<ins class='wb-ins' style='background:#dcfce7;color:#166534;text-decoration:none'>"
-                       f"{escape(' '.join(sb[j1:j2]))}</ins>")
+            out.append(
+                f"<ins class='wb-ins' style='background:#dcfce7;color:#166534;text-decoration:none'>"
+                f"{escape(' '.join(sb[j1:j2]))}</ins>"
+            )
     return " ".join(out)
 
 
@@ -43,32 +47,43 @@ def compare_rows(project: Any, a: str, b: str) -> list[dict[str, Any]]:
         tb = sb.text if sb is not None else ""
         same = sa is not None and sb is not None and sa.id == sb.id
         ratio = 1.0 if same else difflib.SequenceMatcher(a=ta.split(), b=tb.split(), autojunk=False).ratio()
-        rows.append({"step": i + 1, "a": sa, "b": sb, "same": same, "ratio": ratio, "a_text": ta, "b_text": tb})
+        rows.append(
+            {"step": i + 1, "a": sa, "b": sb, "same": same, "ratio": ratio, "a_text": ta, "b_text": tb}
+        )
     return rows
 
 
 def compare_html(project: Any, a: str, b: str) -> str:
     """Two branches side by side, scene by scene, with the differences of their chosen texts marked."""
-    cell = "vertical-align:top;padding:6px 8px;border-top:1px solid #e5e7eb;white-space:pre-wrap;font-size:12px"
-    head = (f"<tr><th style='text-align:left;width:40px'>#</th><th style='text-align:left'>{escape(a)}</th>"
-            f"<th style='text-align:left'>{escape(b)}</th></tr>")
+    cell = (
+        "vertical-align:top;padding:6px 8px;border-top:1px solid #e5e7eb;white-space:pre-wrap;font-size:12px"
+    )
+    head = (
+        f"<tr><th style='text-align:left;width:40px'>#</th><th style='text-align:left'>{escape(a)}</th>"
+        f"<th style='text-align:left'>{escape(b)}</th></tr>"
+    )
     body = []
     for row in compare_rows(project, a, b):
         sa, sb = row["a"], row["b"]
         title_a = escape(sa.title) if sa is not None else "—"
         title_b = escape(sb.title) if sb is not None else "—"
         if row["same"]:
-            body.append(f"<tr class='wb-same'><td style='{cell}'>{row['step']}</td>"
-                        f"<td colspan='2' style='{cell};color:#6b7280'><b>{title_a}</b> · same scene on both</td></tr>")
+            body.append(
+                f"<tr class='wb-same'><td style='{cell}'>{row['step']}</td>"
+                f"<td colspan='2' style='{cell};color:#6b7280'><b>{title_a}</b> · same scene on both</td></tr>"
+            )
             continue
         diff = _diff_html(row["a_text"], row["b_text"])
         body.append(
             f"<tr class='wb-differs'><td style='{cell}'>{row['step']}</td>"
             f"<td style='{cell}'><b>{title_a}</b><br>{escape(row['a_text']) or '<i>no text</i>'}</td>"
             f"<td style='{cell}'><b>{title_b}</b> <span style='color:#6b7280'>"
-            f"({round(100 * row['ratio'])}% alike)</span><br>{diff or '<i>no text</i>'}</td></tr>")
-    return (f"<table class='wb-compare' style='border-collapse:collapse;width:100%;font-family:system-ui,sans-serif'>"
-            f"{head}{''.join(body)}</table>")
+            f"({round(100 * row['ratio'])}% alike)</span><br>{diff or '<i>no text</i>'}</td></tr>"
+        )
+    return (
+        f"<table class='wb-compare' style='border-collapse:collapse;width:100%;font-family:system-ui,sans-serif'>"
+        f"{head}{''.join(body)}</table>"
+    )
 
 
 class BranchMap(SessionView):
@@ -82,22 +97,31 @@ class BranchMap(SessionView):
         super().__init__(session, **params)
         self._on_open: list[Callable[[Any], None]] = [on_open] if on_open else []
         self.map = ClickableMap(sizing_mode="stretch_width", css_classes=["wb-branch-map-view"])
-        self.branch_select = pn.widgets.Select(label="Branch", options=[], width=200, css_classes=["wb-branch-select"])
-        self.compare_select = pn.widgets.Select(label="Compare with", options=[NO_COMPARE], width=200,
-                                                css_classes=["wb-compare-select"])
+        self.branch_select = pn.widgets.Select(
+            label="Branch", options=[], width=200, css_classes=["wb-branch-select"]
+        )
+        self.compare_select = pn.widgets.Select(
+            label="Compare with", options=[NO_COMPARE], width=200, css_classes=["wb-compare-select"]
+        )
         self.selected_pane = pn.pane.HTML("", css_classes=["wb-selected-scene"])
-        self.choice_input = pn.widgets.TextInput(label="Fork: what happens instead?",
-                                                 placeholder="e.g. Mara refuses the stranger's help",
-                                                 width=360, css_classes=["wb-fork-choice"])
-        self.fork_button = pn.widgets.Button(label="Fork from selected scene", color="primary",
-                                             css_classes=["wb-fork"])
+        self.choice_input = pn.widgets.TextInput(
+            label="Fork: what happens instead?",
+            placeholder="e.g. Mara refuses the stranger's help",
+            width=360,
+            css_classes=["wb-fork-choice"],
+        )
+        self.fork_button = pn.widgets.Button(
+            label="Fork from selected scene", color="primary", css_classes=["wb-fork"]
+        )
         self.compare_pane = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-compare-view"])
         self.map.param.watch(self._on_click, "clicks")
         self.branch_select.param.watch(lambda e: setattr(self, "branch", e.new or "main"), "value")
         self.compare_select.param.watch(
-            lambda e: setattr(self, "compare", "" if e.new in (None, NO_COMPARE) else e.new), "value")
-        self.fork_button.on_click(safe_call(self, lambda: self.fork(self.choice_input.value_input
-                                                                    or self.choice_input.value)))
+            lambda e: setattr(self, "compare", "" if e.new in (None, NO_COMPARE) else e.new), "value"
+        )
+        self.fork_button.on_click(
+            safe_call(self, lambda: self.fork(self.choice_input.value_input or self.choice_input.value))
+        )
         self._layout = pn.Column(
             self._alert,
             pn.Row(self.branch_select, self.compare_select),
@@ -106,7 +130,8 @@ class BranchMap(SessionView):
             pn.Row(self.choice_input, pn.Column(pn.Spacer(height=18), self.fork_button)),
             self._status,
             self.compare_pane,
-            sizing_mode="stretch_width", css_classes=["wb-branch-map-tab"],
+            sizing_mode="stretch_width",
+            css_classes=["wb-branch-map-tab"],
         )
         self.refresh()
 
@@ -164,13 +189,16 @@ class BranchMap(SessionView):
         self.branch_select.value = self.branch if self.branch in names else None
         self.compare_select.options = [NO_COMPARE, *[n for n in names if n != self.branch]]
         self.compare_select.value = self.compare or NO_COMPARE
-        self.map.svg = branch_map_svg(project, branch=self.branch, selected=self.selected or None,
-                                      compare=self.compare or None)
+        self.map.svg = branch_map_svg(
+            project, branch=self.branch, selected=self.selected or None, compare=self.compare or None
+        )
         self.map.selected = self.selected
         if self.selected:
             sc = project.scene(self.selected)
-            self.selected_pane.object = (f"<div style='font:13px system-ui,sans-serif'>Selected: <b>{escape(sc.title)}"
-                                         f"</b> · on {escape(', '.join(project.branches.of(sc)) or 'no branch')}</div>")
+            self.selected_pane.object = (
+                f"<div style='font:13px system-ui,sans-serif'>Selected: <b>{escape(sc.title)}"
+                f"</b> · on {escape(', '.join(project.branches.of(sc)) or 'no branch')}</div>"
+            )
         else:
             self.selected_pane.object = "<div style='color:#6b7280'>Click a scene to open it.</div>"
         self.fork_button.disabled = not self.selected

@@ -22,34 +22,48 @@ EDITABLE = ("description", "personality", "appearance", "speech_style")
 class CastBoard(SessionView):
     """One card per character: portrait, editable fields, voice, card export; add from the library or a card file."""
 
-    voice_text = param.String(default="The sea keeps what it takes.", doc="The line a character speaks on Play.")
+    voice_text = param.String(
+        default="The sea keeps what it takes.", doc="The line a character speaks on Play."
+    )
 
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session, **params)
         self._audio: dict[str, str] = {}  # character name -> sha256 of the line played last (an asset)
         self.cards = pn.FlexBox(css_classes=["wb-cast-cards"], sizing_mode="stretch_width")
-        self.library_select = pn.widgets.Select(label="From the cast library", options=[], width=240,
-                                                css_classes=["wb-library-select"])
+        self.library_select = pn.widgets.Select(
+            label="From the cast library", options=[], width=240, css_classes=["wb-library-select"]
+        )
         self.add_library_button = pn.widgets.Button(label="Add to story", css_classes=["wb-add-library"])
-        self.new_name = pn.widgets.TextInput(label="New character", placeholder="name", width=200,
-                                             css_classes=["wb-new-name"])
+        self.new_name = pn.widgets.TextInput(
+            label="New character", placeholder="name", width=200, css_classes=["wb-new-name"]
+        )
         self.add_new_button = pn.widgets.Button(label="Add", css_classes=["wb-add-new"])
         self.card_file = pn.widgets.FileInput(accept=".json,.png", css_classes=["wb-card-file"])
         self.import_button = pn.widgets.Button(label="Import card", css_classes=["wb-import-card"])
-        self.line_input = pn.widgets.TextInput(label="Line to speak", value=self.voice_text, width=360,
-                                               css_classes=["wb-voice-text"])
+        self.line_input = pn.widgets.TextInput(
+            label="Line to speak", value=self.voice_text, width=360, css_classes=["wb-voice-text"]
+        )
         self.line_input.link(self, value="voice_text")
-        self.add_library_button.on_click(safe_call(self, lambda: self.add_from_library(self.library_select.value)))
-        self.add_new_button.on_click(safe_call(self, lambda: self.add(self.new_name.value_input or self.new_name.value)))
+        self.add_library_button.on_click(
+            safe_call(self, lambda: self.add_from_library(self.library_select.value))
+        )
+        self.add_new_button.on_click(
+            safe_call(self, lambda: self.add(self.new_name.value_input or self.new_name.value))
+        )
         self.import_button.on_click(safe_call(self, self._import_upload))
         self._layout = pn.Column(
             self._alert,
-            pn.Row(self.library_select, pn.Column(pn.Spacer(height=18), self.add_library_button),
-                   self.new_name, pn.Column(pn.Spacer(height=18), self.add_new_button)),
+            pn.Row(
+                self.library_select,
+                pn.Column(pn.Spacer(height=18), self.add_library_button),
+                self.new_name,
+                pn.Column(pn.Spacer(height=18), self.add_new_button),
+            ),
             pn.Row(self.card_file, self.import_button, self.line_input),
             self._status,
             self.cards,
-            sizing_mode="stretch_width", css_classes=["wb-cast-board"],
+            sizing_mode="stretch_width",
+            css_classes=["wb-cast-board"],
         )
         self.refresh()
 
@@ -124,7 +138,10 @@ class CastBoard(SessionView):
         from ..interop import cards
 
         ch = self.project.cast[name]
-        both = {"chara": cards.make_card(ch, "v2", self.project), "ccv3": cards.make_card(ch, "v3", self.project)}
+        both = {
+            "chara": cards.make_card(ch, "v2", self.project),
+            "ccv3": cards.make_card(ch, "v3", self.project),
+        }
         return cards.write_png_card(cards._portrait_png(self.project, ch), both)
 
     # ---- rendering
@@ -148,14 +165,33 @@ class CastBoard(SessionView):
         portrait = ""
         if data.get("portrait") and data["portrait"] in self.project.assets:
             portrait = image_html(self.project.assets.get(data["portrait"]), width=160, css="wb-portrait")
-        inputs = {f: pn.widgets.TextAreaInput(label=f.replace("_", " ").capitalize(), value=str(data.get(f) or ""),
-                                              height=60, width=300, css_classes=[f"wb-field-{f}"])
-                  for f in EDITABLE}
+        inputs = {
+            f: pn.widgets.TextAreaInput(
+                label=f.replace("_", " ").capitalize(),
+                value=str(data.get(f) or ""),
+                height=60,
+                width=300,
+                css_classes=[f"wb-field-{f}"],
+            )
+            for f in EDITABLE
+        }
         voice = dict(data.get("voice") or {})
-        speed = pn.widgets.FloatInput(label="Voice speed", value=float(voice.get("speed", 1.0)), step=0.05,
-                                      start=0.5, end=2.0, width=100)
-        pitch = pn.widgets.FloatInput(label="Pitch (semitones)", value=float(voice.get("pitch", 0.0)), step=0.5,
-                                      start=-12, end=12, width=120)
+        speed = pn.widgets.FloatInput(
+            label="Voice speed",
+            value=float(voice.get("speed", 1.0)),
+            step=0.05,
+            start=0.5,
+            end=2.0,
+            width=100,
+        )
+        pitch = pn.widgets.FloatInput(
+            label="Pitch (semitones)",
+            value=float(voice.get("pitch", 0.0)),
+            step=0.5,
+            start=-12,
+            end=12,
+            width=120,
+        )
         save = pn.widgets.Button(label="Save", color="primary", css_classes=["wb-save-character"])
         portrait_btn = pn.widgets.Button(label="Portrait", css_classes=["wb-portrait-button"])
         play = pn.widgets.Button(label="Play a line", css_classes=["wb-play-line"])
@@ -167,26 +203,47 @@ class CastBoard(SessionView):
 
         save.on_click(safe_call(self, do_save))
         portrait_btn.on_click(lambda _e: self._background(lambda: self.portrait(name), f"drawing {name}"))
-        play.on_click(lambda _e: self._background(lambda: self.play_line(name, self.line_input.value_input
-                                                                          or self.voice_text),
-                                                  f"{name} speaks"))
+        play.on_click(
+            lambda _e: self._background(
+                lambda: self.play_line(name, self.line_input.value_input or self.voice_text), f"{name} speaks"
+            )
+        )
         to_lib.on_click(safe_call(self, lambda: self.save_to_library(name)))
-        download_json = pn.widgets.FileDownload(callback=lambda: io.BytesIO(self.card_json(name)),
-                                                filename=f"{slug(name)}.json", label="Card (JSON)",
-                                                color="light", css_classes=["wb-card-json"])
-        download_png = pn.widgets.FileDownload(callback=lambda: io.BytesIO(self.card_png(name)),
-                                               filename=f"{slug(name)}.png", label="Card (PNG)",
-                                               color="light", css_classes=["wb-card-png"])
+        download_json = pn.widgets.FileDownload(
+            callback=lambda: io.BytesIO(self.card_json(name)),
+            filename=f"{slug(name)}.json",
+            label="Card (JSON)",
+            color="light",
+            css_classes=["wb-card-json"],
+        )
+        download_png = pn.widgets.FileDownload(
+            callback=lambda: io.BytesIO(self.card_png(name)),
+            filename=f"{slug(name)}.png",
+            label="Card (PNG)",
+            color="light",
+            css_classes=["wb-card-png"],
+        )
         audio = ""
         sha = self._audio.get(name)
         if sha and sha in self.project.assets:
             audio = audio_html(self.project.assets.get(sha))
-        head = pn.pane.HTML(f"{portrait}<div style='font:12px system-ui;color:#6b7280'>v{ch.version}"
-                            f"{' · from the cast library' if ch.library_id else ''}</div>", css_classes=["wb-card-head"])
-        return pn.Card(head, *inputs.values(), pn.Row(speed, pitch), pn.Row(save, portrait_btn, to_lib),
-                       pn.Row(play, pn.pane.HTML(audio, css_classes=["wb-voice"])),
-                       pn.Row(download_json, download_png),
-                       title=name, width=340, css_classes=["wb-character-card"], collapsible=False)
+        head = pn.pane.HTML(
+            f"{portrait}<div style='font:12px system-ui;color:#6b7280'>v{ch.version}"
+            f"{' · from the cast library' if ch.library_id else ''}</div>",
+            css_classes=["wb-card-head"],
+        )
+        return pn.Card(
+            head,
+            *inputs.values(),
+            pn.Row(speed, pitch),
+            pn.Row(save, portrait_btn, to_lib),
+            pn.Row(play, pn.pane.HTML(audio, css_classes=["wb-voice"])),
+            pn.Row(download_json, download_png),
+            title=name,
+            width=340,
+            css_classes=["wb-character-card"],
+            collapsible=False,
+        )
 
     def _background(self, work: Any, label: str) -> None:
         self.attempt(lambda: self.in_background(work, lambda _r: self.refresh(), label=label))

@@ -25,15 +25,18 @@ def context_html(ctx: Any) -> str:
             f"<td style='width:160px'><div style='background:#fde7d9;width:{share:.1f}%;height:10px'></div></td>"
             f"<td style='color:#6b7280'>{escape(p.note)}</td></tr>"
             f"<tr><td colspan='5'><details><summary style='cursor:pointer;color:#6b7280'>text</summary>"
-            f"<pre style='white-space:pre-wrap;font-size:11px'>{escape(p.text)}</pre></details></td></tr>")
+            f"<pre style='white-space:pre-wrap;font-size:11px'>{escape(p.text)}</pre></details></td></tr>"
+        )
     lore = ", ".join(escape(x) for x in ctx.lore_fired) or "none"
     notes = "".join(f"<li>{escape(n)}</li>" for n in getattr(ctx, "notes", []))
-    return (f"<div class='wb-context' style='font:13px system-ui,sans-serif'>"
-            f"<div class='wb-context-total'><b>{ctx.total}</b> of {ctx.budget} tokens</div>"
-            f"<div class='wb-lore-fired'>Lore entries that fired: {lore}</div>"
-            f"<table style='border-collapse:collapse;width:100%'><tr><th>part</th><th>tokens</th><th>where</th>"
-            f"<th>share</th><th>note</th></tr>{''.join(rows)}</table>"
-            f"{'<ul>' + notes + '</ul>' if notes else ''}</div>")
+    return (
+        f"<div class='wb-context' style='font:13px system-ui,sans-serif'>"
+        f"<div class='wb-context-total'><b>{ctx.total}</b> of {ctx.budget} tokens</div>"
+        f"<div class='wb-lore-fired'>Lore entries that fired: {lore}</div>"
+        f"<table style='border-collapse:collapse;width:100%'><tr><th>part</th><th>tokens</th><th>where</th>"
+        f"<th>share</th><th>note</th></tr>{''.join(rows)}</table>"
+        f"{'<ul>' + notes + '</ul>' if notes else ''}</div>"
+    )
 
 
 class ContextViewer(SessionView):
@@ -44,17 +47,27 @@ class ContextViewer(SessionView):
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session, **params)
         self.context: Any = None
-        self.scene_select = pn.widgets.Select(label="Scene", options={}, width=260, css_classes=["wb-context-scene"])
-        self.show_button = pn.widgets.Button(label="Show context", color="primary",
-                                             css_classes=["wb-show-context"])
-        self.pane = pn.pane.HTML("<p style='color:#6b7280'>Pick a scene and press Show context.</p>",
-                                 sizing_mode="stretch_width", css_classes=["wb-context-view"])
+        self.scene_select = pn.widgets.Select(
+            label="Scene", options={}, width=260, css_classes=["wb-context-scene"]
+        )
+        self.show_button = pn.widgets.Button(
+            label="Show context", color="primary", css_classes=["wb-show-context"]
+        )
+        self.pane = pn.pane.HTML(
+            "<p style='color:#6b7280'>Pick a scene and press Show context.</p>",
+            sizing_mode="stretch_width",
+            css_classes=["wb-context-view"],
+        )
         self.scene_select.param.watch(lambda e: e.new and setattr(self, "scene_id", e.new), "value")
         self.show_button.on_click(safe_call(self, lambda: self.show()))
-        self._layout = pn.Column(self._alert, pn.Row(self.scene_select, pn.Column(pn.Spacer(height=18),
-                                                                                 self.show_button)),
-                                 self._status, self.pane, sizing_mode="stretch_width",
-                                 css_classes=["wb-context-viewer"])
+        self._layout = pn.Column(
+            self._alert,
+            pn.Row(self.scene_select, pn.Column(pn.Spacer(height=18), self.show_button)),
+            self._status,
+            self.pane,
+            sizing_mode="stretch_width",
+            css_classes=["wb-context-viewer"],
+        )
         self.refresh()
 
     def __panel__(self) -> pn.viewable.Viewable:

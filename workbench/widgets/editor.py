@@ -35,30 +35,42 @@ class SceneEditor(SessionView):
         self._buffer: dict[int, str] = {}
         self._last_push = 0.0
         self._syncing = False
-        self.scene_select = pn.widgets.Select(label="Scene", options={}, css_classes=["wb-scene-select"],
-                                              width=260)
-        self.n_input = pn.widgets.IntInput(label="Takes", value=self.n, start=1, end=8, width=80,
-                                           css_classes=["wb-n-takes"])
+        self.scene_select = pn.widgets.Select(
+            label="Scene", options={}, css_classes=["wb-scene-select"], width=260
+        )
+        self.n_input = pn.widgets.IntInput(
+            label="Takes", value=self.n, start=1, end=8, width=80, css_classes=["wb-n-takes"]
+        )
         self.seed_input = pn.widgets.TextInput(label="Seed", placeholder="random", width=110)
-        self.generate_button = pn.widgets.Button(label="Generate 3 takes", color="primary",
-                                                 css_classes=["wb-generate"])
-        self.stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True,
-                                             css_classes=["wb-stop"])
+        self.generate_button = pn.widgets.Button(
+            label="Generate 3 takes", color="primary", css_classes=["wb-generate"]
+        )
+        self.stop_button = pn.widgets.Button(
+            label="Stop", color="warning", disabled=True, css_classes=["wb-stop"]
+        )
         self.undo_button = pn.widgets.Button(label="Undo", disabled=True, css_classes=["wb-undo"])
-        self.progress = pn.indicators.Progress(value=0, max=100, visible=False, sizing_mode="stretch_width",
-                                               css_classes=["wb-progress"])
+        self.progress = pn.indicators.Progress(
+            value=0, max=100, visible=False, sizing_mode="stretch_width", css_classes=["wb-progress"]
+        )
         self.text_pane = pn.pane.HTML("", css_classes=["wb-scene-text"], sizing_mode="stretch_width")
         self.stream_pane = pn.pane.HTML("", css_classes=["wb-streaming"], sizing_mode="stretch_width")
         self.carousel = TakeCarousel(sizing_mode="stretch_width", css_classes=["wb-takes"])
-        self.choose_button = pn.widgets.Button(label="Choose this take", color="success",
-                                               css_classes=["wb-choose"], disabled=True)
-        self.rating = pn.widgets.RadioButtonGroup(label="Rating", options={"–": 0, "★1": 1, "★2": 2, "★3": 3,
-                                                                          "★4": 4, "★5": 5},
-                                                  value=0, css_classes=["wb-rating"], disabled=True)
-        self.edit_area = pn.widgets.TextAreaInput(label="Edit this take", height=160, sizing_mode="stretch_width",
-                                                  css_classes=["wb-edit-text"])
-        self.save_edit_button = pn.widgets.Button(label="Save edit as a new take", css_classes=["wb-save-edit"],
-                                                  disabled=True)
+        self.choose_button = pn.widgets.Button(
+            label="Choose this take", color="success", css_classes=["wb-choose"], disabled=True
+        )
+        self.rating = pn.widgets.RadioButtonGroup(
+            label="Rating",
+            options={"–": 0, "★1": 1, "★2": 2, "★3": 3, "★4": 4, "★5": 5},
+            value=0,
+            css_classes=["wb-rating"],
+            disabled=True,
+        )
+        self.edit_area = pn.widgets.TextAreaInput(
+            label="Edit this take", height=160, sizing_mode="stretch_width", css_classes=["wb-edit-text"]
+        )
+        self.save_edit_button = pn.widgets.Button(
+            label="Save edit as a new take", css_classes=["wb-save-edit"], disabled=True
+        )
 
         self.scene_select.param.watch(self._on_scene_select, "value")
         self.n_input.link(self, value="n")
@@ -67,21 +79,33 @@ class SceneEditor(SessionView):
         self.stop_button.on_click(lambda _e: self.stop())
         self.undo_button.on_click(safe_call(self, self.undo))
         self.choose_button.on_click(safe_call(self, self.choose))
-        self.save_edit_button.on_click(safe_call(self, lambda: self.edit(self.edit_area.value_input
-                                                                         or self.edit_area.value)))
+        self.save_edit_button.on_click(
+            safe_call(self, lambda: self.edit(self.edit_area.value_input or self.edit_area.value))
+        )
         self.rating.param.watch(self._on_rating, "value")
         self.carousel.param.watch(lambda _e: self._sync_take_widgets(), "index")
         self._layout = pn.Column(
             self._alert,
-            pn.Row(self.scene_select, self.n_input, self.seed_input, pn.Column(pn.Spacer(height=18),
-                   pn.Row(self.generate_button, self.stop_button, self.undo_button))),
-            self.progress, self._status,
-            pn.pane.Markdown("#### Chosen text", margin=(0, 10)), self.text_pane,
+            pn.Row(
+                self.scene_select,
+                self.n_input,
+                self.seed_input,
+                pn.Column(
+                    pn.Spacer(height=18), pn.Row(self.generate_button, self.stop_button, self.undo_button)
+                ),
+            ),
+            self.progress,
+            self._status,
+            pn.pane.Markdown("#### Chosen text", margin=(0, 10)),
+            self.text_pane,
             self.stream_pane,
-            pn.pane.Markdown("#### Takes", margin=(0, 10)), self.carousel,
+            pn.pane.Markdown("#### Takes", margin=(0, 10)),
+            self.carousel,
             pn.Row(self.choose_button, self.rating),
-            self.edit_area, self.save_edit_button,
-            sizing_mode="stretch_width", css_classes=["wb-scene-editor"],
+            self.edit_area,
+            self.save_edit_button,
+            sizing_mode="stretch_width",
+            css_classes=["wb-scene-editor"],
         )
         self.refresh()
 
@@ -153,9 +177,12 @@ class SceneEditor(SessionView):
             self.carousel.takes = []
         else:
             chosen = scene.chosen
-            self.text_pane.object = (screenplay_html(chosen.text, cast) if chosen else
-                                     f"<p class='wb-empty' style='color:#6b7280'>{escape(scene.title)} has no "
-                                     "text yet: generate takes.</p>")
+            self.text_pane.object = (
+                screenplay_html(chosen.text, cast)
+                if chosen
+                else f"<p class='wb-empty' style='color:#6b7280'>{escape(scene.title)} has no "
+                "text yet: generate takes.</p>"
+            )
             takes = scene.takes
             items = []
             for t in takes:
@@ -217,8 +244,9 @@ class SceneEditor(SessionView):
             self._push_stream(snapshot, n, cap)
 
         def work() -> list[Any]:
-            return self.session.write_scene(scene, n=n, seed=seed, branch=branch, on_token=on_token,
-                                            stop=self._stop)
+            return self.session.write_scene(
+                scene, n=n, seed=seed, branch=branch, on_token=on_token, stop=self._stop
+            )
 
         def done(takes: list[Any]) -> None:
             with self._lock:
@@ -231,17 +259,23 @@ class SceneEditor(SessionView):
             self._sync_take_widgets()
             secs = time.perf_counter() - started
             stopped = " (stopped early)" if self._stop.is_set() else ""
-            self.status = f"{len(takes)} take{'s' if len(takes) != 1 else ''} written in {secs:.1f} s{stopped}"
+            self.status = (
+                f"{len(takes)} take{'s' if len(takes) != 1 else ''} written in {secs:.1f} s{stopped}"
+            )
 
-        return self.in_background(work, done, label=f"writing {n} take{'s' if n != 1 else ''} of {scene.title}")
+        return self.in_background(
+            work, done, label=f"writing {n} take{'s' if n != 1 else ''} of {scene.title}"
+        )
 
     def _push_stream(self, snapshot: dict[int, str], n: int, cap: int) -> None:
         self.streamed = snapshot
         parts = []
         for i in sorted(snapshot):
-            parts.append(f"<div class='wb-stream' data-take-index='{i}' style='border-left:3px solid #c2410c;"
-                         f"padding:4px 8px;margin:4px 0;white-space:pre-wrap;font-family:monospace;font-size:12px'>"
-                         f"<b>Take {i + 1}</b>\n{escape(snapshot[i])}</div>")
+            parts.append(
+                f"<div class='wb-stream' data-take-index='{i}' style='border-left:3px solid #c2410c;"
+                f"padding:4px 8px;margin:4px 0;white-space:pre-wrap;font-family:monospace;font-size:12px'>"
+                f"<b>Take {i + 1}</b>\n{escape(snapshot[i])}</div>"
+            )
         self.stream_pane.object = "".join(parts)
         words = sum(len(t.split()) for t in snapshot.values())
         self.progress.value = min(99, int(100 * words / max(1, n * cap * 0.75)))

@@ -23,10 +23,16 @@ class MediaGallery(SessionView):
 
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session, **params)
-        self.scene_select = pn.widgets.Select(label="Scene", options={}, width=260, css_classes=["wb-media-scene"])
+        self.scene_select = pn.widgets.Select(
+            label="Scene", options={}, width=260, css_classes=["wb-media-scene"]
+        )
         self.frames_input = pn.widgets.IntInput(label="Frames", value=self.frames, start=1, end=8, width=80)
-        self.seed_input = pn.widgets.IntInput(label="Seed", value=self.seed, width=100, css_classes=["wb-media-seed"])
-        self.board_button = pn.widgets.Button(label="Storyboard", color="primary", css_classes=["wb-storyboard"])
+        self.seed_input = pn.widgets.IntInput(
+            label="Seed", value=self.seed, width=100, css_classes=["wb-media-seed"]
+        )
+        self.board_button = pn.widgets.Button(
+            label="Storyboard", color="primary", css_classes=["wb-storyboard"]
+        )
         self.reseed_button = pn.widgets.Button(label="Another seed", css_classes=["wb-reseed"])
         self.read_button = pn.widgets.Button(label="Table read", css_classes=["wb-table-read"])
         self.frames_pane = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-frames"])
@@ -39,10 +45,19 @@ class MediaGallery(SessionView):
         self.read_button.on_click(safe_call(self, lambda: self.table_read()))
         self._layout = pn.Column(
             self._alert,
-            pn.Row(self.scene_select, self.frames_input, self.seed_input,
-                   pn.Column(pn.Spacer(height=18), pn.Row(self.board_button, self.reseed_button, self.read_button))),
-            self._status, self.frames_pane, self.audio_pane,
-            sizing_mode="stretch_width", css_classes=["wb-media-gallery"],
+            pn.Row(
+                self.scene_select,
+                self.frames_input,
+                self.seed_input,
+                pn.Column(
+                    pn.Spacer(height=18), pn.Row(self.board_button, self.reseed_button, self.read_button)
+                ),
+            ),
+            self._status,
+            self.frames_pane,
+            self.audio_pane,
+            sizing_mode="stretch_width",
+            css_classes=["wb-media-gallery"],
         )
         self.refresh()
 
@@ -76,8 +91,11 @@ class MediaGallery(SessionView):
             self.frame_shas = [a.sha256 for a in assets]
             self.status = f"{len(assets)} frames, seed {seed_now}"
 
-        thread = self.in_background(lambda: self.session.storyboard(scene, frames=frames, seed=seed_now), done,
-                                    label=f"drawing {frames} frames of {scene.title}")
+        thread = self.in_background(
+            lambda: self.session.storyboard(scene, frames=frames, seed=seed_now),
+            done,
+            label=f"drawing {frames} frames of {scene.title}",
+        )
         if wait:
             thread.join()
         return thread
@@ -91,7 +109,9 @@ class MediaGallery(SessionView):
             self.audio_sha = asset.sha256
             self.status = "table read ready"
 
-        thread = self.in_background(lambda: self.session.table_read(scene), done, label=f"reading {scene.title}")
+        thread = self.in_background(
+            lambda: self.session.table_read(scene), done, label=f"reading {scene.title}"
+        )
         if wait:
             thread.join()
         return thread
@@ -106,6 +126,9 @@ class MediaGallery(SessionView):
         assets = project.assets
         shown = [assets.get(s) for s in self.frame_shas if s in assets]
         self.frames_pane.object = "".join(
-            image_html(a, width=256, css="wb-frame", caption=f"frame {i + 1} · seed {a.provenance.get('seed', '')}")
-            for i, a in enumerate(shown))
+            image_html(
+                a, width=256, css="wb-frame", caption=f"frame {i + 1} · seed {a.provenance.get('seed', '')}"
+            )
+            for i, a in enumerate(shown)
+        )
         self.audio_pane.object = audio_html(assets.get(self.audio_sha)) if self.audio_sha in assets else ""

@@ -20,36 +20,51 @@ class OutlineView(SessionView):
 
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session, **params)
-        self.logline_input = pn.widgets.TextAreaInput(label="Logline", height=70, sizing_mode="stretch_width",
-                                                      css_classes=["wb-logline"])
+        self.logline_input = pn.widgets.TextAreaInput(
+            label="Logline", height=70, sizing_mode="stretch_width", css_classes=["wb-logline"]
+        )
         self.seed_input = pn.widgets.TextInput(label="Seed", placeholder="random", width=110)
         self.seed_input.link(self, value="seed")
-        self.outline_button = pn.widgets.Button(label="Outline from logline", color="primary",
-                                                css_classes=["wb-make-outline"])
+        self.outline_button = pn.widgets.Button(
+            label="Outline from logline", color="primary", css_classes=["wb-make-outline"]
+        )
         self.save_logline_button = pn.widgets.Button(label="Save logline", css_classes=["wb-save-logline"])
         self.title_input = pn.widgets.TextInput(label="Title", width=420, css_classes=["wb-title"])
         self.save_title_button = pn.widgets.Button(label="Save title", css_classes=["wb-save-title"])
-        self.regen = {lvl: pn.widgets.Button(label=f"Regenerate {lvl}", css_classes=[f"wb-regenerate-{lvl}"])
-                      for lvl in LEVELS}
+        self.regen = {
+            lvl: pn.widgets.Button(label=f"Regenerate {lvl}", css_classes=[f"wb-regenerate-{lvl}"])
+            for lvl in LEVELS
+        }
         self.characters_box = pn.Column(css_classes=["wb-outline-characters"], sizing_mode="stretch_width")
         self.scenes_box = pn.Column(css_classes=["wb-outline-scenes"], sizing_mode="stretch_width")
         self.outline_button.on_click(safe_call(self, lambda: self.make_outline(self._logline())))
         self.save_logline_button.on_click(safe_call(self, lambda: self.save_logline(self._logline())))
-        self.save_title_button.on_click(safe_call(self, lambda: self.save_title(self.title_input.value_input
-                                                                                or self.title_input.value)))
+        self.save_title_button.on_click(
+            safe_call(self, lambda: self.save_title(self.title_input.value_input or self.title_input.value))
+        )
         for lvl, button in self.regen.items():
             button.on_click(safe_call(self, lambda lvl=lvl: self.regenerate(lvl)))
         self._layout = pn.Column(
             self._alert,
             self.logline_input,
-            pn.Row(self.seed_input, pn.Column(pn.Spacer(height=18),
-                                              pn.Row(self.outline_button, self.save_logline_button))),
+            pn.Row(
+                self.seed_input,
+                pn.Column(pn.Spacer(height=18), pn.Row(self.outline_button, self.save_logline_button)),
+            ),
             self._status,
-            pn.pane.Markdown("### Title"), pn.Row(self.title_input, pn.Column(pn.Spacer(height=18),
-                                                  pn.Row(self.save_title_button, self.regen["title"]))),
-            pn.pane.Markdown("### Characters"), self.characters_box, self.regen["characters"],
-            pn.pane.Markdown("### Scenes"), self.scenes_box, self.regen["scenes"],
-            sizing_mode="stretch_width", css_classes=["wb-outline-view"],
+            pn.pane.Markdown("### Title"),
+            pn.Row(
+                self.title_input,
+                pn.Column(pn.Spacer(height=18), pn.Row(self.save_title_button, self.regen["title"])),
+            ),
+            pn.pane.Markdown("### Characters"),
+            self.characters_box,
+            self.regen["characters"],
+            pn.pane.Markdown("### Scenes"),
+            self.scenes_box,
+            self.regen["scenes"],
+            sizing_mode="stretch_width",
+            css_classes=["wb-outline-view"],
         )
         self.refresh()
 
@@ -72,8 +87,11 @@ class OutlineView(SessionView):
     def make_outline(self, logline: str, seed: int | None = None, wait: bool = False) -> Any:
         """Title, characters and scene list from ``logline`` (the project must have no scenes yet)."""
         seed = self._seed() if seed is None else seed
-        thread = self.in_background(lambda: self.session.outline(logline, seed=seed),
-                                    lambda _o: setattr(self, "status", "outline written"), label="outlining")
+        thread = self.in_background(
+            lambda: self.session.outline(logline, seed=seed),
+            lambda _o: setattr(self, "status", "outline written"),
+            label="outlining",
+        )
         if wait:
             thread.join()
         return thread
@@ -83,9 +101,11 @@ class OutlineView(SessionView):
         if level not in LEVELS:
             raise InvalidInput(f"outline levels are {', '.join(LEVELS)}, not {level!r}")
         seed = self._seed() if seed is None else seed
-        thread = self.in_background(lambda: self.session.regenerate(level, seed=seed),
-                                    lambda _o: setattr(self, "status", f"{level} regenerated"),
-                                    label=f"regenerating {level}")
+        thread = self.in_background(
+            lambda: self.session.regenerate(level, seed=seed),
+            lambda _o: setattr(self, "status", f"{level} regenerated"),
+            label=f"regenerating {level}",
+        )
         if wait:
             thread.join()
         return thread
@@ -123,20 +143,40 @@ class OutlineView(SessionView):
         self.outline_button.disabled = bool(p.scenes)
         rows = []
         for ch in p.cast:
-            desc = pn.widgets.TextInput(label=ch.name, value=ch.description or "", sizing_mode="stretch_width",
-                                        css_classes=["wb-outline-character"])
+            desc = pn.widgets.TextInput(
+                label=ch.name,
+                value=ch.description or "",
+                sizing_mode="stretch_width",
+                css_classes=["wb-outline-character"],
+            )
             save = pn.widgets.Button(label="Save", width=70)
-            save.on_click(safe_call(self, lambda n=ch.name, w=desc: self.save_character(
-                n, description=w.value_input or w.value)))
+            save.on_click(
+                safe_call(
+                    self,
+                    lambda n=ch.name, w=desc: self.save_character(n, description=w.value_input or w.value),
+                )
+            )
             rows.append(pn.Row(desc, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width"))
         self.characters_box.objects = rows or [pn.pane.HTML("<i>No characters yet.</i>")]
         rows = []
         for i, sc in enumerate(p.scenes):
             title = pn.widgets.TextInput(label=f"Scene {i + 1}", value=sc.title, width=240)
-            summary = pn.widgets.TextInput(label="Summary", value=sc.summary or "", sizing_mode="stretch_width",
-                                           css_classes=["wb-outline-summary"])
+            summary = pn.widgets.TextInput(
+                label="Summary",
+                value=sc.summary or "",
+                sizing_mode="stretch_width",
+                css_classes=["wb-outline-summary"],
+            )
             save = pn.widgets.Button(label="Save", width=70)
-            save.on_click(safe_call(self, lambda s=sc.id, t=title, m=summary: self.save_scene(
-                s, t.value_input or t.value, m.value_input or m.value)))
-            rows.append(pn.Row(title, summary, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width"))
+            save.on_click(
+                safe_call(
+                    self,
+                    lambda s=sc.id, t=title, m=summary: self.save_scene(
+                        s, t.value_input or t.value, m.value_input or m.value
+                    ),
+                )
+            )
+            rows.append(
+                pn.Row(title, summary, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width")
+            )
         self.scenes_box.objects = rows or [pn.pane.HTML("<i>No scenes yet.</i>")]

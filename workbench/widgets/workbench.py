@@ -46,10 +46,17 @@ class Workbench(SessionView):
         self.map.on_open(self.open)
         self.header = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-header"])
         self.tabs = pn.Tabs(
-            *zip(TABS, (self.editor, self.map, self.cast, self.media, self.context, self.outline), strict=True),
-            *self.extras.items(), dynamic=False, sizing_mode="stretch_width", css_classes=["wb-tabs"])
-        self._layout = pn.Column(self.header, self._alert, self.tabs, sizing_mode="stretch_width",
-                                 css_classes=["wb-workbench"])
+            *zip(
+                TABS, (self.editor, self.map, self.cast, self.media, self.context, self.outline), strict=True
+            ),
+            *self.extras.items(),
+            dynamic=False,
+            sizing_mode="stretch_width",
+            css_classes=["wb-tabs"],
+        )
+        self._layout = pn.Column(
+            self.header, self._alert, self.tabs, sizing_mode="stretch_width", css_classes=["wb-workbench"]
+        )
         self.refresh()
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -69,9 +76,11 @@ class Workbench(SessionView):
 
     def refresh(self) -> None:
         p = self.project
-        self.header.object = (f"<div style='font-family:system-ui,sans-serif'><span class='wb-title' "
-                              f"style='font-size:20px;font-weight:700'>{escape(p.title or p.file.stem)}</span>"
-                              f"<div style='font-style:italic;color:#374151'>{escape(p.logline or '')}</div></div>")
+        self.header.object = (
+            f"<div style='font-family:system-ui,sans-serif'><span class='wb-title' "
+            f"style='font-size:20px;font-weight:700'>{escape(p.title or p.file.stem)}</span>"
+            f"<div style='font-style:italic;color:#374151'>{escape(p.logline or '')}</div></div>"
+        )
 
     def close(self) -> None:
         for v in self.views:
