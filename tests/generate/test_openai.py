@@ -54,6 +54,11 @@ def test_entry_point_builds_the_backend() -> None:
     assert gen.model == "m"
 
 
+def test_adapter_suffix_is_refused_with_advice() -> None:
+    with pytest.raises(ModelUnavailable, match="lora-modules"):
+        factory("openai:m@http://127.0.0.1:9/v1+/adapters/noir")
+
+
 def test_server_kind_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORKBENCH_SERVER_KIND", "llama.cpp")
     assert OpenAITextGenerator("m", "http://127.0.0.1:9/v1").capabilities is PRESETS["llamacpp"]

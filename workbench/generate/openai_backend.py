@@ -658,4 +658,11 @@ def factory(spec: ModelSpec | str) -> OpenAITextGenerator:
     """Build the backend for ``openai:MODEL@BASE_URL`` (entry point ``text.openai``)."""
     if isinstance(spec, str):
         spec = parse_spec(spec)
+    if spec.adapter:
+        from ..errors import ModelUnavailable
+
+        raise ModelUnavailable(
+            f"model spec {spec.raw!r}: a server applies LoRA adapters itself; load the adapter on the "
+            "server (e.g. vLLM --lora-modules NAME=PATH) and name it as MODEL in openai:MODEL@BASE_URL"
+        )
     return OpenAITextGenerator(spec.model, spec.base_url, spec=str(spec))
