@@ -153,6 +153,19 @@ def _rows(source: Any, method: str, filters: dict[str, Any]) -> list[dict[str, A
     return out
 
 
+def _fit(row: dict[str, Any], tokenizer: Any, max_length: int) -> dict[str, Any]:
+    """The row with its prompt cut from the left so prompt and completion fit ``max_length`` tokens.
+
+    (TRL truncates from the end, which would cut the completion the loss is about.)
+    """
+    longest = max(len(tokenizer(row[k], add_special_tokens=False)["input_ids"]) for k in row if k != "prompt")
+    budget = max(16, max_length - longest - 2)
+    ids = tokenizer(row["prompt"], add_special_tokens=False)["input_ids"]
+    if len(ids) <= budget:
+        return row
+    return {**row, "prompt": tokenizer.decode(ids[-budget:], skip_special_tokens=False)}
+
+
 def train(
     source: Any,
     out: str | os.PathLike[str],
@@ -195,6 +208,7 @@ def train(
     cuda = torch.cuda.is_available()
     torch.manual_seed(seed)
     net, tokenizer = load_model(base_spec, spec.adapter, trainable=True)
+    rows = [_fit(r, tokenizer, max_length) for r in rows]
     peft_config = None
     if not spec.adapter:
         targets = [t for t in LORA_TARGETS if any(n.endswith(t) for n, _ in net.named_modules())]
@@ -224,7 +238,6 @@ def train(
             bf16=bool(cuda and torch.cuda.is_bf16_supported()),
             disable_tqdm=not progress,
             max_length=max_length,
-            truncation_mode="keep_end",
             dataloader_pin_memory=cuda,
         )
         data = Dataset.from_list(rows)
