@@ -306,3 +306,20 @@ def test_widget_state_is_stripped() -> None:
     _strip_widgets(nb)
     assert "widgets" not in nb.metadata
     assert [o.data for o in cell.outputs] == [{"text/html": "<b>kept</b>"}]
+
+
+@pytest.mark.slow
+def test_notebook_runs_as_it_is(tmp_path: Path) -> None:
+    """Without parameters (JupyterLab, nbval) the notebook pitches a fresh copy of the sample story."""
+    import papermill
+
+    from workbench.report.run import _collect, _kernel_manager_class, notebook_path
+
+    out = tmp_path / "as_is.ipynb"
+    papermill.execute_notebook(
+        str(notebook_path()), str(out), progress_bar=False, kernel_manager_class=_kernel_manager_class()
+    )
+    sections, record = _collect(nbformat.read(str(out), as_version=4))
+    assert list(sections) == ["title", "cast", "branch-map", "screenplay", "storyboard", "provenance"]
+    assert record is not None and record["parameters"]["branch"] == "main"
+    assert record["run"]["takes_generated"] == 0 and record["run"]["text_model_loaded"] is False

@@ -39,6 +39,7 @@ __all__ = [
     "make_media",
     "provenance_record",
     "run_facts",
+    "sample_copy",
     "show_record",
     "show_section",
 ]
@@ -77,6 +78,17 @@ def check_parameters(
             f"the max_new_tokens parameter must be a whole number from 1 to 4096 (or None), "
             f"not {max_new_tokens!r}"
         )
+
+
+def sample_copy() -> str:
+    """A fresh copy of the sample story in a temporary folder (the notebook's default project)."""
+    import tempfile
+
+    from ..story.sample import build_sample
+
+    path = Path(tempfile.mkdtemp(prefix="workbench-pitch-")) / "sample.story"
+    build_sample(path).close()
+    return str(path)
 
 
 def open_checked(project_path: str | Path, branch: str) -> Any:
@@ -197,6 +209,7 @@ def provenance_record(
                 "model": prov.get("model"),
                 "seed": prov.get("seed"),
                 "take_seed": prov.get("take_seed"),
+                "completion_tokens": prov.get("completion_tokens"),
                 "chosen_by": chosen_by.get(scene.id),
             }
         )

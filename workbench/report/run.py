@@ -46,7 +46,14 @@ def _kernel_manager_class() -> type:
         def kernel_spec(self) -> KernelSpec:
             if self._kernel_spec is None:
                 self._kernel_spec = KernelSpec(
-                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    argv=[
+                        sys.executable,
+                        "-m",
+                        "ipykernel_launcher",
+                        "-f",
+                        "{connection_file}",
+                        "--IPKernelApp.log_level=ERROR",  # not its warning about local TCP
+                    ],
                     display_name="Story Workbench (Python)",
                     language="python",
                     resource_dir="",
