@@ -411,6 +411,13 @@ class Session:
                 new.add_take(rec["text"], source="model", provenance=prov)
         return new
 
+    def play(self, start: Scene | str | None = None, branch: str | None = None, **options: Any) -> Any:
+        """A reader's walk from ``start`` (default: the first scene) extending ``branch`` (default: a new
+        ``play N``); options (``k``, ``seed``, ``pregenerate``, ``continuity``) go to :class:`~workbench.play.Play`."""
+        from .play.core import Play
+
+        return Play(self, start, branch, **options)
+
     # ------------------------------------------------------------------ structured generation
     def _structured(self, prefix: str, suffix: str, schema: dict[str, Any], seed: int,
                     max_new_tokens: int = 400) -> dict[str, Any]:

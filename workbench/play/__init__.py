@@ -1,0 +1,8 @@
+"""Play: read a story one move at a time (``Session.play``), with continuity and a player view."""
+
+from __future__ import annotations
+
+from .continuity import CharacterState, Continuity, SceneContinuity, derive
+from .core import Play, PlayBusy
+
+__all__ = ["CharacterState", "Continuity", "Play", "PlayBusy", "SceneContinuity", "derive"]

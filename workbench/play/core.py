@@ -1,0 +1,490 @@
+"""``Play``: read a story as a reader would, one move at a time, writing new scenes as needed.
+
+A play stands on a scene and extends one branch (a new ``play N`` branch unless one is
+named). It offers choices: the scene's existing choices where the graph has them, suggested
+ones otherwise. A move along an existing choice just follows it; any other move (a
+suggested choice not yet written, or an action the reader types) writes the next scene,
+streaming, and saves it on the play's branch with the move as the choice label.
+
+While the reader reads, one background thread writes the scenes behind the offered choices
+(kept in memory, saved only when picked), so picking one shows text at once. Moving
+elsewhere stops that work. A move while another move is being written is refused with
+:class:`PlayBusy`; nothing is saved unless generation succeeded.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import config
+from ..errors import GenerationError, GenerationStopped, InvalidInput, StoryError, WorkbenchError
+from ..story.project import Scene
+from ..story.screenplay import parse_scene
+from .continuity import Continuity, SceneContinuity
+
+__all__ = ["Play", "PlayBusy", "DEFAULT_K", "PLAY_TOKENS"]
+
+DEFAULT_K = 3
+PLAY_TOKENS = 200  # new tokens per scene (``WORKBENCH_MAX_NEW_TOKENS`` caps it)
+OnToken = Callable[[int, str], None]
+
+
+_LIVE: weakref.WeakSet[Play] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Stop background writing before the interpreter (and torch) shut down."""
+    for play in list(_LIVE):
+        play.close()
+    for play in list(_LIVE):
+        play.wait_prefetch(10)
+
+
+class PlayBusy(GenerationError):
+    """A move was asked for while the previous one is still being written."""
+
+
+@dataclass
+class _Pending:
+    """A scene written in the background for one offered choice (in memory until picked)."""
+
+    label: str
+    seed: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    state: str = "queued"  # queued | running | done | failed | stopped
+    text: str = ""
+    title: str = ""
+    results: list[Any] | None = None
+    error: BaseException | None = None
+    listener: OnToken | None = None
+
+    def feed(self, _index: int, piece: str) -> None:
+        with self.lock:
+            self.text += piece
+            listener = self.listener
+        if listener is not None:
+            listener(0, piece)
+
+    def attach(self, listener: OnToken | None) -> None:
+        """Send the text so far to ``listener`` at once, then every new piece."""
+        if listener is None:
+            return
+        with self.lock:
+            so_far = self.text
+            self.listener = listener
+        if so_far:
+            listener(0, so_far)
+
+
+@dataclass
+class _Prompt:
+    prefix: str
+    suffix: str
+
+
+def _stable_seed(*parts: Any) -> int:
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+class Play:
+    """A reader's walk through the story. See the module docstring.
+
+    >>> play = session.play()                      # doctest: +SKIP
+    >>> play.scene.title, play.choices             # doctest: +SKIP
+    >>> play.move(0)                               # follow the first offered choice  # doctest: +SKIP
+    >>> play.move("Mara throws the key into the sea")   # doctest: +SKIP
+    """
+
+    def __init__(self, session: Any, start: Scene | str | None = None, branch: str | None = None, *,
+                 k: int = DEFAULT_K, seed: int | None = None, pregenerate: bool = True,
+                 continuity: bool = True, max_new_tokens: int = PLAY_TOKENS) -> None:
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 6:
+            raise InvalidInput(f"offer between 1 and 6 choices, not {k!r}")
+        self.session = session
+        self.project = session.project
+        self.k = k
+        self.seed = session._new_seed(seed)
+        self.pregenerate = pregenerate
+        self.use_continuity = continuity
+        self.max_new_tokens = max_new_tokens
+        self.continuity = Continuity(self.project)
+        self.notice = ""  # a non-fatal problem worth showing (e.g. suggestions failed)
+        self.last_move: dict[str, Any] = {}
+        self.last_context: Any = None
+        branches = self.project.branches
+        if branch is not None and branch in branches:
+            tip = branches[branch].tip
+            scene = self.project.scene(start) if start is not None else tip
+            if scene is None or tip is None or scene.id != tip.id:
+                raise StoryError(f"a play on branch {branch!r} starts at its last scene "
+                                 f"({tip.title if tip else 'none'}); name a new branch to play from elsewhere")
+            self._branch, self._created, self._from = branch, True, branch
+        else:
+            if start is None:
+                scene = self.project.start
+                if scene is None:
+                    raise StoryError("this story has no scenes yet: add a first scene, then play it")
+            else:
+                scene = self.project.scene(start)
+            if branch is not None:
+                from ..story.project import _clean_branch_name
+
+                branch = _clean_branch_name(branch)
+            self._branch = branch or self._free_name()
+            self._created = False
+            self._from = session._branch_for(scene, None)
+        self._scene = scene
+        self._choices: dict[str, list[str]] = {}
+        self._choices_lock = threading.Lock()
+        self._move_lock = threading.Lock()
+        self._move_stop: threading.Event | None = None
+        self._pending: dict[str, _Pending] = {}
+        self._worker: threading.Thread | None = None
+        self._worker_cancel = threading.Event()
+        self._named = branch is not None
+        self._closed = False
+        _LIVE.add(self)
+        if pregenerate:
+            self.prefetch()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def scene(self) -> Scene:
+        """The scene the reader is on."""
+        return self._scene
+
+    @property
+    def branch(self) -> str:
+        """The branch this play extends (created at the first move)."""
+        return self._branch
+
+    @property
+    def busy(self) -> bool:
+        """True while a move is being written."""
+        return self._move_lock.locked()
+
+    def path(self) -> list[Scene]:
+        """The story so far, up to the current scene."""
+        return self.project.path(self._scene, self._branch if self._created else self._from)
+
+    def _free_name(self) -> str:
+        n = 1
+        while f"play {n}" in self.project.branches:
+            n += 1
+        return f"play {n}"
+
+    def state(self) -> SceneContinuity:
+        """Continuity after the current scene (who is dead, where, holding what)."""
+        return self.continuity.along(self._scene, self._branch if self._created else self._from)[-1]
+
+    # ------------------------------------------------------------------ choices
+    @property
+    def choices(self) -> list[str]:
+        """The ``k`` offered choices: the scene's existing ones, else suggestions (cached per scene)."""
+        return list(self._offer(self._scene))
+
+    def _existing(self, scene: Scene) -> dict[str, Scene]:
+        out: dict[str, Scene] = {}
+        for choice, target in scene.children:
+            out.setdefault(choice.label.casefold(), target)
+        return out
+
+    def _offer(self, scene: Scene, stop: threading.Event | None = None) -> list[str]:
+        with self._choices_lock:
+            if scene.id in self._choices:
+                return self._choices[scene.id]
+            labels = list(dict.fromkeys(c.label for c, _ in scene.children))
+            if not labels:
+                try:
+                    labels = self._suggest(scene, stop)
+                except GenerationStopped:
+                    return []
+                except WorkbenchError as exc:
+                    self.notice = f"no suggestions for this scene ({exc}); type what happens next"
+                    labels = []
+            self._choices[scene.id] = labels
+            return labels
+
+    def _suggest(self, scene: Scene, stop: threading.Event | None) -> list[str]:
+        """``k`` suggestions, as ``Session.suggest_choices`` makes them, but stoppable."""
+        from ..generate import prompts
+        from ..generate.structured import extract_json
+        from ..session import choices_schema
+
+        text = scene.text.strip() or f"(The scene '{scene.title}' has no text yet.)"
+        system = prompts.render(prompts.SYSTEM, style=self.project.style, title=self.project.title,
+                                logline=self.project.logline)
+
+        ctx = _Prompt(system, prompts.render(prompts.CHOICES, text=text[-2000:], k=self.k))
+        schema = choices_schema(self.k)
+        seed = _stable_seed("choices", self.seed, scene.id)
+        # 48 tokens a choice (not suggest_choices' 60): its cache entries hold parsed values, not takes
+        out = self.session._generate_takes(ctx, 1, seed, 48 * self.k, None, stop, [], json_schema=schema,
+                                           temperature=0.7)
+        if not out or out[0][0].get("finish_reason") == "stopped":
+            raise GenerationStopped("suggestions were stopped")
+        value = extract_json(out[0][0]["text"], schema)
+        labels: list[str] = []
+        for c in value["choices"]:
+            c = " ".join(str(c).split()).strip(" .")
+            c = c.lstrip("0123456789.)- ").strip() or c
+            if c and c.casefold() not in {x.casefold() for x in labels}:
+                labels.append(c[:120])
+        return labels
+
+    def refresh_choices(self) -> list[str]:
+        """Forget the cached choices of the current scene and offer them again."""
+        with self._choices_lock:
+            self._choices.pop(self._scene.id, None)
+        self.notice = ""
+        return self.choices
+
+    # ------------------------------------------------------------------ background work
+    def prefetch(self) -> None:
+        """Start (or restart) the background thread: offer choices, then write the new scenes behind them."""
+        if self._closed:
+            return
+        self.cancel()
+        cancel = threading.Event()
+        self._worker_cancel = cancel
+        scene = self._scene
+        thread = threading.Thread(target=self._work, args=(scene, cancel), name="workbench-play-prefetch",
+                                  daemon=True)
+        self._worker = thread
+        thread.start()
+
+    def _work(self, scene: Scene, cancel: threading.Event) -> None:
+        try:
+            labels = self._offer(scene, cancel)
+            existing = self._existing(scene)
+            jobs = [_Pending(lb, self._seed_for(scene, lb)) for lb in labels if lb.casefold() not in existing]
+            if cancel.is_set():
+                return
+            self._pending = {job.label.casefold(): job for job in jobs}
+            for job in jobs:
+                if cancel.is_set() or job.stop.is_set() or scene != self._scene:
+                    job.state = "stopped"
+                    job.done.set()
+                    continue
+                job.state = "running"
+                try:
+                    job.title = self.project.unique_title(job.label[:60])
+                    history = self.project.path(scene, self._branch if self._created else self._from)
+                    ctx = self._context(history, job.title, job.label)
+                    job.results = self.session._generate_takes(
+                        ctx, 1, job.seed, config.cap_new_tokens(self.max_new_tokens), job.feed, job.stop,
+                        [s.text for s in history[-3:]])
+                    stopped = not job.results or job.results[0][0]["finish_reason"] == "stopped"
+                    job.state = "stopped" if stopped else "done"
+                except GenerationStopped:
+                    job.state = "stopped"
+                except Exception as exc:  # kept for the move that picks it; the worker goes on
+                    job.state, job.error = "failed", exc
+                finally:
+                    job.done.set()
+        except Exception as exc:
+            self.notice = f"background writing stopped: {exc}"
+
+    def cancel(self) -> None:
+        """Stop the background work (pending scenes are dropped, nothing is saved)."""
+        self._worker_cancel.set()
+        for job in list(self._pending.values()):
+            job.stop.set()
+        self._pending = {}
+
+    def pending(self) -> dict[str, str]:
+        """Each offered new choice and the state of its background scene (queued, running, done...)."""
+        return {job.label: job.state for job in self._pending.values()}
+
+    def wait_prefetch(self, timeout: float | None = None) -> bool:
+        """Block until the background work ends (for scripts, tests and benchmarks)."""
+        if self._worker is not None:
+            self._worker.join(timeout)
+            return not self._worker.is_alive()
+        return True
+
+    def stop(self) -> None:
+        """Stop the move being written (it then saves nothing)."""
+        if self._move_stop is not None:
+            self._move_stop.set()
+
+    def close(self) -> None:
+        """Stop all work; the play can no longer move."""
+        self._closed = True
+        self.stop()
+        self.cancel()
+
+    # ------------------------------------------------------------------ context
+    def _seed_for(self, scene: Scene, label: str) -> int:
+        return _stable_seed("move", self.seed, scene.id, " ".join(label.split()).casefold())
+
+    def _context(self, history: list[Scene], title: str, label: str) -> Any:
+        from ..generate.context import ContextPart
+
+        cap = config.cap_new_tokens(self.max_new_tokens)
+        note = ""
+        if self.use_continuity and history:
+            cast = [c.name for c in self.project.cast]
+            lore = [e.content for e in self.project.lore]
+            from .continuity import derive
+
+            note = derive([(s.id, s.title, s.text, s.characters) for s in history], cast, lore,
+                          self.continuity.overrides)[-1].note()
+        gen = self.session.text_generator
+        extra = gen.count_tokens(note) if note else 0
+        ctx = self.session._context_for(history, title, label, history[-1].characters if history else [], None,
+                                        cap + extra)
+        if note:
+            at = next((i for i, p in enumerate(ctx.parts) if p.name == "instruction"), len(ctx.parts))
+            ctx.parts.insert(at, ContextPart("continuity", note, extra, False, "derived by rules; editable"))
+        self.last_context = ctx
+        return ctx
+
+    # ------------------------------------------------------------------ moves
+    def _resolve(self, move: int | str) -> tuple[str, Scene | None]:
+        offered = self._choices.get(self._scene.id)
+        if isinstance(move, bool) or not isinstance(move, (int, str)):
+            raise InvalidInput(f"a move is a choice number or what happens, not {move!r}")
+        if isinstance(move, int):
+            offered = self.choices if offered is None else offered
+            if not offered:
+                raise InvalidInput("there are no choices to pick here; type what happens instead")
+            if not 0 <= move < len(offered):
+                raise InvalidInput(f"pick a choice from 0 to {len(offered) - 1} (or type what happens), not {move}")
+            label = offered[move]
+        else:
+            label = self.session._clean_action(move)
+            for o in offered or []:
+                if o.casefold() == label.casefold():
+                    label = o
+        return label, self._existing(self._scene).get(label.casefold())
+
+    def move(self, move: int | str, on_token: OnToken | None = None,
+             stop: threading.Event | None = None) -> Scene:
+        """Go on by an offered choice (its index) or a typed action; returns the new current scene.
+
+        An existing choice is followed; anything else writes the next scene (streamed through
+        ``on_token(take_index, text)``) and saves it on the play's branch.
+        """
+        if self._closed:
+            raise StoryError("this play is closed; start a new one with session.play()")
+        if not self._move_lock.acquire(blocking=False):
+            raise PlayBusy("the next scene is still being written: wait for it, or stop it, before moving again")
+        started = time.perf_counter()
+        first: list[float] = []
+
+        def shown(i: int, piece: str) -> None:
+            if not first:
+                first.append(time.perf_counter() - started)
+            if on_token is not None:
+                on_token(i, piece)
+
+        self._move_stop = stop = stop or threading.Event()
+        try:
+            if not self._scene.exists:
+                raise StoryError("the scene this play stood on was deleted; start a new play")
+            label, target = self._resolve(move)
+            if target is not None:
+                self.cancel()
+                new = self._follow(target)
+                shown(0, new.text)
+                source = "followed"
+            else:
+                job = self._pending.get(label.casefold())
+                if job is not None and job.state not in ("running", "done"):
+                    job = None
+                self._stop_others(job)
+                new, source = self._write(label, job, shown, stop)
+            self.last_move = {"move": label, "source": source, "scene": new.title,
+                              "first_token_s": round(first[0], 4) if first else None,
+                              "seconds": round(time.perf_counter() - started, 4)}
+            self._scene = new
+            self.notice = ""
+        finally:
+            self._move_stop = None
+            self._move_lock.release()
+        if self.pregenerate:
+            self.prefetch()
+        return self._scene
+
+    def _stop_others(self, keep: _Pending | None) -> None:
+        self._worker_cancel.set()
+        for job in list(self._pending.values()):
+            if job is not keep:
+                job.stop.set()
+
+    def _ensure_branch(self) -> None:
+        if self._created:
+            return
+        if self._branch in self.project.branches:
+            if self._named:
+                raise StoryError(f"a branch called {self._branch!r} appeared meanwhile; play on it or pick another")
+            self._branch = self._free_name()
+        self.project.set_branch(self._branch, self._scene, from_branch=self._from)
+
+    def _follow(self, target: Scene) -> Scene:
+        with self.project.transaction(f"play: follow to {target.title}"):
+            self._ensure_branch()
+            self.project.extend_branch(self._branch, target)
+        self._created = True
+        return target
+
+    def _write(self, label: str, job: _Pending | None, shown: OnToken,
+               stop: threading.Event) -> tuple[Scene, str]:
+        results = None
+        title = ""
+        source = "generated"
+        if job is not None and job.state in ("running", "done"):
+            job.attach(shown)
+            while not job.done.wait(0.05):
+                if stop.is_set():
+                    job.stop.set()
+            if job.state == "done" and job.results:
+                results, title, source = job.results, job.title, "pregenerated"
+                if not job.text:
+                    shown(0, results[0][0]["text"])
+            elif stop.is_set():
+                raise GenerationStopped("the move was stopped before the scene was finished; nothing was saved")
+        self.cancel()
+        history = self.path()
+        if results is None:
+            title = self.project.unique_title(label[:60])
+            ctx = self._context(history, title, label)
+            seed = self._seed_for(self._scene, label)
+            results = self.session._generate_takes(ctx, 1, seed, config.cap_new_tokens(self.max_new_tokens), shown,
+                                                   stop, [s.text for s in history[-3:]])
+            if not results or stop.is_set():
+                raise GenerationStopped("the move was stopped before the scene was finished; nothing was saved")
+        return self._save(history, label, title, results), source
+
+    def _save(self, history: list[Scene], label: str, title: str, results: list[Any]) -> Scene:
+        scene = self._scene
+        with self.project.transaction(f"play: {label[:60]}"):
+            self._ensure_branch()
+            title = title if not self._title_taken(title) else self.project.unique_title(label[:60])
+            new = self.project.add_scene(title, after=scene, choice=label, characters=scene.characters,
+                                         branch=self._branch)
+            path_ids = [s.id for s in history] + [new.id]
+            for rec, prov in results:
+                prov.update({"path": path_ids, "branch": self._branch, "play": True,
+                             "screenplay": parse_scene(rec["text"]).screenplay})
+                new.add_take(rec["text"], source="model", provenance=prov)
+        self._created = True
+        return new
+
+    def _title_taken(self, title: str) -> bool:
+        return self.project._one("SELECT 1 FROM scenes WHERE lower(title)=lower(?)", (title,)) is not None
+
+    def __repr__(self) -> str:
+        return f"Play(scene={self._scene.title!r}, branch={self._branch!r})"
