@@ -285,6 +285,7 @@ def sft_rows(project: Project | Selection, *, messages: bool = False, **filters:
             "ts": event.ts,
             "event_seq": event.seq,
         }
+        row: dict[str, Any]
         if messages:
             row = {"messages": [*prompt_messages(prompt), {"role": "assistant", "content": take.text}]}
         else:
