@@ -228,18 +228,42 @@ def test_default_model_writes_three_takes() -> None:
     assert again[0].text == results[0].text
 
 
+SMALL_OUTLINE = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 30},
+        "characters": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 2,
+            "items": {
+                "type": "object",
+                "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 16}},
+            },
+        },
+        "scenes": {
+            "type": "array",
+            "minItems": 2,
+            "maxItems": 2,
+            "items": {"type": "object", "properties": {"title": {"type": "string", "maxLength": 24}}},
+        },
+    },
+    "required": ["title", "characters", "scenes"],
+}
+
+
 @pytest.mark.slow
 def test_default_model_outline_is_valid_json(monkeypatch) -> None:
-    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "100")
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "40")
     gen = get_local_generator("default")
     request = TextRequest(
         prefix="You outline stories. Answer with JSON only.",
         suffix="Logline: a lighthouse keeper finds a message in a bottle. Give a title, characters and scenes.",
-        n=3,
+        n=2,
         seed=3,
-        max_new_tokens=100,
-        json_schema=OUTLINE,
+        max_new_tokens=40,
+        json_schema=SMALL_OUTLINE,
     )
     for r in gen.generate(request):
-        outline = validate(json.loads(r.text), OUTLINE)
-        assert outline["title"].strip()
+        outline = validate(json.loads(r.text), SMALL_OUTLINE)
+        assert outline["title"].strip() and len(outline["scenes"]) == 2
