@@ -36,7 +36,9 @@ _END = (r"(?=[.,;:!?]|\s+(?:and|then|but|before|as|while|from|back|over|high|up|
 DEATH_RE = re.compile(
     _M + r"(?:\s*,[^,]{0,40},)?\s+(?:(?:is|was|lies|lay|falls|fell|drops|dropped|collapses)\s+(?:\w+\s+)?dead"
     r"|dies|died|is killed|was killed|is murdered|was murdered|drowns|drowned|perishes|perished"
-    r"|breathes (?:his|her|their) last)\b", re.IGNORECASE)
+    r"|breathes (?:his|her|their) last)\b"
+    r"(?!\s+(?:tired|set|serious|still|silent|quiet|calm|certain|sure|right|wrong|ahead|centre|center|asleep))",
+    re.IGNORECASE)
 KILL_RE = re.compile(_M + r"\s+(?:kills|killed|murders|murdered|shoots dead|stabs to death|strangles)\s+" + _M,
                      re.IGNORECASE)
 GIVE_TO_RE = re.compile(_M + r"\s+(?:gives|gave|hands|handed|passes|passed|tosses|tossed|throws|slides|offers)\s+"
@@ -217,12 +219,13 @@ class _Rules:
         self.state[taker].items.append(item)
         self.events.append(f"{giver} gives {taker} the {item}")
 
-    def sentence(self, text: str, location: str | None, in_scene: set[str]) -> None:
+    def sentence(self, text: str, in_scene: set[str]) -> list[str]:
+        """Apply the rules to one sentence; returns the cast names it mentions."""
         marked, names = self.resolver.mark(text)
         for n in names:
             in_scene.add(n)
         if not names:
-            return
+            return names
         for m in GIVE_TO_RE.finditer(marked):
             item = _item(m.group("item"))
             if item:
@@ -252,6 +255,7 @@ class _Rules:
             if self.state[who].alive:
                 self.state[who].alive = False
                 self.events.append(f"{who} dies")
+        return names
 
 
 def derive(scenes: Sequence[tuple[str, str, str] | tuple[str, str, str, Sequence[str]]], cast: Sequence[str],
@@ -271,7 +275,7 @@ def derive(scenes: Sequence[tuple[str, str, str] | tuple[str, str, str, Sequence
     for text in lore:
         for s in _SENTENCES.split(text or ""):
             if s.strip():
-                rules.sentence(s, None, set())
+                rules.sentence(s, set())
     overrides = overrides or {}
     out: list[SceneContinuity] = []
     for entry in scenes:
@@ -297,10 +301,8 @@ def derive(scenes: Sequence[tuple[str, str, str] | tuple[str, str, str, Sequence
             elif el.kind == "action":
                 for s in _SENTENCES.split(el.text):
                     if s.strip():
-                        before = set(in_scene)
-                        rules.sentence(s, location, in_scene)
-                        for n in in_scene - before:
-                            where.setdefault(n, location)
+                        for n in rules.sentence(s, in_scene):
+                            where[n] = location
         for line in parsed.prose_lines:
             if line.character and not state[line.character].alive:
                 warnings.append(f"{line.character} speaks in {title!r} but is dead")
