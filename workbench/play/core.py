@@ -150,6 +150,7 @@ class Play:
         self._move_lock = threading.Lock()
         self._move_stop: threading.Event | None = None
         self._pending: dict[str, _Pending] = {}
+        self._retries: dict[str, int] = {}
         self._worker: threading.Thread | None = None
         self._worker_cancel = threading.Event()
         self._named = branch is not None
@@ -327,7 +328,8 @@ class Play:
 
     # ------------------------------------------------------------------ context
     def _seed_for(self, scene: Scene, label: str) -> int:
-        return _stable_seed("move", self.seed, scene.id, " ".join(label.split()).casefold())
+        key = " ".join(label.split()).casefold()
+        return _stable_seed("move", self.seed, scene.id, key, self._retries.get(key, 0))
 
     def _context(self, history: list[Scene], title: str, label: str) -> Any:
         from ..generate.context import ContextPart
@@ -466,6 +468,11 @@ class Play:
                                                    stop, [s.text for s in history[-3:]])
             if not results or stop.is_set():
                 raise GenerationStopped("the move was stopped before the scene was finished; nothing was saved")
+        if not any(rec["text"].strip() for rec, _ in results):
+            key = " ".join(label.split()).casefold()
+            self._retries[key] = self._retries.get(key, 0) + 1  # the next try samples afresh
+            raise GenerationError("the model wrote nothing for this move; nothing was saved. "
+                                  "Try it again, or type another action")
         return self._save(history, label, title, results), source
 
     def _save(self, history: list[Scene], label: str, title: str, results: list[Any]) -> Scene:

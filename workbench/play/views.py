@@ -122,7 +122,7 @@ class PlayerView(SessionView):
         buttons: list[Any] = []
         for i, label in enumerate(choices):
             b = pn.widgets.Button(label=label, css_classes=["wb-play-choice"], sizing_mode="stretch_width",
-                                  button_type="light", disabled=self.busy)
+                                  color="light", disabled=self.busy)
             b.on_click(lambda _e, i=i: self.choose(i))
             buttons.append(b)
         if self.play.notice:

@@ -1,0 +1,215 @@
+"""Play code paths on a tiny random-weight model: moves, branches, background pre-writing, bad input, failures."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from workbench.errors import GenerationStopped, InvalidInput, ServerError, StoryError
+from workbench.play import Play, PlayBusy
+from workbench.session import Session
+
+
+@pytest.fixture(autouse=True)
+def _short(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "8")
+
+
+def _snapshot(project) -> tuple:
+    return (len(project.scenes), {n: project.branches[n].scene_ids for n in project.branches})
+
+
+def test_following_existing_choices_makes_a_play_branch(tiny_session) -> None:
+    project = tiny_session.project
+    main_before = project.branches["main"].scene_ids
+    play = tiny_session.play(pregenerate=False)
+    assert isinstance(play, Play)
+    assert play.scene == project.start and play.branch == "play 1"
+    assert "play 1" not in project.branches  # made at the first move, not before
+    assert play.choices == ["Go down to the harbour"]
+    got: list[str] = []
+    scene = play.move(0, on_token=lambda _i, t: got.append(t))
+    assert scene.title == "A Stranger on the Quay" and got == [scene.text]
+    assert play.last_move["source"] == "followed"
+    play.move("ask ines about the stranger")  # an offered label, typed in any case
+    assert play.scene.title == "The Sister's Ledger"
+    assert play.choices == ["Take Tomas up the tower", "Side with Ines and leave the light dark"]
+    play.move(1)
+    assert [s.title for s in project.branches["play 1"].scenes] == [
+        "The Lamp Goes Dark", "A Stranger on the Quay", "The Sister's Ledger", "Leaving It Dark"]
+    assert project.branches["main"].scene_ids == main_before
+    assert len(project.scenes) == 7  # nothing new was written
+    project.undo()
+    assert project.branches["play 1"].tip.title == "The Sister's Ledger"
+
+
+def test_typed_actions_and_new_choices_are_written_and_saved_with_their_labels(tiny_session) -> None:
+    project = tiny_session.project
+    play = tiny_session.play(start="The Light Returns", pregenerate=False, seed=5)
+    streamed: list[str] = []
+    scene = play.move("Mara throws the brass key into the sea", on_token=lambda _i, t: streamed.append(t))
+    assert play.scene == scene and play.last_move["source"] == "generated"
+    assert streamed and scene.text and scene.takes[0].source == "model"
+    prov = scene.takes[0].provenance
+    assert prov["play"] is True and prov["branch"] == play.branch == "play 1"
+    assert prov["path"][-1] == scene.id
+    assert play.last_context.part("continuity") is not None
+    assert "Spell names exactly" in play.last_context.suffix
+    offered = play.choices
+    assert len(offered) == 3 and all(isinstance(c, str) and c for c in offered)
+    second = play.move(2)
+    labels = [c.label for s in project.branches["play 1"].scenes[:-1] for c, t in s.children
+              if t.id in project.branches["play 1"].scene_ids]
+    assert labels[-2:] == ["Mara throws the brass key into the sea", offered[2]]
+    assert project.branches["play 1"].tip == second
+    assert project.branches["main"].tip.title == "The Light Returns"
+
+
+def test_a_play_on_a_named_branch(tiny_session) -> None:
+    project = tiny_session.project
+    play = tiny_session.play(branch="ines", pregenerate=False)
+    assert play.scene.title == "The Boat in the Dark"
+    play.move(0)  # the merge back into the main story
+    assert project.branches["ines"].tip.title == "The Light Returns"
+    with pytest.raises(StoryError, match="starts at its last scene"):
+        tiny_session.play(start="The Lamp Goes Dark", branch="main", pregenerate=False)
+    fresh = tiny_session.play(start="A Stranger on the Quay", branch="my reading", pregenerate=False)
+    fresh.move(0)
+    assert [s.title for s in project.branches["my reading"].scenes][-1] == "The Sister's Ledger"
+
+
+def test_bad_input_leaves_play_and_project_intact(tiny_session) -> None:
+    project = tiny_session.project
+    play = tiny_session.play(pregenerate=False)
+    before = _snapshot(project)
+    for bad, message in [("", "empty"), ("   \n ", "empty"), ("x" * 5000, "under 500"), (7, "pick a choice"),
+                         (-1, "pick a choice"), (True, "a move is"), (None, "a move is"), (1.5, "a move is")]:
+        with pytest.raises(InvalidInput, match=message):
+            play.move(bad)  # type: ignore[arg-type]
+    assert _snapshot(project) == before and play.scene == project.start
+    play.move(0)
+    assert play.scene.title == "A Stranger on the Quay"
+
+
+def test_a_move_while_one_is_being_written_is_refused(tiny_session) -> None:
+    project = tiny_session.project
+    play = tiny_session.play(start="The Light Returns", pregenerate=False)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_reader(_i: int, _t: str) -> None:
+        started.set()
+        release.wait(30)
+
+    outcome: list = []
+    worker = threading.Thread(target=lambda: outcome.append(play.move("Ines runs down the stairs",
+                                                                      on_token=slow_reader)))
+    worker.start()
+    assert started.wait(120)
+    assert play.busy
+    with pytest.raises(PlayBusy, match="still being written"):
+        play.move("Mara follows her")
+    release.set()
+    worker.join(120)
+    assert outcome and outcome[0].title == "Ines runs down the stairs"
+    assert play.scene == outcome[0] and not play.busy
+    assert len(project.scenes) == 8
+
+
+def test_a_stopped_move_saves_nothing(tiny_session) -> None:
+    project = tiny_session.project
+    play = tiny_session.play(start="The Light Returns", pregenerate=False)
+    before = _snapshot(project)
+    stop = threading.Event()
+    with pytest.raises(GenerationStopped, match="nothing was saved"):
+        play.move("Mara waits", on_token=lambda _i, _t: stop.set(), stop=stop)
+    assert _snapshot(project) == before and play.scene.title == "The Light Returns" and not play.busy
+
+
+def test_offered_scenes_are_written_in_the_background_and_shown_at_once(tiny_session) -> None:
+    project = tiny_session.project
+    play = tiny_session.play(start="The Light Returns", seed=11)
+    assert play.wait_prefetch(300)
+    offered = play.choices
+    assert set(play.pending().values()) == {"done"}
+    assert set(play.pending()) == set(offered)
+    assert len(project.scenes) == 7  # kept in memory, not saved
+    got: list[str] = []
+    scene = play.move(1, on_token=lambda _i, t: got.append(t))
+    assert play.last_move["source"] == "pregenerated"
+    assert play.last_move["first_token_s"] < 0.1
+    assert got and scene.text and len(project.scenes) == 8
+    assert [c.label for c, _ in project.scene("The Light Returns").children] == [offered[1]]
+    # another reader at that scene is now offered the written choice, and follows it
+    other = tiny_session.play(start="The Light Returns", pregenerate=False, branch="another reading")
+    assert other.choices == [offered[1]]
+    assert other.move(0) == scene and other.last_move["source"] == "followed"
+
+
+def test_moving_elsewhere_cancels_background_work(tiny_session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "400")
+    project = tiny_session.project
+    play = tiny_session.play(start="The Light Returns", max_new_tokens=400)
+    deadline = time.monotonic() + 300
+    while "running" not in play.pending().values() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    jobs = dict(play._pending)
+    assert "running" in play.pending().values()
+    play.max_new_tokens = 8
+    play.pregenerate = False
+    play.move("Mara climbs down to the sea")
+    for job in jobs.values():
+        assert job.done.wait(60)
+        assert job.state == "stopped" and job.stop.is_set()
+    assert len(project.scenes) == 8
+    assert [c.label for c, _ in project.scene("The Light Returns").children] == ["Mara climbs down to the sea"]
+    assert play.pending() == {}
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_server_failure_mid_play_is_a_clear_error(sample) -> None:
+    session = Session(sample, text=f"openai:tiny@http://127.0.0.1:{_closed_port()}/v1")
+    play = session.play(start="Trusting Tomas")
+    play.move(0)  # following the graph needs no server
+    assert play.wait_prefetch(30)
+    assert play.choices == [] and "no suggestions" in play.notice and "could not connect" in play.notice
+    before = _snapshot(sample)
+    with pytest.raises(ServerError, match="could not connect"):
+        play.move("Tomas opens the clockwork case")
+    assert _snapshot(sample) == before and play.scene.title == "The Light Returns" and not play.busy
+    assert sample.branches["play 1"].tip.title == "The Light Returns"
+    play.close()
+    with pytest.raises(StoryError, match="closed"):
+        play.move(0)
+
+
+def test_the_player_view_plays_and_shows_errors(tiny_session) -> None:
+    from workbench.play.views import PlayerView, player_view
+
+    view = player_view(tiny_session)
+    assert isinstance(view, PlayerView)
+    deadline = time.monotonic() + 60
+    while not any(getattr(b, "label", None) == "Go down to the harbour" for b in view.choices_box.objects):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    view.choose(0)
+    view.wait(120)
+    assert view.error == "" and view.play.scene.title == "A Stranger on the Quay"
+    assert "A Stranger on the Quay" in view.scene_pane.object and "wb-heading" in view.scene_pane.object
+    view.type_action("   ")
+    view.wait(30)
+    assert "empty" in view.error and view.play.scene.title == "A Stranger on the Quay"
+    view.action_input.value_input = "Mara lights a flare"
+    view.type_action()
+    view.wait(300)
+    assert view.error == "" and view.play.scene.title == "Mara lights a flare"
+    assert "The Lamp Goes Dark" in view.history_pane.object
+    assert "play 1" in view.title_pane.object and "wb-continuity" in view.continuity_pane.object
+    view.close()
