@@ -193,7 +193,7 @@ def _show(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return ", ".join(_show(v) for v in value)
+        return ", ".join(_show(v) for v in value) or "none"
     return str(value)
 
 
@@ -216,7 +216,7 @@ def provenance_section(record: Mapping[str, Any]) -> str:
     models = record.get("models", [])
     rows = "".join(
         f"<tr><td>{escape(m.get('role', ''))}</td><td>{escape(_show(m.get('spec')))}</td>"
-        f"<td>{escape(_show({k: v for k, v in (m.get('fingerprint') or {}).items()}))}</td></tr>"
+        f'<td class="long">{escape(_show(m.get("fingerprint")))}</td></tr>'
         for m in models
     )
     parts += [
