@@ -213,3 +213,20 @@ def test_the_player_view_plays_and_shows_errors(tiny_session) -> None:
     assert "The Lamp Goes Dark" in view.history_pane.object
     assert "play 1" in view.title_pane.object and "wb-continuity" in view.continuity_pane.object
     view.close()
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("1. Mara runs to the quay.", "Mara runs to the quay"), ('"go upstairs"', "Go upstairs"),
+    ("{{#1", None), ("}}", None), ("} }}List: 1. A gift. 2. A gift. 3. A gift. 4. A gift. 5. A gift. 6. A", None),
+    ("A ship", None), ("x" * 200, None),
+])
+def test_suggested_choices_are_cleaned_or_dropped(raw: str, clean: str | None) -> None:
+    from workbench.play.core import _clean_choice
+
+    assert _clean_choice(raw) == clean
+
+
+def test_unusable_suggestions_fall_back_to_plain_moves(tiny_session) -> None:
+    play = tiny_session.play(start="The Light Returns", pregenerate=False)
+    assert play._fallback_choices(play.scene) == ["Follow Tomas", "Leave the lighthouse lamp room",
+                                                  "Wait and watch what happens"]

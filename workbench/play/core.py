@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import re
 import threading
 import time
 import weakref
@@ -90,6 +91,18 @@ class _Pending:
 class _Prompt:
     prefix: str
     suffix: str
+
+
+def _clean_choice(raw: str) -> str | None:
+    """A suggested choice as a short plain action, or None when it is not one (markup, numbering, junk)."""
+    text = re.sub(r"[{}\[\]<>|#*_`\\]", " ", raw)
+    text = re.sub(r"^\s*(?:\d+\s*[.):-]|[-•])\s*", "", text)
+    text = " ".join(text.split()).strip(" .,:;\"'")
+    words = re.findall(r"[^\W\d_]{2,}", text)
+    letters = sum(ch.isalpha() for ch in text)
+    if len(words) < 2 or len(text.split()) > 14 or letters < 0.6 * max(1, len(text.replace(" ", ""))) or len(text) > 120:
+        return None
+    return text[0].upper() + text[1:]
 
 
 def _stable_seed(*parts: Any) -> int:
@@ -237,12 +250,20 @@ class Play:
             raise GenerationStopped("suggestions were stopped")
         value = extract_json(out[0][0]["text"], schema)
         labels: list[str] = []
-        for c in value["choices"]:
-            c = " ".join(str(c).split()).strip(" .")
-            c = c.lstrip("0123456789.)- ").strip() or c
+        for raw in value["choices"]:
+            c = _clean_choice(str(raw))
             if c and c.casefold() not in {x.casefold() for x in labels}:
-                labels.append(c[:120])
-        return labels
+                labels.append(c)
+        return labels or self._fallback_choices(scene)
+
+    def _fallback_choices(self, scene: Scene) -> list[str]:
+        """Plain moves from the continuity state, when the model's suggestions are unusable."""
+        state = self.continuity.along(scene, self._branch if self._created else self._from)[-1]
+        out = [f"Follow {name.split()[0]}" for name in state.present[1:2]]
+        if state.location:
+            out.append(f"Leave the {state.location.lower()}")
+        out.append("Wait and watch what happens")
+        return out[: self.k]
 
     def refresh_choices(self) -> list[str]:
         """Forget the cached choices of the current scene and offer them again."""
