@@ -198,6 +198,9 @@ def run_report(
             str(executed),
             parameters=params,
             progress_bar=progress,
+            log_output=progress,  # the kernel's own messages ("writing a take of ...") as they come
+            stdout_file=sys.stderr if progress else None,
+            stderr_file=sys.stderr if progress else None,
             kernel_name="python3",
             kernel_manager_class=_kernel_manager_class(),
             execution_timeout=timeout,
