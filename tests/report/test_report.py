@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -323,3 +324,33 @@ def test_notebook_runs_as_it_is(tmp_path: Path) -> None:
     assert list(sections) == ["title", "cast", "branch-map", "screenplay", "storyboard", "provenance"]
     assert record is not None and record["parameters"]["branch"] == "main"
     assert record["run"]["takes_generated"] == 0 and record["run"]["text_model_loaded"] is False
+
+
+@pytest.mark.slow
+def test_cached_request_is_served_without_the_model(runs: dict[str, Any], tmp_path: Path) -> None:
+    """A scene whose take was undone, asked for again: the generation cache answers, no model loads."""
+    source = open_project(runs["story"], create=False)
+    try:
+        original = source.scene(NEW_SCENE).takes[0].text
+        copy = source.backup(tmp_path / "undone.story")
+    finally:
+        source.close()
+    project = open_project(copy, create=False)
+    try:
+        while project.scene(NEW_SCENE).takes:
+            project.undo()
+    finally:
+        project.close()
+    code = (
+        "import json, sys\n"
+        "from workbench.session import Session\n"
+        "from workbench.report.pipeline import fill_branch\n"
+        f"s = Session({str(copy)!r})\n"
+        f"made = fill_branch(s, {BRANCH!r}, 3)\n"
+        "print(json.dumps({'texts': [t.text for t in made], 'chosen': [t.is_chosen for t in made],\n"
+        "                  'heavy': [m for m in ('torch', 'transformers') if m in sys.modules]}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out == {"texts": [original], "chosen": [True], "heavy": []}

@@ -34,6 +34,9 @@ VERSION_PACKAGES = (
 FRAMES = 3
 
 __all__ = [
+    "CacheProbe",
+    "ModelNeeded",
+    "cache_probe",
     "check_parameters",
     "fill_branch",
     "make_media",
@@ -109,29 +112,105 @@ def open_checked(project_path: str | Path, branch: str) -> Any:
     return project
 
 
+class ModelNeeded(Exception):
+    """A request is not in the generation cache: the real model has to run."""
+
+
+class CacheProbe:
+    """Stands in for the default text model where every result is already in the generation cache.
+
+    The fingerprint, token counts and context window come from the converted model's files
+    (``workbench-source.json``, ``tokenizer.json``, ``config.json``): no weights, no torch, no
+    transformers. ``generate`` raises :class:`ModelNeeded`, so a request that is not cached
+    falls back to the real model. A wrong guess can only cost a cache miss, never a wrong take:
+    the cache key holds the fingerprint and the whole prompt.
+    """
+
+    def __init__(self, fingerprint: Mapping[str, Any], tokenizer: Any, context_window: int) -> None:
+        self._fingerprint = dict(fingerprint)
+        self._tokenizer = tokenizer
+        self.context_window = context_window
+
+    @property
+    def fingerprint(self) -> dict[str, Any]:
+        return dict(self._fingerprint)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def generate(self, request: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        raise ModelNeeded("this request is not in the generation cache")
+
+
+def cache_probe(spec: str) -> CacheProbe | None:
+    """A :class:`CacheProbe` for the ``default`` text model, or None where none can be made."""
+    if spec != "default":
+        return None
+    try:
+        import json
+
+        import tokenizers
+
+        from ..generate.local import DEFAULT_MODEL_ID, ensure_default_model_dir
+
+        folder = ensure_default_model_dir()
+        source = json.loads((folder / "workbench-source.json").read_text(encoding="utf-8"))
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+    except (ImportError, OSError, ValueError, KeyError, WorkbenchError):
+        return None
+    fingerprint = {
+        "backend": "local",
+        "model": DEFAULT_MODEL_ID,
+        "file": source["gguf"],
+        "sha256": source["sha256"],
+    }
+    return CacheProbe(fingerprint, tokenizer, int(config.get("max_position_embeddings") or 2048))
+
+
 def fill_branch(session: Any, branch: str, seed: int, max_new_tokens: int | None = None) -> list[Any]:
     """Write one take (seed ``seed``) for each scene on ``branch`` without a chosen take, and choose it.
 
     The pick is a program's, so it is logged with ``rater="auto"``. Scenes are filled in order,
-    so each new take sees the takes just written before it. Returns the new takes.
+    so each new take sees the takes just written before it. A request already in the project's
+    generation cache is served through a :class:`CacheProbe`, so no model loads for it.
+    Returns the new takes.
     """
     from ..session import DEFAULT_TAKES_TOKENS
 
     made = []
+    probe: CacheProbe | None = None
+    probing = True  # until a request misses the cache; then the real model stays loaded
     for scene in session.project.branches[branch].scenes:
         if scene.chosen is not None:
             continue
         print(f"writing a take of {scene.title!r} (seed {seed})", flush=True)
-        takes = session.write_scene(
-            scene,
-            n=1,
-            seed=seed,
-            branch=branch,
-            choose=False,
-            max_new_tokens=max_new_tokens or DEFAULT_TAKES_TOKENS,
-        )
+        kwargs: dict[str, Any] = {
+            "n": 1,
+            "seed": seed,
+            "branch": branch,
+            "choose": False,
+            "max_new_tokens": max_new_tokens or DEFAULT_TAKES_TOKENS,
+        }
+        takes = None
+        if probing and probe is None:
+            probe = cache_probe(session.text_spec)
+            probing = probe is not None
+        if probing:
+            session.text_generator = probe
+            try:
+                takes = session.write_scene(scene, **kwargs)
+            except ModelNeeded:
+                probing = False
+            finally:
+                if not probing:
+                    session.text_generator = None  # the real model loads on first use
+        if takes is None:
+            takes = session.write_scene(scene, **kwargs)
         session.mark_auto_chosen(takes[0])
         made.append(takes[0])
+    if probing and probe is not None:
+        session.text_generator = None
     return made
 
 
