@@ -15,6 +15,7 @@ elsewhere stops that work. A move while another move is being written is refused
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import re
 import threading
@@ -66,6 +67,7 @@ class _Pending:
     text: str = ""
     title: str = ""
     results: list[Any] | None = None
+    ctx: Any = None
     error: BaseException | None = None
     listener: OnToken | None = None
 
@@ -303,7 +305,7 @@ class Play:
                 try:
                     job.title = self.project.unique_title(job.label[:60])
                     history = self.project.path(scene, self._branch if self._created else self._from)
-                    ctx = self._context(history, job.title, job.label)
+                    ctx = job.ctx = self._context(history, job.title, job.label)
                     job.results = self.session._generate_takes(
                         ctx, 1, job.seed, config.cap_new_tokens(self.max_new_tokens), job.feed, job.stop,
                         [s.text for s in history[-3:]])
@@ -315,8 +317,24 @@ class Play:
                     job.state, job.error = "failed", exc
                 finally:
                     job.done.set()
+            if not jobs and not cancel.is_set():
+                self._warm(scene, cancel)
         except Exception as exc:
             self.notice = f"background writing stopped: {exc}"
+
+    def _warm(self, scene: Scene, cancel: threading.Event) -> None:
+        """Prefill the local model's key/value cache with the story so far, so a typed action starts fast."""
+        from ..generate.base import TextRequest
+
+        gen = self.session.text_generator
+        if gen.fingerprint.get("backend") != "local":
+            return  # a server has its own prefix caching (or none): never send it a throwaway request
+        history = self.project.path(scene, self._branch if self._created else self._from)
+        ctx = self._context(history, "What happens next", "what the reader does next")
+        with self.session._gen_lock:
+            if not cancel.is_set():
+                with contextlib.suppress(GenerationStopped):
+                    gen.generate(TextRequest(prefix=ctx.prefix, suffix=ctx.suffix, max_new_tokens=1, stop=cancel))
 
     def cancel(self) -> None:
         """Stop the background work (pending scenes are dropped, nothing is saved)."""
@@ -352,7 +370,7 @@ class Play:
         key = " ".join(label.split()).casefold()
         return _stable_seed("move", self.seed, scene.id, key, self._retries.get(key, 0))
 
-    def _context(self, history: list[Scene], title: str, label: str) -> Any:
+    def _context(self, history: list[Scene], title: str, label: str, record: bool = False) -> Any:
         from ..generate.context import ContextPart
 
         cap = config.cap_new_tokens(self.max_new_tokens)
@@ -371,7 +389,8 @@ class Play:
         if note:
             at = next((i for i, p in enumerate(ctx.parts) if p.name == "instruction"), len(ctx.parts))
             ctx.parts.insert(at, ContextPart("continuity", note, extra, False, "derived by rules; editable"))
-        self.last_context = ctx
+        if record:
+            self.last_context = ctx
         return ctx
 
     # ------------------------------------------------------------------ moves
@@ -475,6 +494,7 @@ class Play:
                     job.stop.set()
             if job.state == "done" and job.results:
                 results, title, source = job.results, job.title, "pregenerated"
+                self.last_context = job.ctx
                 if not job.text:
                     shown(0, results[0][0]["text"])
             elif stop.is_set():
@@ -483,7 +503,7 @@ class Play:
         history = self.path()
         if results is None:
             title = self.project.unique_title(label[:60])
-            ctx = self._context(history, title, label)
+            ctx = self._context(history, title, label, record=True)
             seed = self._seed_for(self._scene, label)
             results = self.session._generate_takes(ctx, 1, seed, config.cap_new_tokens(self.max_new_tokens), shown,
                                                    stop, [s.text for s in history[-3:]])
