@@ -123,13 +123,16 @@ class PlayerView(SessionView):
         for i, label in enumerate(choices):
             b = pn.widgets.Button(label=label, css_classes=["wb-play-choice"], sizing_mode="stretch_width",
                                   color="light", disabled=self.busy)
-            b.on_click(lambda _e, i=i: self.choose(i))
+            b.on_click(self._chooser(i))
             buttons.append(b)
         if self.play.notice:
             buttons.append(pn.pane.HTML(f"<span style='{MUTED}'>{escape(self.play.notice)}</span>"))
         if not choices:
             buttons.append(pn.pane.HTML(f"<span style='{MUTED}'>Type what happens next.</span>"))
         self.choices_box.objects = buttons
+
+    def _chooser(self, index: int) -> Any:
+        return lambda _event: self.choose(index)
 
     def _busy_changed(self) -> None:
         for b in self.choices_box.objects:
