@@ -230,3 +230,20 @@ def test_unusable_suggestions_fall_back_to_plain_moves(tiny_session) -> None:
     play = tiny_session.play(start="The Light Returns", pregenerate=False)
     assert play._fallback_choices(play.scene) == ["Follow Tomas", "Leave the lighthouse lamp room",
                                                   "Wait and watch what happens"]
+
+
+def test_the_writer_corrects_continuity_in_the_player(tiny_session) -> None:
+    from workbench.play.views import PlayerView
+
+    view = PlayerView(tiny_session, play=tiny_session.play(start="Trusting Tomas", pregenerate=False))
+    view.who.value = "Tomas Reyes"
+    assert view.alive_box.value is True and view.location_input.value == "Lighthouse Lamp Room"
+    view.alive_box.value = False
+    view.items_input.value = "Cut mainspring, pliers"
+    view.fix_button.clicks += 1
+    assert view.error == ""
+    state = view.play.state()
+    assert state.dead == ["Tomas Reyes"] and state.characters["Tomas Reyes"].items == ["cut mainspring", "pliers"]
+    assert "Dead (they must not appear" in state.note()
+    assert "<b>dead</b>" in view.continuity_pane.object
+    view.close()

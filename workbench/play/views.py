@@ -50,8 +50,20 @@ class PlayerView(SessionView):
         self.stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True,
                                              css_classes=["wb-play-stop"], width=80)
         self.continuity_pane = pn.pane.HTML("", css_classes=["wb-play-continuity"], sizing_mode="stretch_width")
-        self.continuity_card = pn.Card(self.continuity_pane, title="Continuity", collapsed=True,
-                                       sizing_mode="stretch_width", css_classes=["wb-play-continuity-card"])
+        names = [c.name for c in self.project.cast]
+        self.who = pn.widgets.Select(label="Character", options=names, css_classes=["wb-play-who"], width=180)
+        self.alive_box = pn.widgets.Checkbox(label="alive", value=True, css_classes=["wb-play-alive"])
+        self.location_input = pn.widgets.TextInput(label="Location", css_classes=["wb-play-location"], width=200)
+        self.items_input = pn.widgets.TextInput(label="Holds (comma-separated)", css_classes=["wb-play-items"],
+                                                width=260)
+        self.fix_button = pn.widgets.Button(label="Correct from this scene on", css_classes=["wb-play-fix"])
+        self.who.param.watch(lambda _e: self._fill_fix(), "value")
+        self.fix_button.on_click(lambda _e: self.attempt(self.correct))
+        self.continuity_card = pn.Card(
+            self.continuity_pane,
+            pn.Row(self.who, self.alive_box, self.location_input, self.items_input, self.fix_button,
+                   visible=bool(names)),
+            title="Continuity", collapsed=True, sizing_mode="stretch_width", css_classes=["wb-play-continuity-card"])
         self.go_button.on_click(lambda _e: self.type_action())
         self.action_input.param.watch(lambda _e: self.type_action(), "enter_pressed")
         self.stop_button.on_click(lambda _e: self.stop())
@@ -100,8 +112,25 @@ class PlayerView(SessionView):
         state = play.state()
         warn = "".join(f"<div style='color:#b91c1c'>⚠ {escape(w)}</div>" for w in state.warnings)
         self.continuity_pane.object = warn + state._repr_html_()
+        self._fill_fix(state)
         if not self.busy:
             self._load_choices()
+
+    def _fill_fix(self, state: Any = None) -> None:
+        state = state or self.play.state()
+        c = state.characters.get(self.who.value or "")
+        if c is not None:
+            self.alive_box.value = c.alive
+            self.location_input.value = (c.location or "").title()
+            self.items_input.value = ", ".join(c.items)
+
+    def correct(self) -> None:
+        """Store the writer's correction of the chosen character's state at the current scene."""
+        items = [x.strip() for x in (self.items_input.value or "").split(",") if x.strip()]
+        self.play.continuity.set(self.play.scene, self.who.value, alive=self.alive_box.value,
+                                 location=self.location_input.value or None, items=items)
+        self.status = f"continuity corrected: {self.who.value} from {self.play.scene.title} on"
+        self.refresh()
 
     def _load_choices(self) -> None:
         scene_id = self.play.scene.id
