@@ -84,12 +84,16 @@ def check_parameters(
 
 
 def sample_copy() -> str:
-    """A fresh copy of the sample story in a temporary folder (the notebook's default project)."""
+    """A fresh copy of the sample story in a temporary folder (removed when the kernel exits)."""
+    import atexit
+    import shutil
     import tempfile
 
     from ..story.sample import build_sample
 
-    path = Path(tempfile.mkdtemp(prefix="workbench-pitch-")) / "sample.story"
+    folder = tempfile.mkdtemp(prefix="workbench-pitch-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = Path(folder) / "sample.story"
     build_sample(path).close()
     return str(path)
 
