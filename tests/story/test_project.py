@@ -292,3 +292,18 @@ def test_foreign_keys_and_wal_are_on(project):
     with pytest.raises(sqlite3.IntegrityError):
         with project.transaction("bad"):
             project._exec("INSERT INTO takes(id, scene_id, text, source, created, seq) VALUES('t','nope','x','writer','', 1)")
+
+
+def test_content_hash_is_about_the_story_not_the_file(tmp_path):
+    from workbench.story.sample import build_sample
+
+    a = build_sample(tmp_path / "a.story")
+    b = build_sample(tmp_path / "b.story")
+    assert a.content_hash() == b.content_hash()  # rows get random ids; the story is the same
+    for p in (a, b):
+        p.scene("Trusting Tomas").add_take("INT. X - DAY\n\nSame new take.", source="model", choose=True)
+    assert a.content_hash() == b.content_hash()
+    a.scene("Trusting Tomas").takes[0].choose()
+    assert a.content_hash() != b.content_hash()
+    a.close()
+    b.close()

@@ -487,6 +487,12 @@ class Cast:
         """Add a character to the project."""
         name = _clean_title(name, "character name")
         data = self._check_fields(fields)
+        # the visual identity is fixed at creation (from the library id, else the name) and kept across renames
+        identity = library_id or name
+        if data.get("image_seed") is None:
+            data["image_seed"] = stable_int("image", identity)
+        if data.get("palette") is None:
+            data["palette"] = default_palette(identity)
         with self.project.transaction(f"add character {name}"):
             if self.project._one("SELECT 1 FROM characters WHERE lower(name)=lower(?)", (name,)):
                 raise DuplicateName(f"there is already a character called {name!r} in this project")
@@ -1343,21 +1349,30 @@ class Project:
 
     # ---- whole-project views
     def content(self) -> dict[str, Any]:
-        """The logical content (no timestamps, no ids of transient things): what a hash should cover."""
+        """The logical content: what the story says, free of timestamps and of the random ids rows get.
+
+        Two projects built the same way (e.g. two copies given the same takes) have equal content, so
+        :meth:`content_hash` identifies the story, not the file.
+        """
+        title_of = {s.id: s.title for s in self.scenes}
         scenes = []
         for s in self.scenes:
+            takes = s.takes
             chosen = s.chosen
             scenes.append({
-                "id": s.id, "title": s.title, "tags": s.tags, "characters": s.characters,
-                "position": s.position, "chosen": chosen.id if chosen else None,
-                "takes": [{"id": t.id, "text": t.text, "source": t.source} for t in s.takes],
-                "children": [[c.label, t.id] for c, t in s.children],
+                "title": s.title, "tags": s.tags, "characters": s.characters, "position": s.position,
+                "summary": s.summary,
+                "chosen": next((i for i, t in enumerate(takes) if chosen is not None and t.id == chosen.id), None),
+                "takes": [{"text": t.text, "source": t.source} for t in takes],
+                "children": [[c.label, title_of[t.id]] for c, t in s.children],
             })
+        meta = {k: self._meta(k) for k in (*META_FIELDS, "ifid")}
+        meta["start"] = title_of.get(self._meta("start"), "")
         return {
-            "meta": {k: self._meta(k) for k in (*META_FIELDS, "ifid", "start")},
+            "meta": meta,
             "scenes": scenes,
-            "branches": {n: list(self.branches[n].scene_ids) for n in self.branches},
-            "cast": [{k: v for k, v in c.to_dict().items()} for c in self.cast],
+            "branches": {n: [title_of[i] for i in self.branches[n].scene_ids] for n in self.branches},
+            "cast": [{k: v for k, v in c.to_dict().items() if k != "id"} for c in self.cast],
             "lore": [[list(e.keys), e.content, e.always, e.priority] for e in self.lore],
         }
 
