@@ -39,7 +39,9 @@ def pane_text(page: Any, css: str) -> str:
 def wait_for_scene(page: Any, title: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while title not in pane_text(page, ".wb-play-scene"):
-        assert time.monotonic() < deadline, f"the player did not reach {title!r}: {pane_text(page, '.wb-player')}"
+        assert time.monotonic() < deadline, (
+            f"the player did not reach {title!r}: {pane_text(page, '.wb-player')}"
+        )
         time.sleep(0.1)
 
 
@@ -61,8 +63,12 @@ def test_three_moves_in_the_player(page: Any, player_served: dict[str, Any]) -> 
 
     with open_project(player_served["project"], create=False) as project:
         scenes = project.branches["play 1"].scenes
-        assert [s.title for s in scenes] == ["The Lamp Goes Dark", "A Stranger on the Quay", "The Sister's Ledger",
-                                             "Mara burns the ledger"]
+        assert [s.title for s in scenes] == [
+            "The Lamp Goes Dark",
+            "A Stranger on the Quay",
+            "The Sister's Ledger",
+            "Mara burns the ledger",
+        ]
         assert scenes[-1].text.strip()
         assert [c.label for c, t in scenes[2].children if t.id == scenes[3].id] == ["Mara burns the ledger"]
         assert project.branches["main"].tip.title == "The Light Returns"

@@ -45,11 +45,6 @@ def tab(page: Any, name: str) -> None:
     page.locator(".bk-tab", has_text=name).first.click()
 
 
-def pane_text(page: Any, css: str) -> str:
-    """The text of a Panel pane (its content lives in the element's shadow root)."""
-    return page.locator(css).first.evaluate("e => (e.shadowRoot || e).textContent")
-
-
 def takes_label(page: Any) -> str:
     return page.locator(".wb-carousel-label").first.inner_text()
 
@@ -74,7 +69,7 @@ def test_page_is_interactive_offline(page: Any, served: dict[str, Any]) -> None:
     watch = PageWatch(page)
     seconds = open_app(page, served["url"])
     record("page_interactive_s", seconds)
-    assert "Skerry Point" in pane_text(page, ".wb-header")
+    assert "Skerry Point" in page.locator(".wb-header .wb-title").inner_text()
     assert page.locator(".wb-carousel-label").first.inner_text().startswith("Take 1 of 1")
     assert watch.external == [], f"requests left the machine: {watch.external}"
     assert not [e for e in watch.errors if "favicon" not in e], watch.errors
@@ -100,7 +95,7 @@ def test_generate_streams_takes_and_choose(page: Any, served: dict[str, Any]) ->
     shot(page, "serve_streaming")
     page.locator(".wb-carousel-label", has_text="of 3").wait_for(timeout=240_000)
     record("generate_2_takes_s", time.perf_counter() - t0)
-    assert pane_text(page, ".wb-editor-status").startswith("2 takes written")
+    assert page.locator(".wb-editor-status .wb-status-text").inner_text().startswith("2 takes written")
     assert takes_label(page).startswith("Take 2 of 3 · model")
     page.locator(".wb-next").first.click()
     page.locator(".wb-carousel-label", has_text="Take 3 of 3").wait_for()

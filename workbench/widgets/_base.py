@@ -6,12 +6,19 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 import panel as pn
 import param
 
 from ..errors import WorkbenchError
+from .components import LiveHTML
+
+ALERT_STYLE = (
+    "background:#fee2e2;color:#991b1b;border:1px solid #fecaca;border-radius:6px;padding:8px 12px;"
+    "font:13px system-ui,sans-serif"
+)
 
 __all__ = ["SessionView", "safe_call"]
 
@@ -32,10 +39,8 @@ class SessionView(pn.viewable.Viewer):
 
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session=session, **params)
-        self._alert = pn.pane.Alert(
-            "", alert_type="danger", visible=False, css_classes=["wb-error"], sizing_mode="stretch_width"
-        )
-        self._status = pn.pane.HTML(
+        self._alert = LiveHTML("", visible=False, css_classes=["wb-error"], sizing_mode="stretch_width")
+        self._status = LiveHTML(
             "", css_classes=["wb-status", f"wb-{self._css_name()}-status"], styles={"color": "#6b7280"}
         )
         self._thread: threading.Thread | None = None
@@ -60,12 +65,18 @@ class SessionView(pn.viewable.Viewer):
     # ---- error and status display
     @param.depends("error", watch=True)
     def _show_error(self) -> None:
-        self._alert.object = self.error
+        self._alert.object = (
+            f"<div role='alert' class='wb-alert' style='{ALERT_STYLE}'>{escape(self.error)}</div>"
+            if self.error
+            else ""
+        )
         self._alert.visible = bool(self.error)
 
     @param.depends("status", watch=True)
     def _show_status(self) -> None:
-        self._status.object = self.status
+        self._status.object = (
+            f"<span class='wb-status-text'>{escape(self.status)}</span>" if self.status else ""
+        )
 
     def fail(self, exc: BaseException) -> None:
         """Show an error in the view (and in the server log for unexpected ones)."""

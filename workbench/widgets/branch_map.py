@@ -14,7 +14,7 @@ import param
 from ..errors import InvalidInput
 from ..render import branch_map_svg
 from ._base import SessionView, safe_call
-from .components import ClickableMap
+from .components import ClickableMap, LiveHTML
 
 NO_COMPARE = "(none)"
 
@@ -103,7 +103,7 @@ class BranchMap(SessionView):
         self.compare_select = pn.widgets.Select(
             label="Compare with", options=[NO_COMPARE], width=200, css_classes=["wb-compare-select"]
         )
-        self.selected_pane = pn.pane.HTML("", css_classes=["wb-selected-scene"])
+        self.selected_pane = LiveHTML("", css_classes=["wb-selected-scene"])
         self.choice_input = pn.widgets.TextInput(
             label="Fork: what happens instead?",
             placeholder="e.g. Mara refuses the stranger's help",
@@ -113,7 +113,7 @@ class BranchMap(SessionView):
         self.fork_button = pn.widgets.Button(
             label="Fork from selected scene", color="primary", css_classes=["wb-fork"]
         )
-        self.compare_pane = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-compare-view"])
+        self.compare_pane = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-compare-view"])
         self.map.param.watch(self._on_click, "clicks")
         self.branch_select.param.watch(lambda e: setattr(self, "branch", e.new or "main"), "value")
         self.compare_select.param.watch(

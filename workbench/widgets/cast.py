@@ -15,6 +15,7 @@ from ..errors import InvalidInput
 from ..story.cast import open_cast, slug
 from ._base import SessionView, safe_call
 from ._html import audio_html, image_html
+from .components import LiveHTML
 
 EDITABLE = ("description", "personality", "appearance", "speech_style")
 
@@ -29,6 +30,7 @@ class CastBoard(SessionView):
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session, **params)
         self._audio: dict[str, str] = {}  # character name -> sha256 of the line played last (an asset)
+        self._signature: tuple[Any, ...] = ()
         self.cards = pn.FlexBox(css_classes=["wb-cast-cards"], sizing_mode="stretch_width")
         self.library_select = pn.widgets.Select(
             label="From the cast library", options=[], width=240, css_classes=["wb-library-select"]
@@ -157,7 +159,11 @@ class CastBoard(SessionView):
         if self.library_select.value not in options:
             self.library_select.value = options[0] if options else None
         self.add_library_button.disabled = not self.library_select.options
-        self.cards.objects = [self._card(ch) for ch in project.cast]
+        cast = list(project.cast)
+        signature = tuple((c.id, c.version, c.data.get("portrait"), self._audio.get(c.name)) for c in cast)
+        if signature != self._signature:  # rebuild cards only when a character changed
+            self._signature = signature
+            self.cards.objects = [self._card(ch) for ch in cast]
 
     def _card(self, ch: Any) -> pn.viewable.Viewable:
         name = ch.name
@@ -227,7 +233,7 @@ class CastBoard(SessionView):
         sha = self._audio.get(name)
         if sha and sha in self.project.assets:
             audio = audio_html(self.project.assets.get(sha))
-        head = pn.pane.HTML(
+        head = LiveHTML(
             f"{portrait}<div style='font:12px system-ui;color:#6b7280'>v{ch.version}"
             f"{' · from the cast library' if ch.library_id else ''}</div>",
             css_classes=["wb-card-head"],
@@ -237,7 +243,7 @@ class CastBoard(SessionView):
             *inputs.values(),
             pn.Row(speed, pitch),
             pn.Row(save, portrait_btn, to_lib),
-            pn.Row(play, pn.pane.HTML(audio, css_classes=["wb-voice"])),
+            pn.Row(play, LiveHTML(audio, css_classes=["wb-voice"])),
             pn.Row(download_json, download_png),
             title=name,
             width=340,

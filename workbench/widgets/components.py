@@ -31,3 +31,15 @@ class TakeCarousel(JSComponent):
     index = param.Integer(default=0, bounds=(0, None), doc="The index of the take shown.")
 
     _esm = HERE / "carousel.js"
+
+
+class LiveHTML(JSComponent):
+    """HTML replaced from Python; unlike ``pn.pane.HTML`` an update sends only the new markup
+    (no stylesheet links), so it stays offline in notebooks too."""
+
+    object = param.String(default="", doc="The HTML shown.")
+
+    _esm = HERE / "live_html.js"
+
+    def __init__(self, object: str = "", **params: object) -> None:
+        super().__init__(object=object, **params)

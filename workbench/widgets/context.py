@@ -10,6 +10,7 @@ import param
 
 from ..errors import InvalidInput
 from ._base import SessionView, safe_call
+from .components import LiveHTML
 
 
 def context_html(ctx: Any) -> str:
@@ -53,7 +54,7 @@ class ContextViewer(SessionView):
         self.show_button = pn.widgets.Button(
             label="Show context", color="primary", css_classes=["wb-show-context"]
         )
-        self.pane = pn.pane.HTML(
+        self.pane = LiveHTML(
             "<p style='color:#6b7280'>Pick a scene and press Show context.</p>",
             sizing_mode="stretch_width",
             css_classes=["wb-context-view"],

@@ -14,7 +14,7 @@ from .. import config
 from ..errors import InvalidInput
 from ..render import screenplay_html, take_html
 from ._base import SessionView, safe_call
-from .components import TakeCarousel
+from .components import LiveHTML, TakeCarousel
 
 STREAM_INTERVAL = 0.12  # seconds between page updates while tokens stream in
 
@@ -41,7 +41,9 @@ class SceneEditor(SessionView):
         self.n_input = pn.widgets.IntInput(
             label="Takes", value=self.n, start=1, end=8, width=80, css_classes=["wb-n-takes"]
         )
-        self.seed_input = pn.widgets.TextInput(label="Seed", placeholder="random", width=110)
+        self.seed_input = pn.widgets.TextInput(
+            label="Seed", placeholder="random", width=110, css_classes=["wb-seed"]
+        )
         self.generate_button = pn.widgets.Button(
             label="Generate 3 takes", color="primary", css_classes=["wb-generate"]
         )
@@ -52,8 +54,8 @@ class SceneEditor(SessionView):
         self.progress = pn.indicators.Progress(
             value=0, max=100, visible=False, sizing_mode="stretch_width", css_classes=["wb-progress"]
         )
-        self.text_pane = pn.pane.HTML("", css_classes=["wb-scene-text"], sizing_mode="stretch_width")
-        self.stream_pane = pn.pane.HTML("", css_classes=["wb-streaming"], sizing_mode="stretch_width")
+        self.text_pane = LiveHTML("", css_classes=["wb-scene-text"], sizing_mode="stretch_width")
+        self.stream_pane = LiveHTML("", css_classes=["wb-streaming"], sizing_mode="stretch_width")
         self.carousel = TakeCarousel(sizing_mode="stretch_width", css_classes=["wb-takes"])
         self.choose_button = pn.widgets.Button(
             label="Choose this take", color="success", css_classes=["wb-choose"], disabled=True

@@ -10,6 +10,7 @@ import param
 from ..errors import InvalidInput
 from ._base import SessionView, safe_call
 from ._html import audio_html, image_html
+from .components import LiveHTML
 
 
 class MediaGallery(SessionView):
@@ -35,8 +36,8 @@ class MediaGallery(SessionView):
         )
         self.reseed_button = pn.widgets.Button(label="Another seed", css_classes=["wb-reseed"])
         self.read_button = pn.widgets.Button(label="Table read", css_classes=["wb-table-read"])
-        self.frames_pane = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-frames"])
-        self.audio_pane = pn.pane.HTML("", css_classes=["wb-table-read-audio"])
+        self.frames_pane = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-frames"])
+        self.audio_pane = LiveHTML("", css_classes=["wb-table-read-audio"])
         self.frames_input.link(self, value="frames")
         self.seed_input.link(self, value="seed", bidirectional=True)
         self.scene_select.param.watch(lambda e: e.new and setattr(self, "scene_id", e.new), "value")

@@ -9,6 +9,7 @@ import param
 
 from ..errors import InvalidInput
 from ._base import SessionView, safe_call
+from .components import LiveHTML
 
 LEVELS = ("title", "characters", "scenes")
 
@@ -20,6 +21,7 @@ class OutlineView(SessionView):
 
     def __init__(self, session: Any, **params: Any) -> None:
         super().__init__(session, **params)
+        self._signature: tuple[Any, ...] = ()
         self.logline_input = pn.widgets.TextAreaInput(
             label="Logline", height=70, sizing_mode="stretch_width", css_classes=["wb-logline"]
         )
@@ -141,8 +143,16 @@ class OutlineView(SessionView):
         self.logline_input.value = p.logline or ""
         self.title_input.value = p.title or ""
         self.outline_button.disabled = bool(p.scenes)
+        cast, scenes = list(p.cast), p.scenes
+        signature = (
+            tuple((c.id, c.version) for c in cast),
+            tuple((s.id, s.title, s.summary) for s in scenes),
+        )
+        if signature == self._signature:  # rebuild the rows only when a level changed
+            return
+        self._signature = signature
         rows = []
-        for ch in p.cast:
+        for ch in cast:
             desc = pn.widgets.TextInput(
                 label=ch.name,
                 value=ch.description or "",
@@ -157,9 +167,9 @@ class OutlineView(SessionView):
                 )
             )
             rows.append(pn.Row(desc, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width"))
-        self.characters_box.objects = rows or [pn.pane.HTML("<i>No characters yet.</i>")]
+        self.characters_box.objects = rows or [LiveHTML("<i>No characters yet.</i>")]
         rows = []
-        for i, sc in enumerate(p.scenes):
+        for i, sc in enumerate(scenes):
             title = pn.widgets.TextInput(label=f"Scene {i + 1}", value=sc.title, width=240)
             summary = pn.widgets.TextInput(
                 label="Summary",
@@ -179,4 +189,4 @@ class OutlineView(SessionView):
             rows.append(
                 pn.Row(title, summary, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width")
             )
-        self.scenes_box.objects = rows or [pn.pane.HTML("<i>No scenes yet.</i>")]
+        self.scenes_box.objects = rows or [LiveHTML("<i>No scenes yet.</i>")]

@@ -12,6 +12,7 @@ from ..session import Session
 from ._base import SessionView
 from .branch_map import BranchMap
 from .cast import CastBoard
+from .components import LiveHTML
 from .context import ContextViewer
 from .editor import SceneEditor
 from .media import MediaGallery
@@ -44,7 +45,7 @@ class Workbench(SessionView):
             except Exception as exc:  # a broken plug-in shows its error in its own tab
                 self.extras[name] = pn.pane.Alert(f"The view {name!r} failed: {exc}", alert_type="danger")
         self.map.on_open(self.open)
-        self.header = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["wb-header"])
+        self.header = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-header"])
         self.tabs = pn.Tabs(
             *zip(
                 TABS, (self.editor, self.map, self.cast, self.media, self.context, self.outline), strict=True
@@ -92,13 +93,29 @@ class Workbench(SessionView):
 
     def ipywidget(self) -> Any:
         """The workbench as an ipywidget (JupyterLab with jupyter_bokeh), else the Panel view itself."""
-        return show(self)
+        return show(self, ipywidget=True)
 
 
-def show(view: Any) -> Any:
-    """Display helper for notebooks: ``pn.ipywidget(view)`` where jupyter_bokeh is installed, else ``view``."""
+def show(view: Any, ipywidget: bool = False) -> Any:
+    """Display helper for notebooks: the view itself (Panel's own notebook display), or an ipywidget.
+
+    Panel's own display inlines every stylesheet after ``pn.extension(inline=True)``, so it works
+    offline. ``ipywidget=True`` wraps the view with ``pn.ipywidget`` (needs jupyter_bokeh) for
+    ipywidgets layouts; its stylesheets are inlined when it is made, but components added later
+    load their CSS from Panel's CDN.
+    """
+    if not ipywidget:
+        return view
     try:
         import jupyter_bokeh  # noqa: F401
     except ImportError:
         return view
-    return pn.ipywidget(view)
+    from bokeh.models import UIElement
+    from panel.io.notebook import patch_inline_stylesheets
+    from panel.io.resources import set_resource_mode
+
+    with set_resource_mode("inline"):
+        widget = pn.ipywidget(view)
+    for model in widget._model.select({"type": UIElement}):
+        patch_inline_stylesheets(model)
+    return widget
