@@ -58,12 +58,12 @@ def test_typed_actions_and_new_choices_are_written_and_saved_with_their_labels(t
     assert prov["path"][-1] == scene.id
     assert play.last_context.part("continuity") is not None
     assert "Spell names exactly" in play.last_context.suffix
-    offered = play.choices
-    assert len(offered) == 3 and all(isinstance(c, str) and c for c in offered)
-    second = play.move(2)
+    offered = play.choices  # suggestions (junk from a random model is dropped; plain moves fill in)
+    assert 1 <= len(offered) <= 3 and all(isinstance(c, str) and c for c in offered)
+    second = play.move(len(offered) - 1)
     labels = [c.label for s in project.branches["play 1"].scenes[:-1] for c, t in s.children
               if t.id in project.branches["play 1"].scene_ids]
-    assert labels[-2:] == ["Mara throws the brass key into the sea", offered[2]]
+    assert labels[-2:] == ["Mara throws the brass key into the sea", offered[-1]]
     assert project.branches["play 1"].tip == second
     assert project.branches["main"].tip.title == "The Light Returns"
 
@@ -137,14 +137,14 @@ def test_offered_scenes_are_written_in_the_background_and_shown_at_once(tiny_ses
     assert set(play.pending()) == set(offered)
     assert len(project.scenes) == 7  # kept in memory, not saved
     got: list[str] = []
-    scene = play.move(1, on_token=lambda _i, t: got.append(t))
+    scene = play.move(len(offered) - 1, on_token=lambda _i, t: got.append(t))
     assert play.last_move["source"] == "pregenerated"
     assert play.last_move["first_token_s"] < 0.1
     assert got and scene.text and len(project.scenes) == 8
-    assert [c.label for c, _ in project.scene("The Light Returns").children] == [offered[1]]
+    assert [c.label for c, _ in project.scene("The Light Returns").children] == [offered[-1]]
     # another reader at that scene is now offered the written choice, and follows it
     other = tiny_session.play(start="The Light Returns", pregenerate=False, branch="another reading")
-    assert other.choices == [offered[1]]
+    assert other.choices == [offered[-1]]
     assert other.move(0) == scene and other.last_move["source"] == "followed"
 
 
