@@ -107,10 +107,18 @@ def serve_command(project: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "workbench.cli", "serve", str(project), "--port", str(port)]
 
 
-def shot(page: Any, name: str) -> Path:
+DOCS_SCREENSHOTS = REPO / "docs" / "screenshots"
+
+
+def shot(page: Any, name: str, docs: str | None = None) -> Path:
+    """A screenshot under artifacts/screenshots; with WORKBENCH_DOCS_SCREENSHOTS=1 and ``docs``,
+    also the README's docs/screenshots/<docs>.png (regenerated, never pasted by hand)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
+    if docs and os.environ.get("WORKBENCH_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{docs}.png"))
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
@@ -32,6 +33,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     work = root / "notebooks"  # a copy: autosave must never touch the repository's notebooks
     work.mkdir()
     shutil.copy(REPO / "notebooks" / "01_quickstart.ipynb", work)
+    labconfig = root / "config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    # no "get notified about news?" toast: it asks the internet and covers the screenshots
+    (labconfig / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
     port = free_port()
     env = child_env(
         root / "home",
@@ -93,7 +100,7 @@ def test_quickstart_runs_and_the_editor_writes_a_take(page: Any, lab: dict[str, 
         f"{ACTIVE} .wb-carousel-label", has_text=f"Take {before + 1} of {before + 1} · model"
     ).first.wait_for()
     assert time.perf_counter() - t0 < 300
-    shot(page, "lab_take_written")
+    shot(page, "lab_take_written", docs="workbench-jupyterlab")
     assert watch.external == [], f"requests left the machine: {watch.external}"
     # the notebook wrote its project under a temporary folder, not beside the notebook
     assert not list(Path(lab["dir"]).glob("*.story"))

@@ -103,7 +103,7 @@ def test_generate_streams_takes_and_choose(page: Any, served: dict[str, Any]) ->
     page.locator(".wb-carousel-label", has_text="Take 3 of 3 · chosen · model").wait_for()
     state = project_state(served["project"])
     assert state["takes"] == [("writer", False), ("model", False), ("model", True)]
-    shot(page, "serve_takes")
+    shot(page, "serve_takes", docs="workbench-serve")
 
 
 def test_click_map_opens_scene_and_fork_changes_map(page: Any, served: dict[str, Any]) -> None:
@@ -131,7 +131,7 @@ def test_click_map_opens_scene_and_fork_changes_map(page: Any, served: dict[str,
     state = project_state(served["project"])
     assert FORK_CHOICE in state["branches"]
     assert FORK_CHOICE in state["titles"]
-    shot(page, "serve_map")
+    shot(page, "serve_map", docs="workbench-serve-map")
 
 
 def test_reload_restores_state_from_the_project_file(page: Any, served: dict[str, Any]) -> None:

@@ -18,13 +18,36 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs(name: str, tmp_path: Path) -> None:
     pytest.importorskip("nbval", reason="nbval is in requirements/views.txt")
-    env = {**os.environ, "WORKBENCH_MAX_NEW_TOKENS": "12", "WORKBENCH_HOME": str(tmp_path / "home"),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "JUPYTER_PLATFORM_DIRS": "1"}
+    env = {
+        **os.environ,
+        "WORKBENCH_MAX_NEW_TOKENS": "12",
+        "WORKBENCH_HOME": str(tmp_path / "home"),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
     out = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", "--nbval-cell-timeout=600",
-         "-o", "addopts=", "-o", "testpaths=", f"notebooks/{name}.ipynb"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=1500,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-cell-timeout=600",
+            "-o",
+            "addopts=",
+            "-o",
+            "testpaths=",
+            f"notebooks/{name}.ipynb",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
     assert " passed" in out.stdout

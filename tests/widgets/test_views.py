@@ -197,7 +197,7 @@ def test_media_storyboard_reseed_and_table_read(session: Any) -> None:
 def test_context_viewer_shows_parts_tokens_and_lore(session: Any) -> None:
     ctx = ContextViewer(session)
     ctx.scene_select.value = session.project.scene("Trusting Tomas").id
-    ctx.show(wait=True)
+    ctx.assemble(wait=True)
     assert ctx.error == ""
     assert ctx.context.total > 0 and ctx.context.lore_fired
     html = ctx.pane.object

@@ -120,7 +120,7 @@ class BranchMap(SessionView):
             lambda e: setattr(self, "compare", "" if e.new in (None, NO_COMPARE) else e.new), "value"
         )
         self.fork_button.on_click(
-            safe_call(self, lambda: self.fork(self.choice_input.value_input or self.choice_input.value))
+            safe_call(self, lambda: self.fork(self.choice_input.value_input or self.choice_input.value or ""))
         )
         self._layout = pn.Column(
             self._alert,

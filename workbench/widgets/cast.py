@@ -50,7 +50,7 @@ class CastBoard(SessionView):
             safe_call(self, lambda: self.add_from_library(self.library_select.value))
         )
         self.add_new_button.on_click(
-            safe_call(self, lambda: self.add(self.new_name.value_input or self.new_name.value))
+            safe_call(self, lambda: self.add(self.new_name.value_input or self.new_name.value or ""))
         )
         self.import_button.on_click(safe_call(self, self._import_upload))
         self._layout = pn.Column(
@@ -204,7 +204,7 @@ class CastBoard(SessionView):
         to_lib = pn.widgets.Button(label="Save to library", css_classes=["wb-to-library"])
 
         def do_save() -> None:
-            fields = {f: (w.value_input or w.value) for f, w in inputs.items()}
+            fields = {f: (w.value_input or w.value or "") for f, w in inputs.items()}
             self.update(name, **fields, voice={**voice, "speed": speed.value, "pitch": pitch.value})
 
         save.on_click(safe_call(self, do_save))

@@ -7,6 +7,7 @@ nothing, so both work offline in JupyterLab and under ``workbench serve``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import param
 from panel.custom import JSComponent
@@ -41,5 +42,5 @@ class LiveHTML(JSComponent):
 
     _esm = HERE / "live_html.js"
 
-    def __init__(self, object: str = "", **params: object) -> None:
+    def __init__(self, object: str = "", **params: Any) -> None:  # noqa: A002 - Panel's name
         super().__init__(object=object, **params)

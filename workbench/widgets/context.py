@@ -59,8 +59,8 @@ class ContextViewer(SessionView):
             sizing_mode="stretch_width",
             css_classes=["wb-context-view"],
         )
-        self.scene_select.param.watch(lambda e: e.new and setattr(self, "scene_id", e.new), "value")
-        self.show_button.on_click(safe_call(self, lambda: self.show()))
+        self.scene_select.param.watch(self._on_select, "value")
+        self.show_button.on_click(safe_call(self, lambda: self.assemble()))
         self._layout = pn.Column(
             self._alert,
             pn.Row(self.scene_select, pn.Column(pn.Spacer(height=18), self.show_button)),
@@ -74,7 +74,7 @@ class ContextViewer(SessionView):
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
 
-    def show(self, wait: bool = False) -> Any:
+    def assemble(self, wait: bool = False) -> Any:
         """Assemble the scene's context in a thread and show it."""
         if self.scene_id:
             scene = self.project.scene(self.scene_id)
@@ -92,6 +92,10 @@ class ContextViewer(SessionView):
         if wait:
             thread.join()
         return thread
+
+    def _on_select(self, event: Any) -> None:
+        if event.new:
+            self.scene_id = event.new
 
     def refresh(self) -> None:
         self.scene_select.options = {s.title: s.id for s in self.project.scenes}

@@ -45,7 +45,9 @@ class SceneEditor(SessionView):
             label="Seed", placeholder="random", width=110, css_classes=["wb-seed"]
         )
         self.generate_button = pn.widgets.Button(
-            label="Generate 3 takes", color="primary", css_classes=["wb-generate"]
+            label=f"Generate {self.n} take{'s' if self.n != 1 else ''}",
+            color="primary",
+            css_classes=["wb-generate"],
         )
         self.stop_button = pn.widgets.Button(
             label="Stop", color="warning", disabled=True, css_classes=["wb-stop"]
@@ -82,7 +84,7 @@ class SceneEditor(SessionView):
         self.undo_button.on_click(safe_call(self, self.undo))
         self.choose_button.on_click(safe_call(self, self.choose))
         self.save_edit_button.on_click(
-            safe_call(self, lambda: self.edit(self.edit_area.value_input or self.edit_area.value))
+            safe_call(self, lambda: self.edit(self.edit_area.value_input or self.edit_area.value or ""))
         )
         self.rating.param.watch(self._on_rating, "value")
         self.carousel.param.watch(lambda _e: self._sync_take_widgets(), "index")

@@ -40,7 +40,7 @@ class MediaGallery(SessionView):
         self.audio_pane = LiveHTML("", css_classes=["wb-table-read-audio"])
         self.frames_input.link(self, value="frames")
         self.seed_input.link(self, value="seed", bidirectional=True)
-        self.scene_select.param.watch(lambda e: e.new and setattr(self, "scene_id", e.new), "value")
+        self.scene_select.param.watch(self._on_select, "value")
         self.board_button.on_click(safe_call(self, lambda: self.storyboard()))
         self.reseed_button.on_click(safe_call(self, lambda: self.storyboard(seed=self.seed + 1)))
         self.read_button.on_click(safe_call(self, lambda: self.table_read()))
@@ -73,6 +73,10 @@ class MediaGallery(SessionView):
             except KeyError:
                 self.scene_id = ""
         return self.project.start
+
+    def _on_select(self, event: Any) -> None:
+        if event.new:
+            self.scene_id = event.new
 
     @param.depends("scene_id", watch=True)
     def _scene_changed(self) -> None:

@@ -42,7 +42,9 @@ class OutlineView(SessionView):
         self.outline_button.on_click(safe_call(self, lambda: self.make_outline(self._logline())))
         self.save_logline_button.on_click(safe_call(self, lambda: self.save_logline(self._logline())))
         self.save_title_button.on_click(
-            safe_call(self, lambda: self.save_title(self.title_input.value_input or self.title_input.value))
+            safe_call(
+                self, lambda: self.save_title(self.title_input.value_input or self.title_input.value or "")
+            )
         )
         for lvl, button in self.regen.items():
             button.on_click(safe_call(self, lambda lvl=lvl: self.regenerate(lvl)))
@@ -151,7 +153,7 @@ class OutlineView(SessionView):
         if signature == self._signature:  # rebuild the rows only when a level changed
             return
         self._signature = signature
-        rows = []
+        rows: list[Any] = []
         for ch in cast:
             desc = pn.widgets.TextInput(
                 label=ch.name,
@@ -163,7 +165,9 @@ class OutlineView(SessionView):
             save.on_click(
                 safe_call(
                     self,
-                    lambda n=ch.name, w=desc: self.save_character(n, description=w.value_input or w.value),
+                    lambda n=ch.name, w=desc: self.save_character(
+                        n, description=w.value_input or w.value or ""
+                    ),
                 )
             )
             rows.append(pn.Row(desc, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width"))
@@ -182,7 +186,7 @@ class OutlineView(SessionView):
                 safe_call(
                     self,
                     lambda s=sc.id, t=title, m=summary: self.save_scene(
-                        s, t.value_input or t.value, m.value_input or m.value
+                        s, t.value_input or t.value or "", m.value_input or m.value or ""
                     ),
                 )
             )

@@ -110,7 +110,7 @@ def show(view: Any, ipywidget: bool = False) -> Any:
         import jupyter_bokeh  # noqa: F401
     except ImportError:
         return view
-    from bokeh.models import UIElement
+    from bokeh.models.ui import UIElement
     from panel.io.notebook import patch_inline_stylesheets
     from panel.io.resources import set_resource_mode
 
