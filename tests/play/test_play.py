@@ -218,7 +218,8 @@ def test_the_player_view_plays_and_shows_errors(tiny_session) -> None:
 @pytest.mark.parametrize("raw, clean", [
     ("1. Mara runs to the quay.", "Mara runs to the quay"), ('"go upstairs"', "Go upstairs"),
     ("{{#1", None), ("}}", None), ("} }}List: 1. A gift. 2. A gift. 3. A gift. 4. A gift. 5. A gift. 6. A", None),
-    ("A ship", None), ("x" * 200, None),
+    ("A ship", None), ("x" * 200, None), ("BEGINS-INES-STARTED-LIGHTHOUSE-LIGHTHOUSE-LIGHTHOUSE", None),
+    ("Night,Lightshielding,Mara,Ines,Night", None),
 ])
 def test_suggested_choices_are_cleaned_or_dropped(raw: str, clean: str | None) -> None:
     from workbench.play.core import _clean_choice

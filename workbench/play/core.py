@@ -102,7 +102,8 @@ def _clean_choice(raw: str) -> str | None:
     text = " ".join(text.split()).strip(" .,:;\"'")
     words = re.findall(r"[^\W\d_]{2,}", text)
     letters = sum(ch.isalpha() for ch in text)
-    if len(words) < 2 or len(text.split()) > 14 or letters < 0.6 * max(1, len(text.replace(" ", ""))) or len(text) > 120:
+    tokens = text.split()
+    if len(words) < 2 or not 2 <= len(tokens) <= 14 or max(map(len, tokens)) > 25 or letters < 0.6 * max(1, len(text.replace(" ", ""))) or len(text) > 120:
         return None
     return text[0].upper() + text[1:]
 
