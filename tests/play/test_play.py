@@ -248,3 +248,9 @@ def test_the_writer_corrects_continuity_in_the_player(tiny_session) -> None:
     assert "Dead (they must not appear" in state.note()
     assert "<b>dead</b>" in view.continuity_pane.object
     view.close()
+
+
+def test_fallback_moves_name_who_is_missing(tiny_session) -> None:
+    play = tiny_session.play(start="The Lamp Goes Dark", pregenerate=False)
+    assert play._fallback_choices(play.scene) == ["Leave the lighthouse lamp room", "Go and find Tomas",
+                                                  "Wait and watch what happens"]

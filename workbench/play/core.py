@@ -265,6 +265,8 @@ class Play:
         out = [f"Follow {name.split()[0]}" for name in state.present[1:2]]
         if state.location:
             out.append(f"Leave the {state.location.lower()}")
+        absent = [n for n, c in state.characters.items() if c.alive and not c.present]
+        out += [f"Go and find {name.split()[0]}" for name in absent[:1]]
         out.append("Wait and watch what happens")
         return out[: self.k]
 
