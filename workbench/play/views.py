@@ -16,6 +16,7 @@ import param
 
 from ..render import screenplay_html
 from ..widgets._base import SessionView
+from ..widgets.components import LiveHTML
 from .core import Play
 
 __all__ = ["PlayerView", "player_view"]
@@ -36,12 +37,12 @@ class PlayerView(SessionView):
         self._stop = threading.Event()
         self._last_push = 0.0
         self._shown: tuple[int, str] | None = None
-        self.title_pane = pn.pane.HTML("", css_classes=["wb-play-title"], sizing_mode="stretch_width")
-        self.history_pane = pn.pane.HTML("", css_classes=["wb-play-history"], sizing_mode="stretch_width")
+        self.title_pane = LiveHTML("", css_classes=["wb-play-title"], sizing_mode="stretch_width")
+        self.history_pane = LiveHTML("", css_classes=["wb-play-history"], sizing_mode="stretch_width")
         self.history = pn.Card(self.history_pane, title="The story so far", collapsed=True,
                                sizing_mode="stretch_width", css_classes=["wb-play-history-card"])
-        self.scene_pane = pn.pane.HTML("", css_classes=["wb-play-scene"], sizing_mode="stretch_width")
-        self.stream_pane = pn.pane.HTML("", css_classes=["wb-play-streaming"], sizing_mode="stretch_width",
+        self.scene_pane = LiveHTML("", css_classes=["wb-play-scene"], sizing_mode="stretch_width")
+        self.stream_pane = LiveHTML("", css_classes=["wb-play-streaming"], sizing_mode="stretch_width",
                                         visible=False)
         self.choices_box = pn.Column(css_classes=["wb-play-choices"], sizing_mode="stretch_width")
         self.action_input = pn.widgets.TextInput(placeholder="…or type what happens next", css_classes=[
@@ -49,7 +50,7 @@ class PlayerView(SessionView):
         self.go_button = pn.widgets.Button(label="Go", color="primary", css_classes=["wb-play-go"], width=80)
         self.stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True,
                                              css_classes=["wb-play-stop"], width=80)
-        self.continuity_pane = pn.pane.HTML("", css_classes=["wb-play-continuity"], sizing_mode="stretch_width")
+        self.continuity_pane = LiveHTML("", css_classes=["wb-play-continuity"], sizing_mode="stretch_width")
         names = [c.name for c in self.project.cast]
         self.who = pn.widgets.Select(label="Character", options=names, css_classes=["wb-play-who"], width=180)
         self.alive_box = pn.widgets.Checkbox(label="alive", value=True, css_classes=["wb-play-alive"])
@@ -134,7 +135,7 @@ class PlayerView(SessionView):
 
     def _load_choices(self) -> None:
         scene_id = self.play.scene.id
-        self.choices_box.objects = [pn.pane.HTML(f"<span style='{MUTED}'>choosing what could happen next…</span>")]
+        self.choices_box.objects = [LiveHTML(f"<span style='{MUTED}'>choosing what could happen next…</span>")]
 
         def load() -> None:
             try:
@@ -155,9 +156,9 @@ class PlayerView(SessionView):
             b.on_click(self._chooser(i))
             buttons.append(b)
         if self.play.notice:
-            buttons.append(pn.pane.HTML(f"<span style='{MUTED}'>{escape(self.play.notice)}</span>"))
+            buttons.append(LiveHTML(f"<span style='{MUTED}'>{escape(self.play.notice)}</span>"))
         if not choices:
-            buttons.append(pn.pane.HTML(f"<span style='{MUTED}'>Type what happens next.</span>"))
+            buttons.append(LiveHTML(f"<span style='{MUTED}'>Type what happens next.</span>"))
         self.choices_box.objects = buttons
 
     def _chooser(self, index: int) -> Any:
@@ -221,7 +222,7 @@ class PlayerView(SessionView):
         except Exception as exc:
             self.fail(exc)
             return
-        self.choices_box.objects = [pn.pane.HTML(f"<span style='{MUTED}'>writing…</span>")]
+        self.choices_box.objects = [LiveHTML(f"<span style='{MUTED}'>writing…</span>")]
         thread = self._thread
 
         def watch() -> None:  # a failed or stopped move leaves the play where it was: offer its choices again
