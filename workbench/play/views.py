@@ -37,20 +37,22 @@ class PlayerView(SessionView):
         self._stop = threading.Event()
         self._last_push = 0.0
         self._shown: tuple[int, str] | None = None
-        self.title_pane = LiveHTML("", css_classes=["wb-play-title"], sizing_mode="stretch_width")
-        self.history_pane = LiveHTML("", css_classes=["wb-play-history"], sizing_mode="stretch_width")
+        def pane(css: str, **extra: Any) -> LiveHTML:
+            return LiveHTML("", margin=(4, 10), css_classes=[css], sizing_mode="stretch_width", **extra)
+
+        self.title_pane = pane("wb-play-title")
+        self.history_pane = pane("wb-play-history")
         self.history = pn.Card(self.history_pane, title="The story so far", collapsed=True,
                                sizing_mode="stretch_width", css_classes=["wb-play-history-card"])
-        self.scene_pane = LiveHTML("", css_classes=["wb-play-scene"], sizing_mode="stretch_width")
-        self.stream_pane = LiveHTML("", css_classes=["wb-play-streaming"], sizing_mode="stretch_width",
-                                        visible=False)
+        self.scene_pane = pane("wb-play-scene")
+        self.stream_pane = pane("wb-play-streaming", visible=False)
         self.choices_box = pn.Column(css_classes=["wb-play-choices"], sizing_mode="stretch_width")
         self.action_input = pn.widgets.TextInput(placeholder="…or type what happens next", css_classes=[
             "wb-play-action"], sizing_mode="stretch_width", max_length=500)
         self.go_button = pn.widgets.Button(label="Go", color="primary", css_classes=["wb-play-go"], width=80)
         self.stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True,
                                              css_classes=["wb-play-stop"], width=80)
-        self.continuity_pane = LiveHTML("", css_classes=["wb-play-continuity"], sizing_mode="stretch_width")
+        self.continuity_pane = pane("wb-play-continuity")
         names = [c.name for c in self.project.cast]
         self.who = pn.widgets.Select(label="Character", options=names, css_classes=["wb-play-who"], width=180)
         self.alive_box = pn.widgets.Checkbox(label="alive", value=True, css_classes=["wb-play-alive"])
