@@ -262,7 +262,8 @@ def test_workbench_tabs_open_and_registered_views(session: Any) -> None:
     finally:
         unregister_view("Lines")
         unregister_view("Broken")
-    names = list(wb.tabs._names)
+    names = wb.tab_names
+    assert names == list(wb.tabs._names)
     assert names[:6] == ["Write", "Map", "Cast", "Media", "Context", "Outline"]
     assert names[6:] == ["Lines", "Broken"]
     assert wb.extras["Lines"].object == "7 scenes"

@@ -64,6 +64,11 @@ class Workbench(SessionView):
         return self._layout
 
     @property
+    def tab_names(self) -> list[str]:
+        """The tabs' labels: the built-in views, then the registered extra views."""
+        return [*TABS, *self.extras]
+
+    @property
     def views(self) -> list[SessionView]:
         return [self.editor, self.map, self.cast, self.media, self.context, self.outline]
 
