@@ -281,3 +281,17 @@ def test_workbench_from_a_path(sample: Any) -> None:
     assert wb.session.project.file == sample.file
     wb.close()
     wb.session.close()
+
+
+def test_notebook_display_helpers(session: Any) -> None:
+    from bokeh.models.ui import UIElement
+
+    from workbench.widgets import SceneEditor, show
+
+    editor = SceneEditor(session)
+    assert show(editor) is editor  # Panel's own display: stylesheets inlined, offline
+    pytest.importorskip("jupyter_bokeh")
+    widget = show(editor, ipywidget=True)
+    assert type(widget).__name__ == "BokehModel"
+    css = [getattr(s, "url", "") for m in widget._model.select({"type": UIElement}) for s in m.stylesheets]
+    assert not [u for u in css if u.startswith("http")], "stylesheets would load from a CDN"
