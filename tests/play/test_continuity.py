@@ -15,11 +15,14 @@ def _scenes(*texts: str) -> list[tuple[str, str, str]]:
 
 
 def test_a_death_is_kept_and_a_dead_speaker_is_flagged() -> None:
-    states = derive(_scenes(
-        "EXT. HARBOUR QUAY - NIGHT\n\nTomas and Mara argue in the rain.",
-        "INT. LIGHTHOUSE STAIRS - NIGHT\n\nA shot. Tomas Reyes falls dead on the stairs.",
-        "EXT. CLIFF PATH - DAY\n\nMara walks alone.\n\nTOMAS\nYou can't leave me here.",
-    ), CAST)
+    states = derive(
+        _scenes(
+            "EXT. HARBOUR QUAY - NIGHT\n\nTomas and Mara argue in the rain.",
+            "INT. LIGHTHOUSE STAIRS - NIGHT\n\nA shot. Tomas Reyes falls dead on the stairs.",
+            "EXT. CLIFF PATH - DAY\n\nMara walks alone.\n\nTOMAS\nYou can't leave me here.",
+        ),
+        CAST,
+    )
     assert [s.characters["Tomas Reyes"].alive for s in states] == [True, False, False]
     assert states[1].events == ["Tomas Reyes dies"]
     assert states[1].characters["Tomas Reyes"].location == "LIGHTHOUSE STAIRS"  # where he died
@@ -31,34 +34,50 @@ def test_a_death_is_kept_and_a_dead_speaker_is_flagged() -> None:
     assert "Spell names exactly: Mara Quell, Ines Quell" in note
 
 
-@pytest.mark.parametrize("sentence", [
-    "Ines dies in Mara's arms.", "Ines is killed by the falling lens.", "Ines lies dead on the rocks.",
-    "Ines, soaked and shaking, collapses dead.", "Tomas kills Ines.", "Ines drowns.",
-])
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Ines dies in Mara's arms.",
+        "Ines is killed by the falling lens.",
+        "Ines lies dead on the rocks.",
+        "Ines, soaked and shaking, collapses dead.",
+        "Tomas kills Ines.",
+        "Ines drowns.",
+    ],
+)
 def test_death_phrasings(sentence: str) -> None:
     (state,) = derive(_scenes(f"EXT. SHORE - NIGHT\n\n{sentence}"), CAST)
     assert state.dead == ["Ines Quell"]
 
 
-@pytest.mark.parametrize("sentence", ["Ines is dead tired.", "Tomas stands dead still.", "Mara is dead set on it."])
+@pytest.mark.parametrize(
+    "sentence", ["Ines is dead tired.", "Tomas stands dead still.", "Mara is dead set on it."]
+)
 def test_idioms_are_not_deaths(sentence: str) -> None:
     (state,) = derive(_scenes(sentence), CAST)
     assert state.dead == [] and state.events == []
 
 
 def test_no_death_from_dialogue_or_other_names() -> None:
-    (state,) = derive(_scenes(
-        "INT. HARBOUR OFFICE - NIGHT\n\nA fisherman dies at sea. Halvard is killed in the papers.\n\n"
-        "INES\nTomas dies if he goes up there."), CAST)
+    (state,) = derive(
+        _scenes(
+            "INT. HARBOUR OFFICE - NIGHT\n\nA fisherman dies at sea. Halvard is killed in the papers.\n\n"
+            "INES\nTomas dies if he goes up there."
+        ),
+        CAST,
+    )
     assert state.dead == []
 
 
 def test_hand_overs_pick_ups_and_drops_move_items() -> None:
-    states = derive(_scenes(
-        "EXT. HARBOUR QUAY - NIGHT\n\nTomas hands Mara the brass key. She pockets it.",
-        "INT. LIGHTHOUSE LAMP ROOM - NIGHT\n\nMara gives the brass key to Ines. Ines picks up the storm lantern.",
-        "EXT. CLIFF PATH - DAY\n\nInes drops the storm lantern and runs. Tomas takes a deep breath.",
-    ), CAST)
+    states = derive(
+        _scenes(
+            "EXT. HARBOUR QUAY - NIGHT\n\nTomas hands Mara the brass key. She pockets it.",
+            "INT. LIGHTHOUSE LAMP ROOM - NIGHT\n\nMara gives the brass key to Ines. Ines picks up the storm lantern.",
+            "EXT. CLIFF PATH - DAY\n\nInes drops the storm lantern and runs. Tomas takes a deep breath.",
+        ),
+        CAST,
+    )
     assert states[0].characters["Mara Quell"].items == ["brass key"]
     assert states[0].events == ["Tomas Reyes gives Mara Quell the brass key"]
     assert states[1].characters["Mara Quell"].items == []
@@ -75,18 +94,24 @@ def test_near_names_resolve_to_the_cast() -> None:
     assert resolver.resolve("Reyes") == "Tomas Reyes"
     assert resolver.resolve("Quell") is None  # two Quells: a surname alone decides nothing
     assert resolver.resolve("Maps") is None
-    states = derive(_scenes(
-        "INT. HARBOUR OFFICE - NIGHT\n\nMarra hands Tomass the ledger.\n\nMARRA\nRead it.",
-    ), CAST)
+    states = derive(
+        _scenes(
+            "INT. HARBOUR OFFICE - NIGHT\n\nMarra hands Tomass the ledger.\n\nMARRA\nRead it.",
+        ),
+        CAST,
+    )
     assert states[0].characters["Tomas Reyes"].items == ["ledger"]
     assert set(states[0].present) == {"Mara Quell", "Tomas Reyes"}
 
 
 def test_locations_come_from_scene_headings() -> None:
-    states = derive(_scenes(
-        "INT. LIGHTHOUSE STAIRS - NIGHT\n\nMara climbs.\n\nINT. LIGHTHOUSE LAMP ROOM - CONTINUOUS\n\nMara stops.",
-        "EXT. HARBOUR QUAY - DAY\n\nInes waits.",
-    ), CAST)
+    states = derive(
+        _scenes(
+            "INT. LIGHTHOUSE STAIRS - NIGHT\n\nMara climbs.\n\nINT. LIGHTHOUSE LAMP ROOM - CONTINUOUS\n\nMara stops.",
+            "EXT. HARBOUR QUAY - DAY\n\nInes waits.",
+        ),
+        CAST,
+    )
     assert states[0].location == "LIGHTHOUSE LAMP ROOM"
     assert states[0].characters["Mara Quell"].location == "LIGHTHOUSE LAMP ROOM"
     assert states[1].characters["Mara Quell"].location == "LIGHTHOUSE LAMP ROOM"  # not in scene 2: stays
@@ -95,8 +120,11 @@ def test_locations_come_from_scene_headings() -> None:
 
 
 def test_lore_sets_the_state_before_the_story() -> None:
-    (state,) = derive(_scenes("EXT. QUAY - DAY\n\nMara waits."), CAST,
-                      lore=["Tomas Reyes carries the only spare mainspring.", "Ines died years ago, some say."])
+    (state,) = derive(
+        _scenes("EXT. QUAY - DAY\n\nMara waits."),
+        CAST,
+        lore=["Tomas Reyes carries the only spare mainspring.", "Ines died years ago, some say."],
+    )
     assert state.characters["Tomas Reyes"].items == ["only spare mainspring"]
     assert state.dead == ["Ines Quell"]
 

@@ -18,18 +18,43 @@ pytestmark = pytest.mark.slow
 
 def test_the_play_notebook_is_committed_without_outputs() -> None:
     cells = json.loads(NOTEBOOK.read_text())["cells"]
-    assert all(not c.get("outputs") and not c.get("execution_count") for c in cells if c["cell_type"] == "code")
+    assert all(
+        not c.get("outputs") and not c.get("execution_count") for c in cells if c["cell_type"] == "code"
+    )
 
 
 def test_the_play_notebook_runs(tmp_path: Path) -> None:
     pytest.importorskip("nbval", reason="nbval is in requirements/views.txt")
-    env = {**os.environ, "WORKBENCH_MAX_NEW_TOKENS": "12", "WORKBENCH_HOME": str(tmp_path / "home"),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "JUPYTER_PLATFORM_DIRS": "1"}
+    env = {
+        **os.environ,
+        "WORKBENCH_MAX_NEW_TOKENS": "12",
+        "WORKBENCH_HOME": str(tmp_path / "home"),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
     out = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", "--nbval-cell-timeout=600",
-         "-o", "addopts=", "-o", "testpaths=", str(NOTEBOOK.relative_to(REPO))],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=1500,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-cell-timeout=600",
+            "-o",
+            "addopts=",
+            "-o",
+            "testpaths=",
+            str(NOTEBOOK.relative_to(REPO)),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
     assert " passed" in out.stdout

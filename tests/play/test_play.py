@@ -39,7 +39,11 @@ def test_following_existing_choices_makes_a_play_branch(tiny_session) -> None:
     assert play.choices == ["Take Tomas up the tower", "Side with Ines and leave the light dark"]
     play.move(1)
     assert [s.title for s in project.branches["play 1"].scenes] == [
-        "The Lamp Goes Dark", "A Stranger on the Quay", "The Sister's Ledger", "Leaving It Dark"]
+        "The Lamp Goes Dark",
+        "A Stranger on the Quay",
+        "The Sister's Ledger",
+        "Leaving It Dark",
+    ]
     assert project.branches["main"].scene_ids == main_before
     assert len(project.scenes) == 7  # nothing new was written
     project.undo()
@@ -61,8 +65,12 @@ def test_typed_actions_and_new_choices_are_written_and_saved_with_their_labels(t
     offered = play.choices  # suggestions (junk from a random model is dropped; plain moves fill in)
     assert 1 <= len(offered) <= 3 and all(isinstance(c, str) and c for c in offered)
     second = play.move(len(offered) - 1)
-    labels = [c.label for s in project.branches["play 1"].scenes[:-1] for c, t in s.children
-              if t.id in project.branches["play 1"].scene_ids]
+    labels = [
+        c.label
+        for s in project.branches["play 1"].scenes[:-1]
+        for c, t in s.children
+        if t.id in project.branches["play 1"].scene_ids
+    ]
     assert labels[-2:] == ["Mara throws the brass key into the sea", offered[-1]]
     assert project.branches["play 1"].tip == second
     assert project.branches["main"].tip.title == "The Light Returns"
@@ -85,8 +93,16 @@ def test_bad_input_leaves_play_and_project_intact(tiny_session) -> None:
     project = tiny_session.project
     play = tiny_session.play(pregenerate=False)
     before = _snapshot(project)
-    for bad, message in [("", "empty"), ("   \n ", "empty"), ("x" * 5000, "under 500"), (7, "pick a choice"),
-                         (-1, "pick a choice"), (True, "a move is"), (None, "a move is"), (1.5, "a move is")]:
+    for bad, message in [
+        ("", "empty"),
+        ("   \n ", "empty"),
+        ("x" * 5000, "under 500"),
+        (7, "pick a choice"),
+        (-1, "pick a choice"),
+        (True, "a move is"),
+        (None, "a move is"),
+        (1.5, "a move is"),
+    ]:
         with pytest.raises(InvalidInput, match=message):
             play.move(bad)  # type: ignore[arg-type]
     assert _snapshot(project) == before and play.scene == project.start
@@ -104,8 +120,9 @@ def test_a_move_while_one_is_being_written_is_refused(tiny_session) -> None:
         release.wait(30)
 
     outcome: list = []
-    worker = threading.Thread(target=lambda: outcome.append(play.move("Ines runs down the stairs",
-                                                                      on_token=slow_reader)))
+    worker = threading.Thread(
+        target=lambda: outcome.append(play.move("Ines runs down the stairs", on_token=slow_reader))
+    )
     worker.start()
     assert started.wait(120)
     assert play.busy
@@ -164,7 +181,9 @@ def test_moving_elsewhere_cancels_background_work(tiny_session, monkeypatch: pyt
         assert job.done.wait(60)
         assert job.state == "stopped" and job.stop.is_set()
     assert len(project.scenes) == 8
-    assert [c.label for c, _ in project.scene("The Light Returns").children] == ["Mara climbs down to the sea"]
+    assert [c.label for c, _ in project.scene("The Light Returns").children] == [
+        "Mara climbs down to the sea"
+    ]
     assert play.pending() == {}
 
 
@@ -215,12 +234,20 @@ def test_the_player_view_plays_and_shows_errors(tiny_session) -> None:
     view.close()
 
 
-@pytest.mark.parametrize("raw, clean", [
-    ("1. Mara runs to the quay.", "Mara runs to the quay"), ('"go upstairs"', "Go upstairs"),
-    ("{{#1", None), ("}}", None), ("} }}List: 1. A gift. 2. A gift. 3. A gift. 4. A gift. 5. A gift. 6. A", None),
-    ("A ship", None), ("x" * 200, None), ("BEGINS-INES-STARTED-LIGHTHOUSE-LIGHTHOUSE-LIGHTHOUSE", None),
-    ("Night,Lightshielding,Mara,Ines,Night", None),
-])
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("1. Mara runs to the quay.", "Mara runs to the quay"),
+        ('"go upstairs"', "Go upstairs"),
+        ("{{#1", None),
+        ("}}", None),
+        ("} }}List: 1. A gift. 2. A gift. 3. A gift. 4. A gift. 5. A gift. 6. A", None),
+        ("A ship", None),
+        ("x" * 200, None),
+        ("BEGINS-INES-STARTED-LIGHTHOUSE-LIGHTHOUSE-LIGHTHOUSE", None),
+        ("Night,Lightshielding,Mara,Ines,Night", None),
+    ],
+)
 def test_suggested_choices_are_cleaned_or_dropped(raw: str, clean: str | None) -> None:
     from workbench.play.core import _clean_choice
 
@@ -229,8 +256,11 @@ def test_suggested_choices_are_cleaned_or_dropped(raw: str, clean: str | None) -
 
 def test_unusable_suggestions_fall_back_to_plain_moves(tiny_session) -> None:
     play = tiny_session.play(start="The Light Returns", pregenerate=False)
-    assert play._fallback_choices(play.scene) == ["Follow Tomas", "Leave the lighthouse lamp room",
-                                                  "Wait and watch what happens"]
+    assert play._fallback_choices(play.scene) == [
+        "Follow Tomas",
+        "Leave the lighthouse lamp room",
+        "Wait and watch what happens",
+    ]
 
 
 def test_the_writer_corrects_continuity_in_the_player(tiny_session) -> None:
@@ -244,7 +274,10 @@ def test_the_writer_corrects_continuity_in_the_player(tiny_session) -> None:
     view.fix_button.clicks += 1
     assert view.error == ""
     state = view.play.state()
-    assert state.dead == ["Tomas Reyes"] and state.characters["Tomas Reyes"].items == ["cut mainspring", "pliers"]
+    assert state.dead == ["Tomas Reyes"] and state.characters["Tomas Reyes"].items == [
+        "cut mainspring",
+        "pliers",
+    ]
     assert "Dead (they must not appear" in state.note()
     assert "<b>dead</b>" in view.continuity_pane.object
     view.close()
@@ -252,5 +285,8 @@ def test_the_writer_corrects_continuity_in_the_player(tiny_session) -> None:
 
 def test_fallback_moves_name_who_is_missing(tiny_session) -> None:
     play = tiny_session.play(start="The Lamp Goes Dark", pregenerate=False)
-    assert play._fallback_choices(play.scene) == ["Leave the lighthouse lamp room", "Go and find Tomas",
-                                                  "Wait and watch what happens"]
+    assert play._fallback_choices(play.scene) == [
+        "Leave the lighthouse lamp room",
+        "Go and find Tomas",
+        "Wait and watch what happens",
+    ]

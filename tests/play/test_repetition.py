@@ -18,15 +18,26 @@ TOMAS
 Evening, friend. I hear your light is out."""
 
 
-@pytest.mark.parametrize("candidate, copied", [
-    (EARLIER, True),  # verbatim
-    (EARLIER.replace("NIGHT", "DAWN").replace("Evening", "Morning"), True),  # a copy with two words changed
-    ("The ferry bumps the quay and leaves at once. One passenger stands in the rain: TOMAS REYES.", True),
-    ("INT. LIGHTHOUSE LAMP ROOM - DAWN\n\nMara oils the clockwork. The lens turns; the beam finds the sea.",
-     False),
-    ("EXT. HARBOUR QUAY - NIGHT\n\nInes counts the empty moorings and says nothing.", False),  # same place only
-    ("", False),
-])
+@pytest.mark.parametrize(
+    "candidate, copied",
+    [
+        (EARLIER, True),  # verbatim
+        (
+            EARLIER.replace("NIGHT", "DAWN").replace("Evening", "Morning"),
+            True,
+        ),  # a copy with two words changed
+        ("The ferry bumps the quay and leaves at once. One passenger stands in the rain: TOMAS REYES.", True),
+        (
+            "INT. LIGHTHOUSE LAMP ROOM - DAWN\n\nMara oils the clockwork. The lens turns; the beam finds the sea.",
+            False,
+        ),
+        (
+            "EXT. HARBOUR QUAY - NIGHT\n\nInes counts the empty moorings and says nothing.",
+            False,
+        ),  # same place only
+        ("", False),
+    ],
+)
 def test_too_similar_on_hand_written_cases(candidate: str, copied: bool) -> None:
     assert too_similar(candidate, ["Mara lights a lantern.", EARLIER]) is copied
 
@@ -60,13 +71,25 @@ class CopyThenWrite:
         self.requests.append(request)
         out = []
         for i in range(request.n):
-            text = self.copy if request.attempt == 0 else (
-                f"INT. LIGHTHOUSE LAMP ROOM - DAWN\n\nMara winds the clockwork (take {i}). The beam returns.")
+            text = (
+                self.copy
+                if request.attempt == 0
+                else (
+                    f"INT. LIGHTHOUSE LAMP ROOM - DAWN\n\nMara winds the clockwork (take {i}). The beam returns."
+                )
+            )
             if request.on_token:
                 request.on_token(i, text)
-            out.append(TextResult(text=text, seed=request.seed, take_index=request.take_offset + i,
-                                  attempt=request.attempt, completion_tokens=len(text.split()),
-                                  finish_reason="stop"))
+            out.append(
+                TextResult(
+                    text=text,
+                    seed=request.seed,
+                    take_index=request.take_offset + i,
+                    attempt=request.attempt,
+                    completion_tokens=len(text.split()),
+                    finish_reason="stop",
+                )
+            )
         return out
 
 

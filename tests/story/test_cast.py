@@ -20,8 +20,14 @@ def test_library_lives_under_workbench_home(tmp_path, monkeypatch):
 
 def test_cards_are_v3_json_with_our_fields_under_extensions(tmp_path):
     lib = open_cast(tmp_path / "cast")
-    ch = lib.add("Mara Quell", description="keeper", appearance="grey coat", voice={"pitch": -1.5},
-                 extensions={"sillytavern": {"talkativeness": "0.5"}}, alternate_greetings=["Evening."])
+    ch = lib.add(
+        "Mara Quell",
+        description="keeper",
+        appearance="grey coat",
+        voice={"pitch": -1.5},
+        extensions={"sillytavern": {"talkativeness": "0.5"}},
+        alternate_greetings=["Evening."],
+    )
     card = json.loads(ch.file.read_text())
     assert card["spec"] == "chara_card_v3" and card["spec_version"] == "3.0"
     data = card["data"]
@@ -34,11 +40,28 @@ def test_cards_are_v3_json_with_our_fields_under_extensions(tmp_path):
 
 
 def test_card_round_trip_keeps_unknown_fields():
-    card = {"spec": "chara_card_v3", "spec_version": "3.0", "data": {
-        "name": "X", "description": "d", "personality": "p", "scenario": "s", "first_mes": "hi",
-        "mes_example": "<START>", "creator_notes": "", "system_prompt": "sys", "post_history_instructions": "",
-        "alternate_greetings": [], "tags": ["t"], "creator": "someone", "character_version": "3",
-        "nickname": "Xy", "source": ["here"], "extensions": {"depth_prompt": {"depth": 4}}}}
+    card = {
+        "spec": "chara_card_v3",
+        "spec_version": "3.0",
+        "data": {
+            "name": "X",
+            "description": "d",
+            "personality": "p",
+            "scenario": "s",
+            "first_mes": "hi",
+            "mes_example": "<START>",
+            "creator_notes": "",
+            "system_prompt": "sys",
+            "post_history_instructions": "",
+            "alternate_greetings": [],
+            "tags": ["t"],
+            "creator": "someone",
+            "character_version": "3",
+            "nickname": "Xy",
+            "source": ["here"],
+            "extensions": {"depth_prompt": {"depth": 4}},
+        },
+    }
     fields = card_v3_to_character(card)
     assert fields["card_extra"]["nickname"] == "Xy" and fields["card_extra"]["creator"] == "someone"
     back = character_to_card_v3(fields)

@@ -122,8 +122,13 @@ def test_takes_choose_rate_edit_and_feedback_log(project):
     assert edited.source == "edit" and edited.parent == t2 and s.text == "second, better"
     assert edited.provenance["edited_from"] == t2.id and edited.provenance["seed"] == 7
     kinds = [(e.kind, e.rater) for e in project.feedback()]
-    assert kinds == [("choose", "auto"), ("choose", "writer"), ("rate", "writer"), ("rate", "writer"),
-                     ("edit", "writer")]
+    assert kinds == [
+        ("choose", "auto"),
+        ("choose", "writer"),
+        ("rate", "writer"),
+        ("rate", "writer"),
+        ("edit", "writer"),
+    ]
     choose = [e for e in project.feedback() if e.kind == "choose" and e.rater == "writer"][0]
     assert choose.take_id == t2.id and choose.others == (first.id,)
     assert all(e.rater != "auto" for e in project.feedback(include_auto=False))
@@ -232,8 +237,9 @@ def test_assets_are_content_addressed(project):
 
 
 def test_cast_fields_versions_and_extensions(project):
-    c = project.cast.add("Mara Quell", description="keeper", extensions={"other_tool": {"k": [1, 2]}},
-                         voice={"pitch": -2})
+    c = project.cast.add(
+        "Mara Quell", description="keeper", extensions={"other_tool": {"k": [1, 2]}}, voice={"pitch": -2}
+    )
     assert c.version == 1 and c.description == "keeper"
     c.personality = "stern"
     assert c.version == 2 and project.cast["mara quell"].personality == "stern"
@@ -257,7 +263,10 @@ def test_file_is_complete_after_close(tmp_path, sample):
     sample.add_scene("Extra", "more text", after=sample.scene("The Light Returns"))
     h = sample.content_hash()
     sample.close()
-    assert not path.with_name(path.name + "-wal").exists() or path.with_name(path.name + "-wal").stat().st_size == 0
+    assert (
+        not path.with_name(path.name + "-wal").exists()
+        or path.with_name(path.name + "-wal").stat().st_size == 0
+    )
     copy = tmp_path / "copy.story"
     copy.write_bytes(path.read_bytes())  # only the main file
     q = open_project(copy)
@@ -291,7 +300,9 @@ def test_foreign_keys_and_wal_are_on(project):
     assert project.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with pytest.raises(sqlite3.IntegrityError):
         with project.transaction("bad"):
-            project._exec("INSERT INTO takes(id, scene_id, text, source, created, seq) VALUES('t','nope','x','writer','', 1)")
+            project._exec(
+                "INSERT INTO takes(id, scene_id, text, source, created, seq) VALUES('t','nope','x','writer','', 1)"
+            )
 
 
 def test_content_hash_is_about_the_story_not_the_file(tmp_path):

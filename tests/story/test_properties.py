@@ -14,7 +14,9 @@ from workbench.errors import WorkbenchError
 
 OPS = st.lists(
     st.tuples(
-        st.sampled_from(["add", "add_after", "connect", "take", "choose", "rate", "edit", "branch", "delete", "undo"]),
+        st.sampled_from(
+            ["add", "add_after", "connect", "take", "choose", "rate", "edit", "branch", "delete", "undo"]
+        ),
         st.integers(0, 50),
         st.integers(0, 50),
         st.integers(1, 5),
@@ -95,7 +97,9 @@ def test_random_edits_keep_invariants_and_survive_reopen(ops):
                 if op == "add":
                     p.add_scene(f"S{counter}", f"text {counter}")
                 elif op == "add_after":
-                    p.add_scene(f"S{counter}", f"text {counter}", after=scenes[i % len(scenes)], choice=f"c{counter}")
+                    p.add_scene(
+                        f"S{counter}", f"text {counter}", after=scenes[i % len(scenes)], choice=f"c{counter}"
+                    )
                 elif op == "connect":
                     p.connect(scenes[i % len(scenes)], scenes[j % len(scenes)], f"link {counter}")
                 elif op == "take":

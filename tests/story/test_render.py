@@ -56,8 +56,15 @@ def classes(html):
 
 def test_screenplay_html_marks_each_element():
     html = screenplay_html("INT. A - DAY\n\nAction.\n\nMARA\n(soft)\nHello.\n\nCUT TO:\n", ["Mara"])
-    assert classes(html) == ["wb-screenplay", "wb-heading", "wb-action", "wb-cue", "wb-paren", "wb-dialogue",
-                             "wb-transition"]
+    assert classes(html) == [
+        "wb-screenplay",
+        "wb-heading",
+        "wb-action",
+        "wb-cue",
+        "wb-paren",
+        "wb-dialogue",
+        "wb-transition",
+    ]
 
 
 def test_objects_display_themselves(sample):

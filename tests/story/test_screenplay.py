@@ -40,13 +40,29 @@ def kinds(parsed):
 def test_fountain_elements_in_order():
     p = parse_scene(SCENE, CAST)
     assert p.screenplay
-    assert kinds(p) == ["heading", "action", "character", "parenthetical", "dialogue", "character", "dialogue",
-                        "character", "dialogue", "transition", "heading", "action", "transition"]
+    assert kinds(p) == [
+        "heading",
+        "action",
+        "character",
+        "parenthetical",
+        "dialogue",
+        "character",
+        "dialogue",
+        "character",
+        "dialogue",
+        "transition",
+        "heading",
+        "action",
+        "transition",
+    ]
     assert p.heading == "INT. LIGHTHOUSE LAMP ROOM - NIGHT"
     assert p.location == "LIGHTHOUSE LAMP ROOM" and p.time_of_day == "NIGHT"
     lines = p.lines
     assert [(line.character, line.text) for line in lines] == [
-        ("Mara Quell", "Not tonight."), ("Tomas Reyes", "Up here, friend."), ("Ines Quell", "Don't answer him.")]
+        ("Mara Quell", "Not tonight."),
+        ("Tomas Reyes", "Up here, friend."),
+        ("Ines Quell", "Don't answer him."),
+    ]
     assert lines[0].parenthetical == "(to herself)"
     assert lines[1].dual and lines[2].dual and not lines[0].dual  # ^ makes the pair dual dialogue
     assert p.speakers == ["Mara Quell", "Tomas Reyes", "Ines Quell"]
@@ -58,12 +74,17 @@ def test_unknown_cue_is_kept_title_cased():
 
 
 def test_prose_fallback_attributes_quotes_to_nearest_name():
-    text = ('Mara looked up from the lamp. "Who is there?" she asked.\n\n'
-            'A laugh from below. "Only me," said Tomas, climbing.\n\n"Then come up."')
+    text = (
+        'Mara looked up from the lamp. "Who is there?" she asked.\n\n'
+        'A laugh from below. "Only me," said Tomas, climbing.\n\n"Then come up."'
+    )
     p = parse_scene(text, CAST)
     assert not p.screenplay
     assert [(line.character, line.text) for line in p.lines] == [
-        ("Mara Quell", "Who is there?"), ("Tomas Reyes", "Only me,"), ("Tomas Reyes", "Then come up.")]
+        ("Mara Quell", "Who is there?"),
+        ("Tomas Reyes", "Only me,"),
+        ("Tomas Reyes", "Then come up."),
+    ]
 
 
 def test_boneyard_and_notes_are_ignored():

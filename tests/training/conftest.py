@@ -22,30 +22,10 @@ def workbench_cache() -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer Llama (random, seeded) saved with the default model's tokenizer and chat template."""
-    torch = pytest.importorskip("torch")
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    pytest.importorskip("torch")
+    from tests.tiny_models import build_tiny_llama
 
-    from workbench.generate.local import ensure_default_model_dir
-
-    tokenizer = AutoTokenizer.from_pretrained(str(ensure_default_model_dir()))
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=2048,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(1234)
-    model = LlamaForCausalLM(config)
-    out = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
-    return out
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
 def model_take(scene, text: str, prompt: str = PROMPT, **prov):

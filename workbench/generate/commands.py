@@ -56,13 +56,21 @@ def cmd_write(args: argparse.Namespace) -> int:
             sys.stdout.write(delta)
             sys.stdout.flush()
 
-        takes = session.write_scene(args.scene, n=args.takes, seed=args.seed, branch=args.branch,
-                                    on_token=stream, max_new_tokens=args.max_new_tokens)
+        takes = session.write_scene(
+            args.scene,
+            n=args.takes,
+            seed=args.seed,
+            branch=args.branch,
+            on_token=stream,
+            max_new_tokens=args.max_new_tokens,
+        )
         print()
         for i, t in enumerate(takes, 1):
             p = t.provenance
-            print(f"saved take {i}: {t.id} (seed {p.get('seed')}, take seed {p.get('take_seed')}, "
-                  f"{p.get('completion_tokens')} tokens, {p.get('seconds')} s)")
+            print(
+                f"saved take {i}: {t.id} (seed {p.get('seed')}, take seed {p.get('take_seed')}, "
+                f"{p.get('completion_tokens')} tokens, {p.get('seconds')} s)"
+            )
     finally:
         session.close()
     return 0
@@ -88,7 +96,9 @@ def cmd_outline(args: argparse.Namespace) -> int:
 
 
 def _ext(mime: str) -> str:
-    return {"image/png": ".png", "image/jpeg": ".jpg", "audio/wav": ".wav", "audio/x-wav": ".wav"}.get(mime, ".bin")
+    return {"image/png": ".png", "image/jpeg": ".jpg", "audio/wav": ".wav", "audio/x-wav": ".wav"}.get(
+        mime, ".bin"
+    )
 
 
 def cmd_media(args: argparse.Namespace) -> int:

@@ -58,13 +58,17 @@ class ContextView:
             f"<tr><td><b>{escape(p.name)}</b></td><td style='text-align:right'>{p.tokens}</td>"
             f"<td>{'prefix' if p.in_prefix else 'suffix'}</td><td>{escape(p.note)}</td>"
             f"<td><details><summary>show</summary><pre style='white-space:pre-wrap'>{escape(p.text)}</pre>"
-            "</details></td></tr>" for p in self.parts)
+            "</details></td></tr>"
+            for p in self.parts
+        )
         pct = 100 * self.total / max(1, self.budget)
         notes = "".join(f"<li>{escape(n)}</li>" for n in self.notes)
-        return (f"<div class='wb-context'><table><tr><th>part</th><th>tokens</th><th></th><th>note</th><th></th></tr>"
-                f"{rows}</table><div>total {self.total} of {self.budget} tokens ({pct:.0f}%)"
-                f"{'; lore fired: ' + escape(', '.join(self.lore_fired)) if self.lore_fired else ''}</div>"
-                f"{'<ul>' + notes + '</ul>' if notes else ''}</div>")
+        return (
+            f"<div class='wb-context'><table><tr><th>part</th><th>tokens</th><th></th><th>note</th><th></th></tr>"
+            f"{rows}</table><div>total {self.total} of {self.budget} tokens ({pct:.0f}%)"
+            f"{'; lore fired: ' + escape(', '.join(self.lore_fired)) if self.lore_fired else ''}</div>"
+            f"{'<ul>' + notes + '</ul>' if notes else ''}</div>"
+        )
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{p.name}={p.tokens}" for p in self.parts)
@@ -73,8 +77,12 @@ class ContextView:
 
 def _char_view(c: Any) -> dict[str, str]:
     d = c.data
-    return {"name": c.name, "description": d.get("description", ""), "personality": d.get("personality", ""),
-            "speech_style": d.get("speech_style", "")}
+    return {
+        "name": c.name,
+        "description": d.get("description", ""),
+        "personality": d.get("personality", ""),
+        "speech_style": d.get("speech_style", ""),
+    }
 
 
 def assemble(
@@ -112,8 +120,14 @@ def assemble(
     suffix_parts = []
     if note:
         suffix_parts.append(("author_note", prompts.render(prompts.AUTHOR_NOTE, note=note)))
-    suffix_parts.append(("instruction", prompts.render(prompts.INSTRUCTION, title=title, choice=choice,
-                                                        summary=summary, characters=list(characters))))
+    suffix_parts.append(
+        (
+            "instruction",
+            prompts.render(
+                prompts.INSTRUCTION, title=title, choice=choice, summary=summary, characters=list(characters)
+            ),
+        )
+    )
 
     fixed = [("system", system), ("cast", cast_text), ("lore", lore_text)]
     fixed_tokens = sum(count_tokens(t) for _, t in fixed if t) + sum(count_tokens(t) for _, t in suffix_parts)
@@ -130,7 +144,9 @@ def assemble(
         label = None
         if nxt is not None:  # the pending choice is in the instruction, so every choice shares this prefix
             label = next((c.label for c, t in s.children if t.id == nxt.id), None)
-        entries.append({"scene": s, "title": s.title, "text": s.text.strip(), "summary": None, "choice": label})
+        entries.append(
+            {"scene": s, "title": s.title, "text": s.text.strip(), "summary": None, "choice": label}
+        )
     summarised: list[str] = []
     notes: list[str] = []
 
@@ -155,7 +171,9 @@ def assemble(
             dropped += 1
             text = story_text()
         if dropped:
-            notes.append(f"{dropped} earliest scene(s) left out: the story is longer than the model's context")
+            notes.append(
+                f"{dropped} earliest scene(s) left out: the story is longer than the model's context"
+            )
     if summarised:
         notes.append(f"{len(summarised)} older scene(s) summarised: {', '.join(summarised)}")
 

@@ -64,7 +64,9 @@ Suggest {{ k }} different things that could happen next, each a short action (un
 def _env() -> Any:
     from jinja2.sandbox import SandboxedEnvironment
 
-    return SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    return SandboxedEnvironment(
+        autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False
+    )
 
 
 @lru_cache(maxsize=32)

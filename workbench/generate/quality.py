@@ -39,7 +39,7 @@ def trim_loops(text: str, min_repeats: int = 3) -> str:
         seen[key] = seen.get(key, 0) + 1
         if seen[key] >= min_repeats:
             # drop from the second occurrence of this line on
-            first_dup = [j for j, ln in enumerate(lines[:i + 1]) if ln.strip().casefold() == key][1]
+            first_dup = [j for j, ln in enumerate(lines[: i + 1]) if ln.strip().casefold() == key][1]
             return "\n".join(lines[:first_dup]).rstrip()
     return text
 

@@ -12,19 +12,29 @@ QUIT = {"q", "quit", "exit", ":q"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("play", help="play the story in the terminal: pick a choice or type what happens",
-                       description="Read PROJECT one scene at a time. Type a choice's number or what happens "
-                       "next; new scenes are written (streaming) and saved on the play's branch. q quits. "
-                       "Reads moves from a pipe too, one a line.")
+    p = sub.add_parser(
+        "play",
+        help="play the story in the terminal: pick a choice or type what happens",
+        description="Read PROJECT one scene at a time. Type a choice's number or what happens "
+        "next; new scenes are written (streaming) and saved on the play's branch. q quits. "
+        "Reads moves from a pipe too, one a line.",
+    )
     p.add_argument("project", type=Path, help="the project file (.story)")
     p.add_argument("--branch", default=None, help="the branch to extend (default: a new branch 'play N')")
-    p.add_argument("--start", default=None, help="the scene to start at (default: the first scene, or the "
-                   "branch's last scene)")
+    p.add_argument(
+        "--start",
+        default=None,
+        help="the scene to start at (default: the first scene, or the branch's last scene)",
+    )
     p.add_argument("--model", default="default", help="text model spec (default: the embedded small model)")
     p.add_argument("--seed", type=int, default=None, help="seed for suggestions and new scenes")
     p.add_argument("--choices", type=int, default=3, help="how many choices to offer where none exist (1-6)")
-    p.add_argument("--prefetch", action=argparse.BooleanOptionalAction, default=None,
-                   help="write the offered scenes in the background while you read (default: on in a terminal)")
+    p.add_argument(
+        "--prefetch",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write the offered scenes in the background while you read (default: on in a terminal)",
+    )
     p.set_defaults(func=cmd_play)
 
 
@@ -73,8 +83,11 @@ def run(play: Any, inp: TextIO, out: TextIO) -> int:
         move: int | str = text
         if text.isdigit():
             if not 1 <= int(text) <= len(choices):
-                out.write(f"! there is no choice {text}; pick 1 to {len(choices)} or type what happens\n"
-                          if choices else "! there are no choices here; type what happens\n")
+                out.write(
+                    f"! there is no choice {text}; pick 1 to {len(choices)} or type what happens\n"
+                    if choices
+                    else "! there are no choices here; type what happens\n"
+                )
                 continue
             move = int(text) - 1
         label = choices[move] if isinstance(move, int) else text

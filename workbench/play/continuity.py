@@ -31,29 +31,80 @@ FIELDS = ("alive", "present", "location", "items")
 _MARK = "\u27e8{}\u27e9"  # a resolved name inside a sentence: ⟨0⟩
 _M = r"\u27e8(\d+)\u27e9"
 _DET = r"(?:the|a|an|his|her|their|its|my|your|our|some)"
-_END = (r"(?=[.,;:!?]|\s+(?:and|then|but|before|as|while|from|back|over|high|up|out|tight|tightly|close|aloft|"
-        r"firmly|against|in|on|under|above|with|to|toward|towards|into|at|behind|for|like|across)\b|$)")
+_END = (
+    r"(?=[.,;:!?]|\s+(?:and|then|but|before|as|while|from|back|over|high|up|out|tight|tightly|close|aloft|"
+    r"firmly|against|in|on|under|above|with|to|toward|towards|into|at|behind|for|like|across)\b|$)"
+)
 DEATH_RE = re.compile(
     _M + r"(?:\s*,[^,]{0,40},)?\s+(?:(?:is|was|lies|lay|falls|fell|drops|dropped|collapses)\s+(?:\w+\s+)?dead"
     r"|dies|died|is killed|was killed|is murdered|was murdered|drowns|drowned|perishes|perished"
     r"|breathes (?:his|her|their) last)\b"
     r"(?!\s+(?:tired|set|serious|still|silent|quiet|calm|certain|sure|right|wrong|ahead|centre|center|asleep))",
-    re.IGNORECASE)
-KILL_RE = re.compile(_M + r"\s+(?:kills|killed|murders|murdered|shoots dead|stabs to death|strangles)\s+" + _M,
-                     re.IGNORECASE)
-GIVE_TO_RE = re.compile(_M + r"\s+(?:gives|gave|hands|handed|passes|passed|tosses|tossed|throws|slides|offers)\s+"
-                        r"(?P<item>" + _DET + r"\s+[^.,;:!?\u27e8]{1,40}?)\s+(?:over\s+)?to\s+" + _M, re.IGNORECASE)
-GIVE_RE = re.compile(_M + r"\s+(?:gives|gave|hands|handed|passes|passed|tosses|tossed|throws|slides|offers)\s+" + _M
-                     + r"\s+(?P<item>" + _DET + r"\s+[^.,;:!?\u27e8]{1,40}?)" + _END, re.IGNORECASE)
-TAKE_RE = re.compile(_M + r"\s+(?:takes|took|picks up|picked up|grabs|grabbed|pockets|pocketed|snatches|lifts|"
-                     r"holds|held|carries|carried|clutches|keeps|has|owns|wears)\s+(?:up\s+)?(?P<item>" + _DET
-                     + r"\s+[^.,;:!?\u27e8]{1,40}?)" + _END, re.IGNORECASE)
-DROP_RE = re.compile(_M + r"\s+(?:drops|dropped|puts down|put down|sets down|set down|loses|lost|throws away|"
-                     r"discards|leaves behind)\s+(?P<item>" + _DET + r"\s+[^.,;:!?\u27e8]{1,40}?)" + _END,
-                     re.IGNORECASE)
-NOT_ITEMS = {"breath", "deep breath", "step", "look", "seat", "moment", "turn", "sip", "glance", "hand", "hands",
-             "chance", "stand", "walk", "breath of air", "time", "nod", "beat", "pause", "risk", "note", "head",
-             "shoulder", "arm", "face", "way", "lead", "place", "lesson", "bow"}
+    re.IGNORECASE,
+)
+KILL_RE = re.compile(
+    _M + r"\s+(?:kills|killed|murders|murdered|shoots dead|stabs to death|strangles)\s+" + _M, re.IGNORECASE
+)
+GIVE_TO_RE = re.compile(
+    _M + r"\s+(?:gives|gave|hands|handed|passes|passed|tosses|tossed|throws|slides|offers)\s+"
+    r"(?P<item>" + _DET + r"\s+[^.,;:!?\u27e8]{1,40}?)\s+(?:over\s+)?to\s+" + _M,
+    re.IGNORECASE,
+)
+GIVE_RE = re.compile(
+    _M
+    + r"\s+(?:gives|gave|hands|handed|passes|passed|tosses|tossed|throws|slides|offers)\s+"
+    + _M
+    + r"\s+(?P<item>"
+    + _DET
+    + r"\s+[^.,;:!?\u27e8]{1,40}?)"
+    + _END,
+    re.IGNORECASE,
+)
+TAKE_RE = re.compile(
+    _M + r"\s+(?:takes|took|picks up|picked up|grabs|grabbed|pockets|pocketed|snatches|lifts|"
+    r"holds|held|carries|carried|clutches|keeps|has|owns|wears)\s+(?:up\s+)?(?P<item>"
+    + _DET
+    + r"\s+[^.,;:!?\u27e8]{1,40}?)"
+    + _END,
+    re.IGNORECASE,
+)
+DROP_RE = re.compile(
+    _M + r"\s+(?:drops|dropped|puts down|put down|sets down|set down|loses|lost|throws away|"
+    r"discards|leaves behind)\s+(?P<item>" + _DET + r"\s+[^.,;:!?\u27e8]{1,40}?)" + _END,
+    re.IGNORECASE,
+)
+NOT_ITEMS = {
+    "breath",
+    "deep breath",
+    "step",
+    "look",
+    "seat",
+    "moment",
+    "turn",
+    "sip",
+    "glance",
+    "hand",
+    "hands",
+    "chance",
+    "stand",
+    "walk",
+    "breath of air",
+    "time",
+    "nod",
+    "beat",
+    "pause",
+    "risk",
+    "note",
+    "head",
+    "shoulder",
+    "arm",
+    "face",
+    "way",
+    "lead",
+    "place",
+    "lesson",
+    "bow",
+}
 _WORDS = re.compile(r"[^\W\d_][\w'\u2019-]*", re.UNICODE)
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -69,7 +120,12 @@ class CharacterState:
     items: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"alive": self.alive, "present": self.present, "location": self.location, "items": list(self.items)}
+        return {
+            "alive": self.alive,
+            "present": self.present,
+            "location": self.location,
+            "items": list(self.items),
+        }
 
 
 @dataclass
@@ -115,13 +171,16 @@ class SceneContinuity:
             rows.append(
                 f"<tr><td><b>{escape(n)}</b>{mark}</td><td>{'alive' if c.alive else '<b>dead</b>'}</td>"
                 f"<td>{'yes' if c.present else ''}</td><td>{escape((c.location or '').title())}</td>"
-                f"<td>{escape(', '.join(c.items))}</td></tr>")
+                f"<td>{escape(', '.join(c.items))}</td></tr>"
+            )
         events = "".join(f"<li>{escape(e)}</li>" for e in self.events)
         warns = "".join(f"<li style='color:#b91c1c'>{escape(w)}</li>" for w in self.warnings)
-        return (f"<div class='wb-continuity'><div style='font-weight:700'>Continuity after "
-                f"{escape(self.title)}</div><table><tr><th>character</th><th>state</th><th>present</th>"
-                f"<th>location</th><th>holds</th></tr>{''.join(rows)}</table>"
-                f"{'<ul>' + events + warns + '</ul>' if events or warns else ''}</div>")
+        return (
+            f"<div class='wb-continuity'><div style='font-weight:700'>Continuity after "
+            f"{escape(self.title)}</div><table><tr><th>character</th><th>state</th><th>present</th>"
+            f"<th>location</th><th>holds</th></tr>{''.join(rows)}</table>"
+            f"{'<ul>' + events + warns + '</ul>' if events or warns else ''}</div>"
+        )
 
 
 class NameResolver:
@@ -168,7 +227,7 @@ class NameResolver:
                 continue
             name = None
             end = w.end()
-            if i + 1 < len(words) and sentence[w.end():words[i + 1].start()].strip() == "":
+            if i + 1 < len(words) and sentence[w.end() : words[i + 1].start()].strip() == "":
                 two = w.group(0) + " " + words[i + 1].group(0)
                 name = self.full.get(re.sub(r"'s$", "", two.casefold()))
                 if name:
@@ -177,11 +236,11 @@ class NameResolver:
             if name is None:
                 name = self.resolve(w.group(0))
             if name is not None:
-                out.append(sentence[pos:w.start()])
+                out.append(sentence[pos : w.start()])
                 out.append(_MARK.format(len(found)))
                 found.append(name)
                 pos = end
-                if sentence[end:end + 2] in ("'s", "\u2019s"):
+                if sentence[end : end + 2] in ("'s", "\u2019s"):
                     out.append("'s")
                     pos = end + 2
             i += 1
@@ -258,9 +317,12 @@ class _Rules:
         return names
 
 
-def derive(scenes: Sequence[tuple[str, str, str] | tuple[str, str, str, Sequence[str]]], cast: Sequence[str],
-           lore: Iterable[str] = (), overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
-           ) -> list[SceneContinuity]:
+def derive(
+    scenes: Sequence[tuple[str, str, str] | tuple[str, str, str, Sequence[str]]],
+    cast: Sequence[str],
+    lore: Iterable[str] = (),
+    overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+) -> list[SceneContinuity]:
     """The continuity after each scene of a path.
 
     ``scenes`` holds ``(scene_id, title, text)`` or ``(scene_id, title, text, characters)`` in

@@ -103,7 +103,13 @@ def _clean_choice(raw: str) -> str | None:
     words = re.findall(r"[^\W\d_]{2,}", text)
     letters = sum(ch.isalpha() for ch in text)
     tokens = text.split()
-    if len(words) < 2 or not 2 <= len(tokens) <= 14 or max(map(len, tokens)) > 25 or letters < 0.6 * max(1, len(text.replace(" ", ""))) or len(text) > 120:
+    if (
+        len(words) < 2
+        or not 2 <= len(tokens) <= 14
+        or max(map(len, tokens)) > 25
+        or letters < 0.6 * max(1, len(text.replace(" ", "")))
+        or len(text) > 120
+    ):
         return None
     return text[0].upper() + text[1:]
 
@@ -122,9 +128,18 @@ class Play:
     >>> play.move("Mara throws the key into the sea")   # doctest: +SKIP
     """
 
-    def __init__(self, session: Any, start: Scene | str | None = None, branch: str | None = None, *,
-                 k: int = DEFAULT_K, seed: int | None = None, pregenerate: bool = True,
-                 continuity: bool = True, max_new_tokens: int = PLAY_TOKENS) -> None:
+    def __init__(
+        self,
+        session: Any,
+        start: Scene | str | None = None,
+        branch: str | None = None,
+        *,
+        k: int = DEFAULT_K,
+        seed: int | None = None,
+        pregenerate: bool = True,
+        continuity: bool = True,
+        max_new_tokens: int = PLAY_TOKENS,
+    ) -> None:
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 6:
             raise InvalidInput(f"offer between 1 and 6 choices, not {k!r}")
         self.session = session
@@ -143,8 +158,10 @@ class Play:
             tip = branches[branch].tip
             scene = self.project.scene(start) if start is not None else tip
             if scene is None or tip is None or scene.id != tip.id:
-                raise StoryError(f"a play on branch {branch!r} starts at its last scene "
-                                 f"({tip.title if tip else 'none'}); name a new branch to play from elsewhere")
+                raise StoryError(
+                    f"a play on branch {branch!r} starts at its last scene "
+                    f"({tip.title if tip else 'none'}); name a new branch to play from elsewhere"
+                )
             self._branch, self._created, self._from = branch, True, branch
         else:
             if start is None:
@@ -240,15 +257,17 @@ class Play:
         from ..session import choices_schema
 
         text = scene.text.strip() or f"(The scene '{scene.title}' has no text yet.)"
-        system = prompts.render(prompts.SYSTEM, style=self.project.style, title=self.project.title,
-                                logline=self.project.logline)
+        system = prompts.render(
+            prompts.SYSTEM, style=self.project.style, title=self.project.title, logline=self.project.logline
+        )
 
         ctx = _Prompt(system, prompts.render(prompts.CHOICES, text=text[-2000:], k=self.k))
         schema = choices_schema(self.k)
         seed = _stable_seed("choices", self.seed, scene.id)
         # 48 tokens a choice (not suggest_choices' 60): its cache entries hold parsed values, not takes
-        out = self.session._generate_takes(ctx, 1, seed, 48 * self.k, None, stop, [], json_schema=schema,
-                                           temperature=0.7)
+        out = self.session._generate_takes(
+            ctx, 1, seed, 48 * self.k, None, stop, [], json_schema=schema, temperature=0.7
+        )
         if not out or out[0][0].get("finish_reason") == "stopped":
             raise GenerationStopped("suggestions were stopped")
         value = extract_json(out[0][0]["text"], schema)
@@ -286,8 +305,9 @@ class Play:
         cancel = threading.Event()
         self._worker_cancel = cancel
         scene = self._scene
-        thread = threading.Thread(target=self._work, args=(scene, cancel), name="workbench-play-prefetch",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=self._work, args=(scene, cancel), name="workbench-play-prefetch", daemon=True
+        )
         self._worker = thread
         thread.start()
 
@@ -310,8 +330,14 @@ class Play:
                     history = self.project.path(scene, self._branch if self._created else self._from)
                     ctx = job.ctx = self._context(history, job.title, job.label)
                     job.results = self.session._generate_takes(
-                        ctx, 1, job.seed, config.cap_new_tokens(self.max_new_tokens), job.feed, job.stop,
-                        [s.text for s in history[-3:]])
+                        ctx,
+                        1,
+                        job.seed,
+                        config.cap_new_tokens(self.max_new_tokens),
+                        job.feed,
+                        job.stop,
+                        [s.text for s in history[-3:]],
+                    )
                     stopped = not job.results or job.results[0][0]["finish_reason"] == "stopped"
                     job.state = "stopped" if stopped else "done"
                 except GenerationStopped:
@@ -337,7 +363,9 @@ class Play:
         with self.session._gen_lock:
             if not cancel.is_set():
                 with contextlib.suppress(GenerationStopped):
-                    gen.generate(TextRequest(prefix=ctx.prefix, suffix=ctx.suffix, max_new_tokens=1, stop=cancel))
+                    gen.generate(
+                        TextRequest(prefix=ctx.prefix, suffix=ctx.suffix, max_new_tokens=1, stop=cancel)
+                    )
 
     def cancel(self) -> None:
         """Stop the background work (pending scenes are dropped, nothing is saved)."""
@@ -383,12 +411,17 @@ class Play:
             lore = [e.content for e in self.project.lore]
             from .continuity import derive
 
-            note = derive([(s.id, s.title, s.text, s.characters) for s in history], cast, lore,
-                          self.continuity.overrides)[-1].note()
+            note = derive(
+                [(s.id, s.title, s.text, s.characters) for s in history],
+                cast,
+                lore,
+                self.continuity.overrides,
+            )[-1].note()
         gen = self.session.text_generator
         extra = gen.count_tokens(note) if note else 0
-        ctx = self.session._context_for(history, title, label, history[-1].characters if history else [], None,
-                                        cap + extra)
+        ctx = self.session._context_for(
+            history, title, label, history[-1].characters if history else [], None, cap + extra
+        )
         if note:
             at = next((i for i, p in enumerate(ctx.parts) if p.name == "instruction"), len(ctx.parts))
             ctx.parts.insert(at, ContextPart("continuity", note, extra, False, "derived by rules; editable"))
@@ -406,7 +439,9 @@ class Play:
             if not offered:
                 raise InvalidInput("there are no choices to pick here; type what happens instead")
             if not 0 <= move < len(offered):
-                raise InvalidInput(f"pick a choice from 0 to {len(offered) - 1} (or type what happens), not {move}")
+                raise InvalidInput(
+                    f"pick a choice from 0 to {len(offered) - 1} (or type what happens), not {move}"
+                )
             label = offered[move]
         else:
             label = self.session._clean_action(move)
@@ -415,8 +450,9 @@ class Play:
                     label = o
         return label, self._existing(self._scene).get(label.casefold())
 
-    def move(self, move: int | str, on_token: OnToken | None = None,
-             stop: threading.Event | None = None) -> Scene:
+    def move(
+        self, move: int | str, on_token: OnToken | None = None, stop: threading.Event | None = None
+    ) -> Scene:
         """Go on by an offered choice (its index) or a typed action; returns the new current scene.
 
         An existing choice is followed; anything else writes the next scene (streamed through
@@ -425,7 +461,9 @@ class Play:
         if self._closed:
             raise StoryError("this play is closed; start a new one with session.play()")
         if not self._move_lock.acquire(blocking=False):
-            raise PlayBusy("the next scene is still being written: wait for it, or stop it, before moving again")
+            raise PlayBusy(
+                "the next scene is still being written: wait for it, or stop it, before moving again"
+            )
         started = time.perf_counter()
         first: list[float] = []
 
@@ -451,9 +489,13 @@ class Play:
                     job = None
                 self._stop_others(job)
                 new, source = self._write(label, job, shown, stop)
-            self.last_move = {"move": label, "source": source, "scene": new.title,
-                              "first_token_s": round(first[0], 4) if first else None,
-                              "seconds": round(time.perf_counter() - started, 4)}
+            self.last_move = {
+                "move": label,
+                "source": source,
+                "scene": new.title,
+                "first_token_s": round(first[0], 4) if first else None,
+                "seconds": round(time.perf_counter() - started, 4),
+            }
             self._scene = new
             self.notice = ""
         finally:
@@ -474,7 +516,9 @@ class Play:
             return
         if self._branch in self.project.branches:
             if self._named:
-                raise StoryError(f"a branch called {self._branch!r} appeared meanwhile; play on it or pick another")
+                raise StoryError(
+                    f"a branch called {self._branch!r} appeared meanwhile; play on it or pick another"
+                )
             self._branch = self._free_name()
         self.project.set_branch(self._branch, self._scene, from_branch=self._from)
 
@@ -485,8 +529,9 @@ class Play:
         self._created = True
         return target
 
-    def _write(self, label: str, job: _Pending | None, shown: OnToken,
-               stop: threading.Event) -> tuple[Scene, str]:
+    def _write(
+        self, label: str, job: _Pending | None, shown: OnToken, stop: threading.Event
+    ) -> tuple[Scene, str]:
         results = None
         title = ""
         source = "generated"
@@ -501,22 +546,35 @@ class Play:
                 if not job.text:
                     shown(0, results[0][0]["text"])
             elif stop.is_set():
-                raise GenerationStopped("the move was stopped before the scene was finished; nothing was saved")
+                raise GenerationStopped(
+                    "the move was stopped before the scene was finished; nothing was saved"
+                )
         self.cancel()
         history = self.path()
         if results is None:
             title = self.project.unique_title(label[:60])
             ctx = self._context(history, title, label, record=True)
             seed = self._seed_for(self._scene, label)
-            results = self.session._generate_takes(ctx, 1, seed, config.cap_new_tokens(self.max_new_tokens), shown,
-                                                   stop, [s.text for s in history[-3:]])
+            results = self.session._generate_takes(
+                ctx,
+                1,
+                seed,
+                config.cap_new_tokens(self.max_new_tokens),
+                shown,
+                stop,
+                [s.text for s in history[-3:]],
+            )
             if not results or stop.is_set():
-                raise GenerationStopped("the move was stopped before the scene was finished; nothing was saved")
+                raise GenerationStopped(
+                    "the move was stopped before the scene was finished; nothing was saved"
+                )
         if not any(rec["text"].strip() for rec, _ in results):
             key = " ".join(label.split()).casefold()
             self._retries[key] = self._retries.get(key, 0) + 1  # the next try samples afresh
-            raise GenerationError("the model wrote nothing for this move; nothing was saved. "
-                                  "Try it again, or type another action")
+            raise GenerationError(
+                "the model wrote nothing for this move; nothing was saved. "
+                "Try it again, or type another action"
+            )
         return self._save(history, label, title, results), source
 
     def _save(self, history: list[Scene], label: str, title: str, results: list[Any]) -> Scene:
@@ -524,12 +582,19 @@ class Play:
         with self.project.transaction(f"play: {label[:60]}"):
             self._ensure_branch()
             title = title if not self._title_taken(title) else self.project.unique_title(label[:60])
-            new = self.project.add_scene(title, after=scene, choice=label, characters=scene.characters,
-                                         branch=self._branch)
+            new = self.project.add_scene(
+                title, after=scene, choice=label, characters=scene.characters, branch=self._branch
+            )
             path_ids = [s.id for s in history] + [new.id]
             for rec, prov in results:
-                prov.update({"path": path_ids, "branch": self._branch, "play": True,
-                             "screenplay": parse_scene(rec["text"]).screenplay})
+                prov.update(
+                    {
+                        "path": path_ids,
+                        "branch": self._branch,
+                        "play": True,
+                        "screenplay": parse_scene(rec["text"]).screenplay,
+                    }
+                )
                 new.add_take(rec["text"], source="model", provenance=prov)
         self._created = True
         return new

@@ -31,51 +31,86 @@ class PlayerView(SessionView):
     branch = param.String(default="", doc="The branch the play extends ('' = a new 'play N' branch).")
     streamed = param.String(default="", doc="The text of the scene being written, as it streams in.")
 
-    def __init__(self, session: Any, branch: str | None = None, play: Play | None = None, **params: Any) -> None:
+    def __init__(
+        self, session: Any, branch: str | None = None, play: Play | None = None, **params: Any
+    ) -> None:
         super().__init__(session, branch=branch or "", **params)
         self.play = play or session.play(branch=branch or None)
         self._stop = threading.Event()
         self._last_push = 0.0
         self._shown: tuple[int, str] | None = None
+
         def pane(css: str, **extra: Any) -> LiveHTML:
             return LiveHTML("", margin=(4, 10), css_classes=[css], sizing_mode="stretch_width", **extra)
 
         self.title_pane = pane("wb-play-title")
         self.history_pane = pane("wb-play-history")
-        self.history = pn.Card(self.history_pane, title="The story so far", collapsed=True,
-                               sizing_mode="stretch_width", css_classes=["wb-play-history-card"])
+        self.history = pn.Card(
+            self.history_pane,
+            title="The story so far",
+            collapsed=True,
+            sizing_mode="stretch_width",
+            css_classes=["wb-play-history-card"],
+        )
         self.scene_pane = pane("wb-play-scene")
         self.stream_pane = pane("wb-play-streaming", visible=False)
         self.choices_box = pn.Column(css_classes=["wb-play-choices"], sizing_mode="stretch_width")
-        self.action_input = pn.widgets.TextInput(placeholder="…or type what happens next", css_classes=[
-            "wb-play-action"], sizing_mode="stretch_width", max_length=500)
+        self.action_input = pn.widgets.TextInput(
+            placeholder="…or type what happens next",
+            css_classes=["wb-play-action"],
+            sizing_mode="stretch_width",
+            max_length=500,
+        )
         self.go_button = pn.widgets.Button(label="Go", color="primary", css_classes=["wb-play-go"], width=80)
-        self.stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True,
-                                             css_classes=["wb-play-stop"], width=80)
+        self.stop_button = pn.widgets.Button(
+            label="Stop", color="warning", disabled=True, css_classes=["wb-play-stop"], width=80
+        )
         self.continuity_pane = pane("wb-play-continuity")
         names = [c.name for c in self.project.cast]
         self.who = pn.widgets.Select(label="Character", options=names, css_classes=["wb-play-who"], width=180)
         self.alive_box = pn.widgets.Checkbox(label="alive", value=True, css_classes=["wb-play-alive"])
-        self.location_input = pn.widgets.TextInput(label="Location", css_classes=["wb-play-location"], width=200)
-        self.items_input = pn.widgets.TextInput(label="Holds (comma-separated)", css_classes=["wb-play-items"],
-                                                width=260)
+        self.location_input = pn.widgets.TextInput(
+            label="Location", css_classes=["wb-play-location"], width=200
+        )
+        self.items_input = pn.widgets.TextInput(
+            label="Holds (comma-separated)", css_classes=["wb-play-items"], width=260
+        )
         self.fix_button = pn.widgets.Button(label="Correct from this scene on", css_classes=["wb-play-fix"])
         self.who.param.watch(lambda _e: self._fill_fix(), "value")
         self.fix_button.on_click(lambda _e: self.attempt(self.correct))
         self.continuity_card = pn.Card(
             self.continuity_pane,
-            pn.Row(self.who, self.alive_box, self.location_input, self.items_input, self.fix_button,
-                   visible=bool(names)),
-            title="Continuity", collapsed=True, sizing_mode="stretch_width", css_classes=["wb-play-continuity-card"])
+            pn.Row(
+                self.who,
+                self.alive_box,
+                self.location_input,
+                self.items_input,
+                self.fix_button,
+                visible=bool(names),
+            ),
+            title="Continuity",
+            collapsed=True,
+            sizing_mode="stretch_width",
+            css_classes=["wb-play-continuity-card"],
+        )
         self.go_button.on_click(lambda _e: self.type_action())
         self.action_input.param.watch(lambda _e: self.type_action(), "enter_pressed")
         self.stop_button.on_click(lambda _e: self.stop())
         self.param.watch(lambda _e: self._busy_changed(), "busy")
         self._layout = pn.Column(
-            self.title_pane, self._alert, self.history, self.scene_pane, self.stream_pane, self.choices_box,
+            self.title_pane,
+            self._alert,
+            self.history,
+            self.scene_pane,
+            self.stream_pane,
+            self.choices_box,
             pn.Row(self.action_input, self.go_button, self.stop_button, sizing_mode="stretch_width"),
-            self._status, self.continuity_card, css_classes=["wb-player"], sizing_mode="stretch_width",
-            max_width=900)
+            self._status,
+            self.continuity_card,
+            css_classes=["wb-player"],
+            sizing_mode="stretch_width",
+            max_width=900,
+        )
         self.refresh()
 
     def __panel__(self) -> Any:
@@ -100,18 +135,22 @@ class PlayerView(SessionView):
         self.title_pane.object = (
             f"<div style='font-size:20px;font-weight:700'>{escape(self.project.title)}</div>"
             f"<div style='{MUTED}'>playing on branch <b class='wb-play-branch'>{escape(play.branch)}</b> · "
-            f"scene {len(path)}</div>")
+            f"scene {len(path)}</div>"
+        )
         parts = []
         for i, s in enumerate(path[:-1]):
             label = next((c.label for c, t in s.children if t.id == path[i + 1].id), "")
-            parts.append(f"<div class='wb-play-past'><b>{escape(s.title)}</b>{screenplay_html(s.text, cast)}"
-                         f"<div style='{MUTED}'>→ {escape(label)}</div></div>")
+            parts.append(
+                f"<div class='wb-play-past'><b>{escape(s.title)}</b>{screenplay_html(s.text, cast)}"
+                f"<div style='{MUTED}'>→ {escape(label)}</div></div>"
+            )
         self.history_pane.object = "".join(parts) or f"<p style='{MUTED}'>This is the beginning.</p>"
         self.scene_pane.object = (
             f"<div class='wb-play-current' data-scene-id='{escape(scene.id)}'>"
             f"<div style='font-size:16px;font-weight:700' class='wb-play-scene-title'>{escape(scene.title)}</div>"
             f"{screenplay_html(scene.text, cast) if scene.text.strip() else f'<p style={MUTED!r}>No text yet.</p>'}"
-            "</div>")
+            "</div>"
+        )
         state = play.state()
         warn = "".join(f"<div style='color:#b91c1c'>⚠ {escape(w)}</div>" for w in state.warnings)
         self.continuity_pane.object = warn + state._repr_html_()
@@ -130,14 +169,21 @@ class PlayerView(SessionView):
     def correct(self) -> None:
         """Store the writer's correction of the chosen character's state at the current scene."""
         items = [x.strip() for x in (self.items_input.value or "").split(",") if x.strip()]
-        self.play.continuity.set(self.play.scene, self.who.value, alive=self.alive_box.value,
-                                 location=self.location_input.value or None, items=items)
+        self.play.continuity.set(
+            self.play.scene,
+            self.who.value,
+            alive=self.alive_box.value,
+            location=self.location_input.value or None,
+            items=items,
+        )
         self.status = f"continuity corrected: {self.who.value} from {self.play.scene.title} on"
         self.refresh()
 
     def _load_choices(self) -> None:
         scene_id = self.play.scene.id
-        self.choices_box.objects = [LiveHTML(f"<span style='{MUTED}'>choosing what could happen next…</span>")]
+        self.choices_box.objects = [
+            LiveHTML(f"<span style='{MUTED}'>choosing what could happen next…</span>")
+        ]
 
         def load() -> None:
             try:
@@ -153,8 +199,13 @@ class PlayerView(SessionView):
     def _show_choices(self, choices: list[str]) -> None:
         buttons: list[Any] = []
         for i, label in enumerate(choices):
-            b = pn.widgets.Button(label=label, css_classes=["wb-play-choice"], sizing_mode="stretch_width",
-                                  color="light", disabled=self.busy)
+            b = pn.widgets.Button(
+                label=label,
+                css_classes=["wb-play-choice"],
+                sizing_mode="stretch_width",
+                color="light",
+                disabled=self.busy,
+            )
             b.on_click(self._chooser(i))
             buttons.append(b)
         if self.play.notice:
@@ -215,8 +266,9 @@ class PlayerView(SessionView):
             self.stream_pane.object = ""
             lm = self.play.last_move
             first = lm.get("first_token_s")
-            self.status = (f"{lm.get('source', '')} in {lm.get('seconds', 0):.2f} s"
-                           + (f" (first text after {first:.2f} s)" if first is not None else ""))
+            self.status = f"{lm.get('source', '')} in {lm.get('seconds', 0):.2f} s" + (
+                f" (first text after {first:.2f} s)" if first is not None else ""
+            )
             self.refresh()
 
         try:
@@ -239,9 +291,11 @@ class PlayerView(SessionView):
     def _push(self, text: str) -> None:
         self.streamed = text
         self.stream_pane.visible = True
-        self.stream_pane.object = (f"<div class='wb-play-stream' style='border-left:3px solid #c2410c;"
-                                   f"padding-left:10px;white-space:pre-wrap;font-family:monospace;font-size:13px'>"
-                                   f"{escape(text)}</div>")
+        self.stream_pane.object = (
+            f"<div class='wb-play-stream' style='border-left:3px solid #c2410c;"
+            f"padding-left:10px;white-space:pre-wrap;font-family:monospace;font-size:13px'>"
+            f"{escape(text)}</div>"
+        )
 
     def close(self) -> None:
         super().close()

@@ -8,5 +8,12 @@ offline HTML report.
 from .html import character_html, project_html, scene_html, screenplay_html, take_html
 from .svg import branch_map_svg, layout
 
-__all__ = ["branch_map_svg", "character_html", "layout", "project_html", "scene_html", "screenplay_html",
-           "take_html"]
+__all__ = [
+    "branch_map_svg",
+    "character_html",
+    "layout",
+    "project_html",
+    "scene_html",
+    "screenplay_html",
+    "take_html",
+]

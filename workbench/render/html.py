@@ -8,8 +8,10 @@ from typing import Any
 
 from ..story.screenplay import parse_scene
 
-CARD = ("font-family:system-ui,-apple-system,'Segoe UI',sans-serif;border:1px solid #e5e7eb;border-radius:10px;"
-        "padding:12px 14px;margin:6px 0;background:#fff;color:#111827;max-width:760px")
+CARD = (
+    "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;border:1px solid #e5e7eb;border-radius:10px;"
+    "padding:12px 14px;margin:6px 0;background:#fff;color:#111827;max-width:760px"
+)
 MUTED = "color:#6b7280;font-size:12px"
 
 
@@ -18,26 +20,36 @@ def _portrait_img(project: Any, sha: str | None, size: int = 96) -> str:
         return ""
     asset = project.assets.get(sha)
     b64 = base64.b64encode(asset.data).decode()
-    return (f'<img src="data:{asset.mime};base64,{b64}" alt="portrait" width="{size}" height="{size}" '
-            'style="border-radius:8px;object-fit:cover;float:right;margin-left:12px">')
+    return (
+        f'<img src="data:{asset.mime};base64,{b64}" alt="portrait" width="{size}" height="{size}" '
+        'style="border-radius:8px;object-fit:cover;float:right;margin-left:12px">'
+    )
 
 
 def character_html(character: Any) -> str:
     d = character.data if hasattr(character, "data") else character.to_dict()
     voice = d.get("voice") or {}
     voice_txt = ", ".join(f"{k} {v}" for k, v in sorted(voice.items())) or "default voice"
-    rows = [(label, d.get(key)) for label, key in (
-        ("Description", "description"), ("Personality", "personality"), ("Appearance", "appearance"),
-        ("Speech", "speech_style"))]
+    rows = [
+        (label, d.get(key))
+        for label, key in (
+            ("Description", "description"),
+            ("Personality", "personality"),
+            ("Appearance", "appearance"),
+            ("Speech", "speech_style"),
+        )
+    ]
     body = "".join(f"<div><b>{label}:</b> {escape(str(v))}</div>" for label, v in rows if v)
     portrait = _portrait_img(character.project, d.get("portrait")) if hasattr(character, "project") else ""
     swatch = d.get("palette") or "#888"
     version = getattr(character, "version", 1)
-    return (f'<div class="wb-character" style="{CARD}">{portrait}'
-            f'<div style="font-size:16px;font-weight:700"><span style="display:inline-block;width:12px;height:12px;'
-            f'border-radius:6px;background:{escape(swatch)};margin-right:6px"></span>{escape(character.name)}</div>'
-            f'<div style="{MUTED}">v{version} · {escape(voice_txt)}</div>{body}'
-            f'<div style="clear:both"></div></div>')
+    return (
+        f'<div class="wb-character" style="{CARD}">{portrait}'
+        f'<div style="font-size:16px;font-weight:700"><span style="display:inline-block;width:12px;height:12px;'
+        f'border-radius:6px;background:{escape(swatch)};margin-right:6px"></span>{escape(character.name)}</div>'
+        f'<div style="{MUTED}">v{version} · {escape(voice_txt)}</div>{body}'
+        f'<div style="clear:both"></div></div>'
+    )
 
 
 def screenplay_html(text: str, cast: list[str] | None = None) -> str:
@@ -58,8 +70,10 @@ def screenplay_html(text: str, cast: list[str] | None = None) -> str:
             parts.append(f'<p class="wb-dialogue" style="margin:0 20% 0 22%">{t}</p>')
         elif el.kind == "transition":
             parts.append(f'<p class="wb-transition" style="text-align:right;margin:8px 0">{t}</p>')
-    return ('<div class="wb-screenplay" style="font-family:\'Courier Prime\',\'Courier New\',monospace;'
-            f'font-size:13px;line-height:1.35">{"".join(parts)}</div>')
+    return (
+        "<div class=\"wb-screenplay\" style=\"font-family:'Courier Prime','Courier New',monospace;"
+        f'font-size:13px;line-height:1.35">{"".join(parts)}</div>'
+    )
 
 
 def take_html(take: Any) -> str:
@@ -75,9 +89,11 @@ def take_html(take: Any) -> str:
     chosen = take.is_chosen
     cast = [c.name for c in take.project.cast]
     border = "#c2410c" if chosen else "#e5e7eb"
-    return (f'<div class="wb-take" data-take-id="{escape(take.id)}" style="{CARD};border-color:{border}">'
-            f'<div style="{MUTED}">{"✓ chosen · " if chosen else ""}{escape(" · ".join(bits))}</div>'
-            f"{screenplay_html(take.text, cast)}</div>")
+    return (
+        f'<div class="wb-take" data-take-id="{escape(take.id)}" style="{CARD};border-color:{border}">'
+        f'<div style="{MUTED}">{"✓ chosen · " if chosen else ""}{escape(" · ".join(bits))}</div>'
+        f"{screenplay_html(take.text, cast)}</div>"
+    )
 
 
 def scene_html(scene: Any, takes: bool = True) -> str:
@@ -85,15 +101,19 @@ def scene_html(scene: Any, takes: bool = True) -> str:
     all_takes = scene.takes
     chosen = scene.chosen
     cast = [c.name for c in project.cast]
-    head = (f'<div style="font-size:16px;font-weight:700">{escape(scene.title)}</div>'
-            f'<div style="{MUTED}">{len(all_takes)} take{"s" if len(all_takes) != 1 else ""}'
-            f'{" · tags: " + escape(", ".join(scene.tags)) if scene.tags else ""}</div>')
+    head = (
+        f'<div style="font-size:16px;font-weight:700">{escape(scene.title)}</div>'
+        f'<div style="{MUTED}">{len(all_takes)} take{"s" if len(all_takes) != 1 else ""}'
+        f"{' · tags: ' + escape(', '.join(scene.tags)) if scene.tags else ''}</div>"
+    )
     body = screenplay_html(chosen.text, cast) if chosen else f'<p style="{MUTED}">No text yet.</p>'
     others = ""
     if takes and len(all_takes) > 1:
         others = "".join(take_html(t) for t in all_takes if chosen is None or t.id != chosen.id)
-        others = (f'<details><summary style="{MUTED};cursor:pointer">Other takes ({len(all_takes) - 1})</summary>'
-                  f"{others}</details>")
+        others = (
+            f'<details><summary style="{MUTED};cursor:pointer">Other takes ({len(all_takes) - 1})</summary>'
+            f"{others}</details>"
+        )
     kids = scene.children
     choices = ""
     if kids:
@@ -109,9 +129,11 @@ def project_html(project: Any) -> str:
     branches = ", ".join(f"{escape(n)} ({k})" for n, k in s["branches"].items()) or "none"
     cast = ", ".join(escape(n) for n in s["cast"]) or "nobody yet"
     meta = " · ".join(x for x in [escape(project.genre)] if x)
-    return (f'<div class="wb-project" style="{CARD};max-width:none">'
-            f'<div style="font-size:20px;font-weight:700">{escape(project.title)}</div>'
-            f'<div style="font-style:italic;margin:2px 0 6px">{escape(project.logline)}</div>'
-            f'<div style="{MUTED}">{meta + " · " if meta else ""}{s["scenes"]} scenes · {s["takes"]} takes · '
-            f'branches: {branches} · cast: {cast} · {s["lore"]} lore entries</div>'
-            f'<div style="overflow-x:auto;margin-top:8px">{branch_map_svg(project)}</div></div>')
+    return (
+        f'<div class="wb-project" style="{CARD};max-width:none">'
+        f'<div style="font-size:20px;font-weight:700">{escape(project.title)}</div>'
+        f'<div style="font-style:italic;margin:2px 0 6px">{escape(project.logline)}</div>'
+        f'<div style="{MUTED}">{meta + " · " if meta else ""}{s["scenes"]} scenes · {s["takes"]} takes · '
+        f"branches: {branches} · cast: {cast} · {s['lore']} lore entries</div>"
+        f'<div style="overflow-x:auto;margin-top:8px">{branch_map_svg(project)}</div></div>'
+    )

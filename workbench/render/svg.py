@@ -61,18 +61,24 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def branch_map_svg(project: Any, branch: str | None = "main", selected: str | None = None,
-                   compare: str | None = None) -> str:
+def branch_map_svg(
+    project: Any, branch: str | None = "main", selected: str | None = None, compare: str | None = None
+) -> str:
     """The story graph as SVG. ``branch`` is highlighted (``compare`` too, in a second colour);
     every scene box carries ``data-scene-id`` so views can make it clickable."""
     pos = layout(project)
     if not pos:
-        return ('<svg xmlns="http://www.w3.org/2000/svg" width="320" height="60" role="img" '
-                'aria-label="empty story"><text x="16" y="34" font-family="sans-serif" font-size="14" '
-                'fill="#666">No scenes yet.</text></svg>')
-    on_branch: list[str] = list(project.branches[branch].scene_ids) if branch and branch in project.branches else []
-    on_compare: list[str] = (list(project.branches[compare].scene_ids)
-                             if compare and compare in project.branches else [])
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="60" role="img" '
+            'aria-label="empty story"><text x="16" y="34" font-family="sans-serif" font-size="14" '
+            'fill="#666">No scenes yet.</text></svg>'
+        )
+    on_branch: list[str] = (
+        list(project.branches[branch].scene_ids) if branch and branch in project.branches else []
+    )
+    on_compare: list[str] = (
+        list(project.branches[compare].scene_ids) if compare and compare in project.branches else []
+    )
     edges_b = set(zip(on_branch, on_branch[1:]))
     edges_c = set(zip(on_compare, on_compare[1:]))
     width = max(x for x, _ in pos.values()) + BOX_W + PAD

@@ -18,6 +18,21 @@ from .project import (
 from .screenplay import Element, Line, ParsedScene, parse_scene
 
 __all__ = [
-    "Assets", "Branch", "Branches", "Cast", "Character", "Choice", "Element", "FeedbackEvent", "Line", "Lore",
-    "LoreEntry", "ParsedScene", "Project", "Scene", "Take", "open_project", "parse_scene",
+    "Assets",
+    "Branch",
+    "Branches",
+    "Cast",
+    "Character",
+    "Choice",
+    "Element",
+    "FeedbackEvent",
+    "Line",
+    "Lore",
+    "LoreEntry",
+    "ParsedScene",
+    "Project",
+    "Scene",
+    "Take",
+    "open_project",
+    "parse_scene",
 ]

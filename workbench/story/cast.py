@@ -135,15 +135,25 @@ class CastLibrary:
         """Save a character (a library character, or a project character to share): a new revision."""
         if isinstance(character, LibraryCharacter):
             current = next((c for c in self if c.id == character.id), None)
-            ch = LibraryCharacter(character.id, character.name, (current.version if current else 0) + 1,
-                                  dict(character.fields), current.file if current else None)
+            ch = LibraryCharacter(
+                character.id,
+                character.name,
+                (current.version if current else 0) + 1,
+                dict(character.fields),
+                current.file if current else None,
+            )
             return self._write(ch)
         # a project Character
         lid = character.library_id or character.id
         current = next((c for c in self if c.id == lid), None)
         fields = {k: v for k, v in character.data.items() if k in CHARACTER_FIELDS}
-        ch = LibraryCharacter(lid, character.name, (current.version if current else 0) + 1, fields,
-                              current.file if current else None)
+        ch = LibraryCharacter(
+            lid,
+            character.name,
+            (current.version if current else 0) + 1,
+            fields,
+            current.file if current else None,
+        )
         return self._write(ch)
 
     def update(self, name: str, **fields: Any) -> LibraryCharacter:
@@ -162,8 +172,9 @@ class CastLibrary:
             ch.file.unlink()
 
     def _write(self, ch: LibraryCharacter) -> LibraryCharacter:
-        card = character_to_card_v3({**ch.fields, "name": ch.name, "id": ch.id, "revision": ch.version,
-                                     "version": ch.version})
+        card = character_to_card_v3(
+            {**ch.fields, "name": ch.name, "id": ch.id, "revision": ch.version, "version": ch.version}
+        )
         file = ch.file or self._free_file(ch.name)
         try:
             data = json.dumps(card, ensure_ascii=False, indent=2, sort_keys=True).encode()

@@ -11,7 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("new", help="create a new, empty project file")
     p.add_argument("path", type=Path)
     p.add_argument("--title", default=None)
-    p.add_argument("--sample", action="store_true", help="start from the sample story instead of an empty one")
+    p.add_argument(
+        "--sample", action="store_true", help="start from the sample story instead of an empty one"
+    )
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("info", help="show a project's scenes, branches, cast and takes")
@@ -24,8 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", type=Path)
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("demo", help="build the sample project and render its pitch report on the default model")
-    p.add_argument("--out", type=Path, default=Path("out"), help="folder for the demo's files (default: out/)")
+    p = sub.add_parser(
+        "demo", help="build the sample project and render its pitch report on the default model"
+    )
+    p.add_argument(
+        "--out", type=Path, default=Path("out"), help="folder for the demo's files (default: out/)"
+    )
     p.add_argument("--no-report", action="store_true", help="only build and show the sample project")
     p.add_argument("--model", default="default", help="text model spec")
     p.set_defaults(func=cmd_demo)
@@ -49,8 +55,10 @@ def cmd_new(args: argparse.Namespace) -> int:
 def describe(project) -> str:  # noqa: ANN001
     lines = [f"{project.title}", f"  {project.logline}" if project.logline else "", ""]
     s = project.summary()
-    lines.append(f"IFID {s['ifid']} · {s['scenes']} scenes · {s['choices']} choices · {s['takes']} takes · "
-                 f"{s['assets']} media assets · {s['lore']} lore entries")
+    lines.append(
+        f"IFID {s['ifid']} · {s['scenes']} scenes · {s['choices']} choices · {s['takes']} takes · "
+        f"{s['assets']} media assets · {s['lore']} lore entries"
+    )
     lines.append("")
     lines.append("Cast: " + (", ".join(s["cast"]) or "nobody yet"))
     lines.append("")

@@ -82,7 +82,9 @@ def _clean_title(title: Any, what: str = "title") -> str:
     if not title:
         raise InvalidInput(f"a scene {what} cannot be empty")
     if len(title) > MAX_TITLE:
-        raise InvalidInput(f"a scene {what} can have at most {MAX_TITLE} characters (this one has {len(title)})")
+        raise InvalidInput(
+            f"a scene {what} can have at most {MAX_TITLE} characters (this one has {len(title)})"
+        )
     return title
 
 
@@ -201,9 +203,7 @@ class Scene(_Handle):
 
     @property
     def children(self) -> list[tuple[Choice, Scene]]:
-        rows = self.project._all(
-            "SELECT * FROM choices WHERE source=? ORDER BY seq", (self.id,)
-        )
+        rows = self.project._all("SELECT * FROM choices WHERE source=? ORDER BY seq", (self.id,))
         return [(self.project._choice(r), Scene(self.project, r["target"])) for r in rows]
 
     @property
@@ -338,7 +338,10 @@ class Character(_Handle):
     @property
     def data(self) -> dict[str, Any]:
         stored = _loads(self._row()["data"], {})
-        out = {k: (json.loads(json.dumps(v)) if isinstance(v, (dict, list)) else v) for k, v in CHARACTER_FIELDS.items()}
+        out = {
+            k: (json.loads(json.dumps(v)) if isinstance(v, (dict, list)) else v)
+            for k, v in CHARACTER_FIELDS.items()
+        }
         out.update(stored)
         if out.get("palette") is None:
             out["palette"] = default_palette(self.library_id or self.id)
@@ -392,7 +395,9 @@ class LoreEntry:
         if self.always:
             return True
         low = text.casefold()
-        return any(re.search(r"(?<!\w)" + re.escape(k.casefold()) + r"(?!\w)", low) for k in self.keys if k.strip())
+        return any(
+            re.search(r"(?<!\w)" + re.escape(k.casefold()) + r"(?!\w)", low) for k in self.keys if k.strip()
+        )
 
 
 @dataclass(frozen=True)
@@ -482,8 +487,9 @@ class Cast:
         json.dumps(out)  # must be JSON-serialisable
         return out
 
-    def add(self, name: str, *, library_id: str | None = None, library_version: int | None = None,
-            **fields: Any) -> Character:
+    def add(
+        self, name: str, *, library_id: str | None = None, library_version: int | None = None, **fields: Any
+    ) -> Character:
         """Add a character to the project."""
         name = _clean_title(name, "character name")
         data = self._check_fields(fields)
@@ -500,7 +506,15 @@ class Cast:
             self.project._exec(
                 "INSERT INTO characters(id, name, data, version, library_id, library_version, seq) "
                 "VALUES(?,?,?,?,?,?,?)",
-                (cid, name, _dumps(data), 1, library_id, library_version, self.project._next_seq("characters")),
+                (
+                    cid,
+                    name,
+                    _dumps(data),
+                    1,
+                    library_id,
+                    library_version,
+                    self.project._next_seq("characters"),
+                ),
             )
         return Character(self.project, cid)
 
@@ -512,10 +526,15 @@ class Cast:
         if row is not None:
             char = Character(self.project, row["id"])
             with self.project.transaction(f"update {library_character.name} from the cast library"):
-                self._update(char, {"name": library_character.name, **fields},
-                             library_version=library_character.version)
+                self._update(
+                    char,
+                    {"name": library_character.name, **fields},
+                    library_version=library_character.version,
+                )
             return char
-        return self.add(library_character.name, library_id=lid, library_version=library_character.version, **fields)
+        return self.add(
+            library_character.name, library_id=lid, library_version=library_character.version, **fields
+        )
 
     def pull(self, name: str, library: Any = None) -> Character:
         """Replace the pinned snapshot with the cast library's newer version."""
@@ -575,8 +594,9 @@ class Lore:
         self.project = project
 
     def _entry(self, r: sqlite3.Row) -> LoreEntry:
-        return LoreEntry(r["id"], r["name"], tuple(_loads(r["keys"], [])), r["content"], bool(r["always"]),
-                         r["priority"])
+        return LoreEntry(
+            r["id"], r["name"], tuple(_loads(r["keys"], [])), r["content"], bool(r["always"]), r["priority"]
+        )
 
     def __iter__(self) -> Iterator[LoreEntry]:
         rows = self.project._all("SELECT * FROM lore ORDER BY priority DESC, seq")
@@ -585,8 +605,14 @@ class Lore:
     def __len__(self) -> int:
         return self.project._scalar("SELECT count(*) AS n FROM lore")
 
-    def add(self, keys: Iterable[str] | str, content: str, always: bool = False, priority: int = 0,
-            name: str | None = None) -> LoreEntry:
+    def add(
+        self,
+        keys: Iterable[str] | str,
+        content: str,
+        always: bool = False,
+        priority: int = 0,
+        name: str | None = None,
+    ) -> LoreEntry:
         if isinstance(keys, str):
             keys = [k.strip() for k in keys.split(",")]
         keys = [k for k in (str(k).strip() for k in keys) if k]
@@ -598,8 +624,15 @@ class Lore:
         with self.project.transaction("add lore"):
             self.project._exec(
                 "INSERT INTO lore(id, name, keys, content, always, priority, seq) VALUES(?,?,?,?,?,?,?)",
-                (lid, name or (keys[0] if keys else "always"), _dumps(keys), content, int(always), int(priority),
-                 self.project._next_seq("lore")),
+                (
+                    lid,
+                    name or (keys[0] if keys else "always"),
+                    _dumps(keys),
+                    content,
+                    int(always),
+                    int(priority),
+                    self.project._next_seq("lore"),
+                ),
             )
         return self.get(lid)
 
@@ -625,7 +658,9 @@ class Assets:
     def __init__(self, project: Project) -> None:
         self.project = project
 
-    def put(self, data: bytes, mime: str, provenance: Mapping[str, Any] | None = None, kind: str = "") -> Asset:
+    def put(
+        self, data: bytes, mime: str, provenance: Mapping[str, Any] | None = None, kind: str = ""
+    ) -> Asset:
         if not isinstance(data, (bytes, bytearray)):
             raise InvalidInput("asset data must be bytes")
         sha = hashlib.sha256(data).hexdigest()
@@ -801,10 +836,12 @@ class Project:
     @property
     def revision(self) -> int:
         """A number that changes whenever the story changes (in this or another process)."""
-        return int(self._scalar(
-            "SELECT (SELECT coalesce(max(seq),0) FROM undolog) + (SELECT coalesce(max(seq),0) FROM events) "
-            "+ (SELECT count(*) FROM undo_steps)"
-        ))
+        return int(
+            self._scalar(
+                "SELECT (SELECT coalesce(max(seq),0) FROM undolog) + (SELECT coalesce(max(seq),0) FROM events) "
+                "+ (SELECT count(*) FROM undo_steps)"
+            )
+        )
 
     def close(self) -> None:
         """Checkpoint the write-ahead log into the file and close it (the file is then complete on its own)."""
@@ -858,14 +895,20 @@ class Project:
         if not isinstance(value, str):
             raise InvalidInput(f"the project's {key} must be text")
         with self.transaction(f"set {key}"):
-            self._exec("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                       (key, value))
+            self._exec(
+                "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
 
-    title = property(lambda self: self._meta("title", "Untitled story"), lambda self, v: self._set_meta("title", v))
+    title = property(
+        lambda self: self._meta("title", "Untitled story"), lambda self, v: self._set_meta("title", v)
+    )
     logline = property(lambda self: self._meta("logline"), lambda self, v: self._set_meta("logline", v))
     genre = property(lambda self: self._meta("genre"), lambda self, v: self._set_meta("genre", v))
     style = property(lambda self: self._meta("style"), lambda self, v: self._set_meta("style", v))
-    author_note = property(lambda self: self._meta("author_note"), lambda self, v: self._set_meta("author_note", v))
+    author_note = property(
+        lambda self: self._meta("author_note"), lambda self, v: self._set_meta("author_note", v)
+    )
 
     @property
     def ifid(self) -> str:
@@ -963,13 +1006,18 @@ class Project:
             )
             scene = Scene(self, sid)
             if start is None:
-                self._exec("INSERT INTO meta(key, value) VALUES('start', ?) "
-                           "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (sid,))
+                self._exec(
+                    "INSERT INTO meta(key, value) VALUES('start', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (sid,),
+                )
                 if DEFAULT_BRANCH in self.branches:
                     self._exec("UPDATE branches SET scenes=? WHERE name=?", (_dumps([sid]), DEFAULT_BRANCH))
                 else:
-                    self._exec("INSERT INTO branches(name, scenes, seq) VALUES(?,?,?)",
-                               (DEFAULT_BRANCH, _dumps([sid]), self._next_seq("branches")))
+                    self._exec(
+                        "INSERT INTO branches(name, scenes, seq) VALUES(?,?,?)",
+                        (DEFAULT_BRANCH, _dumps([sid]), self._next_seq("branches")),
+                    )
             elif src is not None:
                 self._link(src, scene, choice or title)
                 grow = self._branch_to_grow(src, branch)
@@ -1007,15 +1055,19 @@ class Project:
         if self._one("SELECT 1 FROM choices WHERE source=? AND target=?", (src.id, dst.id)):
             raise DuplicateName(f"{src.title!r} already leads to {dst.title!r}")
         cid = _new_id("x_")
-        self._exec("INSERT INTO choices(id, source, target, label, seq) VALUES(?,?,?,?,?)",
-                   (cid, src.id, dst.id, label, self._next_seq("choices")))
+        self._exec(
+            "INSERT INTO choices(id, source, target, label, seq) VALUES(?,?,?,?,?)",
+            (cid, src.id, dst.id, label, self._next_seq("choices")),
+        )
         return Choice(self, cid, src.id, dst.id, label)
 
     def _reaches(self, a: str, b: str) -> bool:
         """Is ``b`` reachable from ``a`` along choices?"""
         r = self.conn.execute(
             "WITH RECURSIVE r(id) AS (SELECT ? UNION SELECT c.target FROM choices c JOIN r ON c.source=r.id) "
-            "SELECT 1 FROM r WHERE id=? LIMIT 1", (a, b)).fetchone()
+            "SELECT 1 FROM r WHERE id=? LIMIT 1",
+            (a, b),
+        ).fetchone()
         return r is not None
 
     def connect(self, from_scene: Scene | str, to_scene: Scene | str, choice: str) -> Choice:
@@ -1044,15 +1096,25 @@ class Project:
         with self.transaction("relabel choice"):
             self._exec("UPDATE choices SET label=? WHERE id=?", (label, choice.id))
 
-    def _update_scene(self, scene: Scene, *, tags: list[str] | None = None, characters: list[str] | None = None,
-                      position: tuple[float, float] | None | bool = False, summary: str | None = None,
-                      label: str = "edit scene") -> None:
+    def _update_scene(
+        self,
+        scene: Scene,
+        *,
+        tags: list[str] | None = None,
+        characters: list[str] | None = None,
+        position: tuple[float, float] | None | bool = False,
+        summary: str | None = None,
+        label: str = "edit scene",
+    ) -> None:
         with self.transaction(label):
             scene._row()
             if tags is not None:
                 self._exec("UPDATE scenes SET tags=? WHERE id=?", (_dumps([str(t) for t in tags]), scene.id))
             if characters is not None:
-                self._exec("UPDATE scenes SET characters=? WHERE id=?", (_dumps([str(c) for c in characters]), scene.id))
+                self._exec(
+                    "UPDATE scenes SET characters=? WHERE id=?",
+                    (_dumps([str(c) for c in characters]), scene.id),
+                )
             if position is not False:
                 x, y = position if position is not None else (None, None)  # type: ignore[misc]
                 self._exec("UPDATE scenes SET x=?, y=? WHERE id=?", (x, y, scene.id))
@@ -1084,7 +1146,10 @@ class Project:
                 return [Scene(self, s) for s in ids]
             walked.append(cur)
             seen.add(cur)
-            parents = [r["source"] for r in self._all("SELECT source FROM choices WHERE target=? ORDER BY seq", (cur,))]
+            parents = [
+                r["source"]
+                for r in self._all("SELECT source FROM choices WHERE target=? ORDER BY seq", (cur,))
+            ]
             if not parents:
                 break
             if len(parents) > 1:
@@ -1109,16 +1174,19 @@ class Project:
             if name in self.branches:
                 self._exec("UPDATE branches SET scenes=? WHERE name=?", (_dumps(ids), name))
             else:
-                self._exec("INSERT INTO branches(name, scenes, seq) VALUES(?,?,?)",
-                           (name, _dumps(ids), self._next_seq("branches")))
+                self._exec(
+                    "INSERT INTO branches(name, scenes, seq) VALUES(?,?,?)",
+                    (name, _dumps(ids), self._next_seq("branches")),
+                )
         return self.branches[name]
 
     def extend_branch(self, name: str, scene: Scene) -> Branch:
         """Append ``scene`` (a child of the branch's tip) to branch ``name``."""
         with self.transaction(f"extend branch {name}"):
             b = self.branches[name]
-            if b.tip is not None and not self._one("SELECT 1 FROM choices WHERE source=? AND target=?",
-                                                   (b.tip.id, scene.id)):
+            if b.tip is not None and not self._one(
+                "SELECT 1 FROM choices WHERE source=? AND target=?", (b.tip.id, scene.id)
+            ):
                 raise StoryError(f"{scene.title!r} does not follow the last scene of branch {name!r}")
             self._exec("UPDATE branches SET scenes=? WHERE name=?", (_dumps([*b.scene_ids, scene.id]), name))
         return self.branches[name]
@@ -1134,7 +1202,9 @@ class Project:
     def delete_branch(self, name: str) -> None:
         """Forget a branch (its scenes stay; see :meth:`prune` to remove them too)."""
         if name == DEFAULT_BRANCH:
-            raise StoryError("main is the default branch and cannot be deleted; rename another branch to main first")
+            raise StoryError(
+                "main is the default branch and cannot be deleted; rename another branch to main first"
+            )
         with self.transaction(f"delete branch {name}"):
             self.branches[name]
             self._exec("DELETE FROM branches WHERE name=?", (name,))
@@ -1228,7 +1298,8 @@ class Project:
                 self.conn.execute("PRAGMA defer_foreign_keys=ON")
                 rows = self.conn.execute(
                     "SELECT sql FROM undolog WHERE seq BETWEEN ? AND ? ORDER BY seq DESC",
-                    (step["first_seq"], step["last_seq"])).fetchall()
+                    (step["first_seq"], step["last_seq"]),
+                ).fetchall()
                 for r in rows:
                     self.conn.execute(r["sql"])
                 self.conn.execute("DELETE FROM undolog WHERE seq >= ?", (step["first_seq"],))
@@ -1241,8 +1312,15 @@ class Project:
         return step["label"] if step else None
 
     # ---- takes and feedback
-    def _add_take(self, scene: Scene, text: str, source: str, provenance: Mapping[str, Any] | None,
-                  parent: Take | None, choose: bool | None) -> Take:
+    def _add_take(
+        self,
+        scene: Scene,
+        text: str,
+        source: str,
+        provenance: Mapping[str, Any] | None,
+        parent: Take | None,
+        choose: bool | None,
+    ) -> Take:
         text = _clean_text(text)
         if source not in TAKE_SOURCES:
             raise InvalidInput(f"a take's source is one of {', '.join(TAKE_SOURCES)}, not {source!r}")
@@ -1254,24 +1332,43 @@ class Project:
             self._exec(
                 "INSERT INTO takes(id, scene_id, text, source, parent_id, provenance, created, seq) "
                 "VALUES(?,?,?,?,?,?,?,?)",
-                (tid, scene.id, text, source, parent.id if parent else None, _dumps(prov), _now(),
-                 self._next_seq("takes")),
+                (
+                    tid,
+                    scene.id,
+                    text,
+                    source,
+                    parent.id if parent else None,
+                    _dumps(prov),
+                    _now(),
+                    self._next_seq("takes"),
+                ),
             )
             take = Take(self, tid)
             if choose or (choose is None and self._chosen_take_id(scene.id) is None):
                 self._event("choose", AUTO_RATER, take, others=[])
         return take
 
-    def _event(self, kind: str, rater: str, take: Take, others: Iterable[str] = (), value: Any = None) -> None:
+    def _event(
+        self, kind: str, rater: str, take: Take, others: Iterable[str] = (), value: Any = None
+    ) -> None:
         self._exec(
             "INSERT INTO events(ts, rater, kind, scene_id, take_id, others, value) VALUES(?,?,?,?,?,?,?)",
-            (_now(), rater, kind, take.scene.id, take.id, _dumps(list(others)),
-             None if value is None else _dumps(value)),
+            (
+                _now(),
+                rater,
+                kind,
+                take.scene.id,
+                take.id,
+                _dumps(list(others)),
+                None if value is None else _dumps(value),
+            ),
         )
 
     def _live_events(self, where: str = "", params: tuple = ()) -> list[sqlite3.Row]:
-        sql = ("SELECT * FROM events e WHERE kind != 'void' AND NOT EXISTS "
-               "(SELECT 1 FROM events v WHERE v.kind='void' AND v.ref=e.seq)")
+        sql = (
+            "SELECT * FROM events e WHERE kind != 'void' AND NOT EXISTS "
+            "(SELECT 1 FROM events v WHERE v.kind='void' AND v.ref=e.seq)"
+        )
         if where:
             sql += " AND " + where
         return self._all(sql + " ORDER BY seq", params)
@@ -1279,7 +1376,8 @@ class Project:
     def _chosen_take_id(self, scene_id: str) -> str | None:
         rows = self._live_events(
             "e.scene_id=? AND e.kind IN ('choose','edit') AND EXISTS (SELECT 1 FROM takes t WHERE t.id=e.take_id)",
-            (scene_id,))
+            (scene_id,),
+        )
         return rows[-1]["take_id"] if rows else None
 
     def _rating(self, take_id: str) -> int | None:
@@ -1329,8 +1427,19 @@ class Project:
     def feedback(self, include_auto: bool = True) -> list[FeedbackEvent]:
         """The live feedback log (undone events left out), oldest first."""
         rows = self._live_events("" if include_auto else "e.rater != 'auto'")
-        return [FeedbackEvent(r["seq"], r["ts"], r["rater"], r["kind"], r["scene_id"], r["take_id"],
-                              tuple(_loads(r["others"], [])), _loads(r["value"])) for r in rows]
+        return [
+            FeedbackEvent(
+                r["seq"],
+                r["ts"],
+                r["rater"],
+                r["kind"],
+                r["scene_id"],
+                r["take_id"],
+                tuple(_loads(r["others"], [])),
+                _loads(r["value"]),
+            )
+            for r in rows
+        ]
 
     def take(self, take_id: str) -> Take:
         t = Take(self, take_id)
@@ -1344,8 +1453,11 @@ class Project:
 
     def cache_put(self, key: str, value: Any) -> None:
         with self.transaction("cache", undoable=False):
-            self._exec("INSERT INTO cache(key, value, created) VALUES(?,?,?) "
-                       "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, _dumps(value), _now()))
+            self._exec(
+                "INSERT INTO cache(key, value, created) VALUES(?,?,?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, _dumps(value), _now()),
+            )
 
     # ---- whole-project views
     def content(self) -> dict[str, Any]:
@@ -1359,13 +1471,20 @@ class Project:
         for s in self.scenes:
             takes = s.takes
             chosen = s.chosen
-            scenes.append({
-                "title": s.title, "tags": s.tags, "characters": s.characters, "position": s.position,
-                "summary": s.summary,
-                "chosen": next((i for i, t in enumerate(takes) if chosen is not None and t.id == chosen.id), None),
-                "takes": [{"text": t.text, "source": t.source} for t in takes],
-                "children": [[c.label, title_of[t.id]] for c, t in s.children],
-            })
+            scenes.append(
+                {
+                    "title": s.title,
+                    "tags": s.tags,
+                    "characters": s.characters,
+                    "position": s.position,
+                    "summary": s.summary,
+                    "chosen": next(
+                        (i for i, t in enumerate(takes) if chosen is not None and t.id == chosen.id), None
+                    ),
+                    "takes": [{"text": t.text, "source": t.source} for t in takes],
+                    "children": [[c.label, title_of[t.id]] for c, t in s.children],
+                }
+            )
         meta = {k: self._meta(k) for k in (*META_FIELDS, "ifid")}
         meta["start"] = title_of.get(self._meta("start"), "")
         return {
@@ -1490,12 +1609,15 @@ def open_project(path: str | os.PathLike[str], create: bool = True, title: str |
     conn = _connect(p)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        if conn.execute("PRAGMA user_version").fetchone()[0] == 0 and not conn.execute(
-            "SELECT 1 FROM sqlite_master LIMIT 1"
-        ).fetchone():
+        if (
+            conn.execute("PRAGMA user_version").fetchone()[0] == 0
+            and not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
+        ):
             schema.create(conn)
             conn.execute("INSERT INTO meta(key, value) VALUES('ifid', ?)", (str(uuid.uuid4()).upper(),))
-            conn.execute("INSERT INTO meta(key, value) VALUES('title', ?)", (title or p.stem.replace("_", " "),))
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES('title', ?)", (title or p.stem.replace("_", " "),)
+            )
             conn.execute("INSERT INTO meta(key, value) VALUES('created', ?)", (_now(),))
         conn.execute("COMMIT")
     except BaseException:

@@ -18,7 +18,9 @@ def sample_source() -> Path:
     return Path(str(resources.files("workbench.samples").joinpath(SAMPLE)))
 
 
-def build_project(source: str | os.PathLike[str], out: str | os.PathLike[str], overwrite: bool = False) -> Project:
+def build_project(
+    source: str | os.PathLike[str], out: str | os.PathLike[str], overwrite: bool = False
+) -> Project:
     """Create the project file ``out`` from a TOML story source, in one transaction."""
     src = Path(source)
     try:
@@ -46,8 +48,13 @@ def build_project(source: str | os.PathLike[str], out: str | os.PathLike[str], o
                 ch = dict(ch)
                 project.cast.add(ch.pop("name"), **ch)
             for entry in spec.get("lore", []):
-                project.lore.add(entry.get("keys", []), entry["content"], always=entry.get("always", False),
-                                 priority=entry.get("priority", 0), name=entry.get("name"))
+                project.lore.add(
+                    entry.get("keys", []),
+                    entry["content"],
+                    always=entry.get("always", False),
+                    priority=entry.get("priority", 0),
+                    name=entry.get("name"),
+                )
             for sc in spec.get("scene", []):
                 branch = sc.get("branch")
                 after = sc.get("after")
@@ -56,9 +63,14 @@ def build_project(source: str | os.PathLike[str], out: str | os.PathLike[str], o
                     project.branches[branch] = project.scene(after)
                 pos = sc.get("position")
                 project.add_scene(
-                    sc["title"], text=sc.get("text", "").strip("\n"), after=after, choice=sc.get("choice"),
-                    characters=sc.get("characters", ()), tags=sc.get("tags", ()),
-                    position=tuple(pos) if pos else None, branch=branch,
+                    sc["title"],
+                    text=sc.get("text", "").strip("\n"),
+                    after=after,
+                    choice=sc.get("choice"),
+                    characters=sc.get("characters", ()),
+                    tags=sc.get("tags", ()),
+                    position=tuple(pos) if pos else None,
+                    branch=branch,
                 )
             for link in spec.get("connect", []):
                 project.connect(link["from"], link["to"], link["choice"])
