@@ -110,6 +110,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "skerry_point.story"
     project = build_sample(path, overwrite=True)
+    if not args.no_report:
+        # one scene for the model to write during the report, so the demo shows the model at work
+        tip = project.branches["main"].tip
+        epilogue = project.add_scene(
+            "The Ferry at Dawn",
+            after=tip,
+            choice="The ferry returns at dawn",
+            characters=["Mara Quell", "Tomas Reyes", "Ines Quell"],
+        )
+        project.set_summary(
+            epilogue,
+            "The first ferry in a week arrives, guided by the light; Tomas must decide whether to leave.",
+        )
     print(describe(project))
     project.close()
     print(f"\nsample project: {path}")
