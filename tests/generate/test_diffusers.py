@@ -17,7 +17,7 @@ from workbench.generate.shots import shots_from_scene
 from workbench.generate.spec import parse_spec
 from workbench.story.screenplay import parse_scene
 
-from .media_helpers import CAST, MARA, SCENE
+from .media_helpers import CAST, MARA, SCENE, pose_png
 
 torch = pytest.importorskip("torch")
 diffusers = pytest.importorskip("diffusers")
@@ -120,6 +120,25 @@ def tiny_sd(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "pipe" / "workbench.json").write_text(json.dumps({"steps": 2, "guidance": 3.0, "batch_size": 2}))
     _ip_adapter(root / "ip", unet)
     return root
+
+
+@pytest.fixture(scope="module")
+def tiny_controlnet(tiny_sd: Path) -> Path:
+    """A random ControlNet for the tiny UNet (diffusers' test recipe), saved to a folder."""
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    unet = UNet2DConditionModel.from_pretrained(str(tiny_sd / "pipe" / "unet"))
+    torch.manual_seed(0)
+    # the tiny VAE halves the image, so the conditioning embedding downsamples once
+    net = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(16, 32))
+    # a fresh ControlNet's output convolutions are zero (it changes nothing): give them weights
+    zeroed = [*net.controlnet_down_blocks, net.controlnet_mid_block, net.controlnet_cond_embedding.conv_out]
+    with torch.no_grad():
+        for m in zeroed:
+            torch.nn.init.normal_(m.weight, std=0.5)
+            torch.nn.init.normal_(m.bias, std=0.5)
+    net.save_pretrained(tiny_sd / "controlnet")
+    return tiny_sd / "controlnet"
 
 
 @pytest.fixture(scope="module")
@@ -248,3 +267,75 @@ def test_turbo_defaults(tiny_sd: Path, tmp_path: Path) -> None:
     assert gen.turbo and gen.steps == 1 and gen.guidance == 0.0
     m = gen.frames(shots_from_scene(parse_scene(SCENE), [], frames=1), seed=0)[0]
     assert m.provenance["parameters"]["negative_prompt"] is None
+
+
+@pytest.fixture(scope="module")
+def pose_gen(tiny_sd: Path, tiny_controlnet: Path) -> object:
+    from workbench.generate.diffusers_backend import DiffusersImageGenerator
+
+    return DiffusersImageGenerator("tiny+controlnet", str(tiny_sd / "pipe"), controlnet=str(tiny_controlnet))
+
+
+def test_a_pose_steers_the_frame_through_controlnet(pose_gen: object) -> None:
+    shots = shots_from_scene(parse_scene(SCENE, [c.name for c in CAST]), CAST, frames=3)
+    g = pose_gen
+    assert type(g.pose_pipe).__name__ == "StableDiffusionControlNetPipeline"  # type: ignore[attr-defined]
+    assert g.pose_pipe.unet is g.pipe.unet  # type: ignore[attr-defined]  # components are shared
+    pose = pose_png(64, 32)
+    plain = g.frames(shots, seed=5)  # type: ignore[attr-defined]
+    posed = g.frames(shots, seed=5, poses={shots[1].index: pose})  # type: ignore[attr-defined]
+    # keyed by the shot this time, and drawn in a batch of one
+    again = g.frames(shots[1:2], seed=5, poses={shots[1]: pose})  # type: ignore[attr-defined]
+    # the pose changes its frame; the same pose and seed give the same frame
+    assert np.abs(_pixels(plain[1].data) - _pixels(posed[1].data)).max() > 2
+    assert np.abs(_pixels(again[0].data) - _pixels(posed[1].data)).max() <= 2
+    # another pose gives another frame; a pose of another size is resized to the frame
+    other = g.frames(shots[1:2], seed=5, poses={shots[1].index: pose_png(40, 90, lean=6)})  # type: ignore[attr-defined]
+    assert Image.open(io.BytesIO(other[0].data)).size == (64, 32)
+    assert np.abs(_pixels(other[0].data) - _pixels(posed[1].data)).max() > 2
+    # shots without a pose go through the base pipeline, whatever else is in the call
+    for i in (0, 2):
+        assert np.abs(_pixels(posed[i].data) - _pixels(plain[i].data)).max() <= 1
+    p, q = posed[1].provenance["parameters"], posed[0].provenance["parameters"]
+    assert p["pose_reference"] is not None and q["pose_reference"] is None
+    assert p["controlnet_scale"] == 1.0 and q["controlnet_scale"] is None
+    assert p["controlnet"].endswith("controlnet") and len(p["controlnet_sha256"]) == 64
+    assert [m.provenance["parameters"]["index"] for m in posed] == [s.index for s in shots]
+    assert g.fingerprint["controlnet"] == p["controlnet_sha256"]  # type: ignore[attr-defined]
+
+
+def test_controlnet_from_workbench_json(tiny_sd: Path, tiny_controlnet: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from workbench.generate.diffusers_backend import DiffusersImageGenerator
+
+    model = tmp_path / "tiny-sd-pose"
+    shutil.copytree(tiny_sd / "pipe", model)
+    shutil.copytree(tiny_controlnet, model / "openpose")
+    settings = json.loads((model / "workbench.json").read_text())
+    (model / "workbench.json").write_text(
+        json.dumps({**settings, "controlnet": "openpose", "controlnet_scale": 0.5})
+    )
+    g = DiffusersImageGenerator("t", str(model))
+    assert g.controlnet == model / "openpose" and g.controlnet_scale == 0.5
+    shots = shots_from_scene(parse_scene(SCENE), [], frames=1)
+    m = g.frames(shots, seed=0, poses={shots[0].index: pose_png()})[0]
+    assert m.provenance["parameters"]["controlnet_scale"] == 0.5
+
+
+def test_bad_poses_are_clear_errors(gen: object, pose_gen: object, tmp_path: Path) -> None:
+    from workbench.generate.diffusers_backend import DiffusersImageGenerator
+
+    shots = shots_from_scene(parse_scene(SCENE), [], frames=1)
+    with pytest.raises(ModelUnavailable, match="need a ControlNet.*controlnet"):
+        gen.frames(shots, seed=0, poses={shots[0].index: pose_png()})  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput, match=f"pose image of shot {shots[0].index}"):
+        pose_gen.frames(shots, seed=0, poses={shots[0].index: b"\x89PNG\r\n\x1a\n not really a png"})  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput, match="shot index"):
+        pose_gen.frames(shots, seed=0, poses={"close-up": pose_png()})  # type: ignore[attr-defined]
+    buf = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buf, format="PNG")
+    with pytest.raises(TooLarge):
+        pose_gen.frames(shots, seed=0, poses={shots[0].index: buf.getvalue()})  # type: ignore[attr-defined]
+    with pytest.raises(ModelUnavailable, match="ControlNet folder not found"):
+        DiffusersImageGenerator("x", str(gen.path), controlnet=str(tmp_path / "nope"))  # type: ignore[attr-defined]

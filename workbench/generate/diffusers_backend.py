@@ -15,12 +15,23 @@ Consistency of characters:
 * with an IP-Adapter configured, the speaker's portrait steers the frame; the
   portrait's image embedding is computed once and cached in memory.
 
-Per-model settings can live in a ``workbench.json`` file in the model folder
-(``steps``, ``guidance``, ``width``, ``height``, ``negative_prompt``, ``batch_size``
-and ``ip_adapter``: ``{"path", "subfolder", "weight_name", "scale"}``); keyword
-arguments of :class:`DiffusersImageGenerator` override them.
+Pose references (ControlNet): with a ControlNet configured (a local folder saved with
+``ControlNetModel.save_pretrained``), ``frames(..., poses={shot index: image bytes})``
+steers a shot's composition with a pose skeleton, depth or edge image. The image is
+decoded with the same guards as portraits and resized to the frame size. The ControlNet
+pipeline shares every component of the base pipeline (``AutoPipelineForText2Image.from_pipe``,
+e.g. ``StableDiffusionControlNetPipeline`` for Stable Diffusion), so it costs only the
+ControlNet's own weights. Shots with a pose are drawn in their own batches through the
+ControlNet pipeline; shots without one go through the base pipeline exactly as if no
+ControlNet were configured (each frame has its own seed, so the split changes no frame).
+Portraits never use a pose. Provenance records the ControlNet folder, a sha256 of its
+files, the conditioning scale and the pose image's sha256 (``None`` without a pose).
 
-Not done: ControlNet pose references per shot.
+Per-model settings can live in a ``workbench.json`` file in the model folder
+(``steps``, ``guidance``, ``width``, ``height``, ``negative_prompt``, ``batch_size``,
+``ip_adapter``: ``{"path", "subfolder", "weight_name", "scale"}``, ``controlnet``: a
+folder, relative paths being taken from the model folder, and ``controlnet_scale``,
+default 1.0); keyword arguments of :class:`DiffusersImageGenerator` override them.
 """
 
 from __future__ import annotations
@@ -109,6 +120,8 @@ class DiffusersImageGenerator:
         batch_size: int | None = None,
         negative_prompt: str | None = None,
         ip_adapter: IPAdapterConfig | dict[str, Any] | None = None,
+        controlnet: str | os.PathLike[str] | None = None,
+        controlnet_scale: float | None = None,
     ) -> None:
         self.spec = spec
         self.model = model
@@ -198,6 +211,15 @@ class DiffusersImageGenerator:
         if ip is not None:
             self._load_ip_adapter(ip)
 
+        cn = controlnet if controlnet is not None else settings.get("controlnet")
+        cs = controlnet_scale if controlnet_scale is not None else settings.get("controlnet_scale")
+        self.controlnet_scale = float(cs if cs is not None else 1.0)
+        self.controlnet: Path | None = None
+        self.controlnet_sha256: str | None = None
+        self.pose_pipe: Any = None
+        if cn:
+            self._load_controlnet(diffusers, str(cn), torch_dtype)
+
     # --- set-up ------------------------------------------------------------------
     def _round(self, px: float) -> int:
         m = self._multiple
@@ -223,6 +245,78 @@ class DiffusersImageGenerator:
         self.pipe.set_ip_adapter_scale(ip.scale)
         self.pipe.to(self.device)
 
+    def _load_controlnet(self, diffusers: Any, where: str, torch_dtype: Any) -> None:
+        """Load a ControlNet from a local folder and build the ControlNet pipeline on the base one."""
+        src = Path(where).expanduser()
+        if not src.is_absolute() and not src.exists() and (self.path / src).exists():
+            src = self.path / src
+        if not (src / "config.json").is_file():
+            raise ModelUnavailable(
+                f"ControlNet folder not found (or it has no config.json): {src}. Give a folder saved with "
+                "ControlNetModel.save_pretrained() (e.g. a downloaded lllyasviel/control_v11p_sd15_openpose)."
+            )
+        try:
+            net = diffusers.ControlNetModel.from_pretrained(
+                str(src), dtype=torch_dtype, local_files_only=True
+            )
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailable(f"the ControlNet in {src} could not be loaded: {exc}") from exc
+        try:
+            pose_pipe = diffusers.AutoPipelineForText2Image.from_pipe(self.pipe, controlnet=net)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ModelUnavailable(
+                f"the pipeline {self.pipeline_class} has no ControlNet text-to-image variant: {exc}"
+            ) from exc
+        pose_pipe.to(self.device)
+        pose_pipe.set_progress_bar_config(disable=True)
+        digest = hashlib.sha256()
+        for f in sorted(src.iterdir()):
+            if f.is_file() and f.suffix in (".json", ".safetensors", ".bin"):
+                digest.update(f.name.encode())
+                with f.open("rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        digest.update(chunk)
+        self.controlnet = src
+        self.controlnet_sha256 = digest.hexdigest()
+        self.pose_pipe = pose_pipe
+
+    def _pose_images(self, shots: list[Shot], poses: dict[Any, bytes] | None) -> list[Any]:
+        """The decoded, frame-sized pose image of each shot (``None`` where it has none)."""
+        if not poses:
+            return [None] * len(shots)
+        if not isinstance(poses, dict):
+            raise InvalidInput("poses must map a shot index (or shot) to pose image bytes")
+        if self.pose_pipe is None:
+            raise ModelUnavailable(
+                "pose references need a ControlNet: pass controlnet=FOLDER to DiffusersImageGenerator or set "
+                '"controlnet": "FOLDER" in the model\'s workbench.json (a folder saved with '
+                "ControlNetModel.save_pretrained(), e.g. lllyasviel/control_v11p_sd15_openpose)"
+            )
+        by_index: dict[int, bytes] = {}
+        for key, data in poses.items():
+            idx = key.index if isinstance(key, Shot) else key
+            if isinstance(idx, bool) or not isinstance(idx, int):
+                raise InvalidInput(f"a pose key must be a shot index or a shot, not {key!r}")
+            by_index[idx] = data
+        from PIL import Image
+
+        from .media import open_reference_image
+
+        out: list[Any] = []
+        for sh in shots:
+            raw = by_index.get(sh.index)
+            if raw is None:
+                out.append(None)
+                continue
+            try:
+                image = open_reference_image(raw)
+            except InvalidInput as exc:  # TooLarge too: the same kind, with the shot named
+                raise type(exc)(f"the pose image of shot {sh.index} could not be read: {exc}") from exc
+            if image.size != (self.width, self.height):
+                image = image.resize((self.width, self.height), Image.Resampling.BILINEAR)
+            out.append((image, hashlib.sha256(raw).hexdigest()))
+        return out
+
     @property
     def fingerprint(self) -> dict[str, Any]:
         revision = self.path.name if self.path.parent.name == "snapshots" else None
@@ -233,6 +327,7 @@ class DiffusersImageGenerator:
             "revision": revision,
             "adapter": self.adapter,
             "ip_adapter": None if self.ip_adapter is None else self.ip_adapter.weight_name,
+            "controlnet": None if self.controlnet is None else self.controlnet_sha256,
         }
 
     # --- IP-Adapter embeddings -----------------------------------------------------
@@ -275,8 +370,11 @@ class DiffusersImageGenerator:
         width: int,
         height: int,
         refs: list[bytes | None] | None = None,
+        control: list[Any] | None = None,
     ) -> list[Any]:
+        """Draw one batch; with ``control`` images it goes through the ControlNet pipeline."""
         torch = self._torch
+        pipe = self.pipe
         kwargs: dict[str, Any] = {
             "prompt": prompts,
             "num_inference_steps": self.steps,
@@ -289,9 +387,13 @@ class DiffusersImageGenerator:
             kwargs["negative_prompt"] = [self.negative_prompt] * len(prompts)
         if self.ip_adapter is not None:
             kwargs["ip_adapter_image_embeds"] = self._ip_embeds(refs or [None] * len(prompts))
+        if control:
+            pipe = self.pose_pipe
+            kwargs["image"] = control
+            kwargs["controlnet_conditioning_scale"] = self.controlnet_scale
         try:
             with torch.inference_mode():
-                out = self.pipe(**kwargs)
+                out = pipe(**kwargs)
         except torch.cuda.OutOfMemoryError as exc:  # type: ignore[attr-defined]
             raise GenerationError(f"out of GPU memory at batch {len(prompts)}; lower batch_size") from exc
         return list(out.images)
@@ -330,10 +432,16 @@ class DiffusersImageGenerator:
         seed: int = 0,
         characters: Any = None,
         references: dict[str, bytes] | None = None,
+        poses: dict[Any, bytes] | None = None,
     ) -> list[Media]:
-        """One image per shot, drawn in batches; each frame's noise has its own seed."""
+        """One image per shot, drawn in batches; each frame's noise has its own seed.
+
+        ``poses`` maps a shot index (or a shot) to a pose reference image (skeleton, depth or
+        edges) for the configured ControlNet; shots with a pose are drawn in their own batches.
+        """
         if not shots:
             return []
+        pose_images = self._pose_images(shots, poses)
         cast = list(characters or [])
         prompts = [s.prompt or shot_prompt(s, cast) for s in shots]
         seeds = [frame_seed(seed, s) for s in shots]
@@ -341,21 +449,39 @@ class DiffusersImageGenerator:
         for sh in shots:
             who = sh.speaker or (sh.names[0] if sh.names else None)
             refs.append((references or {}).get(who) if who else None)
-        out: list[Media] = []
-        for start in range(0, len(shots), self.batch_size):
-            sl = slice(start, start + self.batch_size)
-            images = self._run(prompts[sl], seeds[sl], self.width, self.height, refs[sl])
-            for img, shot, p, s, r in zip(images, shots[sl], prompts[sl], seeds[sl], refs[sl]):
-                extra: dict[str, Any] = {
-                    "index": shot.index,
-                    "framing": shot.framing,
-                    "storyboard_seed": seed,
-                }
-                if self.ip_adapter is not None:
-                    extra["ip_adapter_reference"] = hashlib.sha256(r).hexdigest() if r else None
-                    extra["ip_adapter_scale"] = self.ip_adapter.scale
-                out.append(self._media(img, p, s, self.width, self.height, extra))
-        return out
+        out: dict[int, Media] = {}
+        plain = [i for i, p in enumerate(pose_images) if p is None]
+        posed = [i for i, p in enumerate(pose_images) if p is not None]
+        for group in (plain, posed):
+            for start in range(0, len(group), self.batch_size):
+                batch = group[start : start + self.batch_size]
+                control = [pose_images[i][0] for i in batch] if group is posed else None
+                images = self._run(
+                    [prompts[i] for i in batch],
+                    [seeds[i] for i in batch],
+                    self.width,
+                    self.height,
+                    [refs[i] for i in batch],
+                    control,
+                )
+                for img, i in zip(images, batch):
+                    shot, r = shots[i], refs[i]
+                    extra: dict[str, Any] = {
+                        "index": shot.index,
+                        "framing": shot.framing,
+                        "storyboard_seed": seed,
+                    }
+                    if self.ip_adapter is not None:
+                        extra["ip_adapter_reference"] = hashlib.sha256(r).hexdigest() if r else None
+                        extra["ip_adapter_scale"] = self.ip_adapter.scale
+                    if self.controlnet is not None:
+                        pose = pose_images[i]
+                        extra["controlnet"] = str(self.controlnet)
+                        extra["controlnet_sha256"] = self.controlnet_sha256
+                        extra["pose_reference"] = pose[1] if pose is not None else None
+                        extra["controlnet_scale"] = self.controlnet_scale if pose is not None else None
+                    out[i] = self._media(img, prompts[i], seeds[i], self.width, self.height, extra)
+        return [out[i] for i in range(len(shots))]
 
     def portrait(self, character: Any, seed: int | None = None, reference: bytes | None = None) -> Media:
         """A portrait from the character's fixed appearance prompt and its own seed."""
