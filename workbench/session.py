@@ -773,8 +773,13 @@ class Session:
             char.update(portrait=asset.sha256)
         return asset
 
-    def storyboard(self, scene_or_branch: Any, frames: int = 3, seed: int = 0) -> list[Any]:
-        """Storyboard frames for a scene (or each scene of a branch), as assets."""
+    def storyboard(
+        self, scene_or_branch: Any, frames: int = 3, seed: int = 0, poses: dict[int, bytes] | None = None
+    ) -> list[Any]:
+        """Storyboard frames for a scene (or each scene of a branch), as assets.
+
+        ``poses`` maps a shot index to a pose reference image, for image backends with a ControlNet.
+        """
         from .generate.media import make_storyboard
 
         scenes = self._scenes_of(scene_or_branch)
@@ -790,6 +795,7 @@ class Session:
                 [c.to_dict() for c in chars if c.name in text.title() or c.name.split()[0].upper() in text],
                 frames,
                 seed,
+                sorted((int(i), hashlib.sha256(b).hexdigest()) for i, b in (poses or {}).items()),
             ]
             cached = self.project.cache_get(
                 "board:" + hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
@@ -797,7 +803,7 @@ class Session:
             if cached and all(s in self.project.assets for s in cached):
                 out.extend(self.project.assets.get(s) for s in cached)
                 continue
-            media = make_storyboard(gen, text, chars, frames=frames, seed=seed)
+            media = make_storyboard(gen, text, chars, frames=frames, seed=seed, poses=poses)
             assets = [
                 self.project.assets.put(m.data, m.mime, {**m.provenance, "scene": sc.id}, "frame")
                 for m in media

@@ -130,3 +130,13 @@ def test_table_read_bad_input(voice: Any) -> None:
         make_table_read(voice, [(MARA, "word " * 500)])
     with pytest.raises(InvalidInput):
         make_table_read(voice, [(MARA, "Hi.")], pause_s=-1)
+
+
+def test_poses_are_refused_by_a_backend_that_cannot_use_them(sample):
+    from workbench import Session
+    from workbench.errors import InvalidInput
+
+    s = Session(sample, image="sketch")
+    with pytest.raises(InvalidInput, match="cannot use pose references"):
+        s.storyboard("The Light Returns", frames=2, poses={0: b"\x89PNG..."})
+    assert len(sample.assets) == 0  # nothing half-saved

@@ -109,11 +109,13 @@ def make_storyboard(
     frames: int = 3,
     seed: int = 0,
     references: dict[str, bytes] | None = None,
+    poses: dict[int, bytes] | None = None,
 ) -> list[Media]:
     """Storyboard frames for a scene's text: parse, pick shots, render.
 
     ``references`` maps character names to portrait image bytes for backends that
-    use them (IP-Adapter); others ignore it.
+    use them (IP-Adapter); others ignore it. ``poses`` maps a shot index to a pose
+    reference image (ControlNet); a backend that cannot use poses refuses them.
     """
     if not isinstance(frames, int) or frames < 1:
         raise InvalidInput(f"frames must be a positive whole number, got {frames!r}")
@@ -127,7 +129,15 @@ def make_storyboard(
         kwargs["references"] = references
     if cast:
         kwargs["characters"] = cast
-    return image_gen.frames(shots, seed=seed, **_accepted(image_gen.frames, kwargs))
+    accepted = _accepted(image_gen.frames, kwargs)
+    if poses:
+        if "poses" not in inspect.signature(image_gen.frames).parameters:  # named, not swallowed by **kwargs
+            raise InvalidInput(
+                f"the image backend {getattr(image_gen, 'spec', image_gen)!r} cannot use pose references; "
+                "use a diffusers model with a ControlNet configured"
+            )
+        accepted["poses"] = poses
+    return image_gen.frames(shots, seed=seed, **accepted)
 
 
 def _accepted(fn: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
