@@ -186,3 +186,24 @@ def test_outline_writes_title_characters_and_scenes(tiny, project):
     assert o2.title == "The Last Light" and 3 <= len(o2.scenes) <= 6
     with pytest.raises(InvalidInput):
         s.regenerate("acts")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_outline_on_the_default_model_is_complete_and_valid(tmp_path, seed):
+    """The real 135M model yields a complete, valid outline every time (constrained decoding)."""
+    from workbench import open_project
+    from workbench.session import OUTLINE_SCHEMAS
+
+    project = open_project(tmp_path / f"outline{seed}.story")
+    s = Session(project)
+    o = s.outline("A lighthouse keeper and a stranger try to save a dying island.", seed=seed)
+    assert o.title.strip()
+    chars = OUTLINE_SCHEMAS["characters"]["properties"]["characters"]
+    scenes = OUTLINE_SCHEMAS["scenes"]["properties"]["scenes"]
+    assert chars["minItems"] - 1 <= len(project.cast) <= chars["maxItems"]  # a repeated name is merged
+    assert scenes["minItems"] <= len(project.scenes) <= scenes["maxItems"]
+    assert [sc.title for sc in project.branches["main"].scenes] == [sc.title for sc in project.scenes]
+    assert all(sc.summary for sc in project.scenes)
+    assert all(c.description and c.appearance for c in project.cast)
+    project.close()

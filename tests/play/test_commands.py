@@ -26,7 +26,7 @@ def _play(project: Path, model: str, moves: str, *args: str) -> subprocess.Compl
 def test_scripted_play_follows_writes_and_quits(tmp_path: Path, tiny_dir: Path) -> None:
     path = tmp_path / "sample.story"
     build_sample(path).close()
-    out = _play(path, str(tiny_dir), "1\n\n9\nMara lights a flare\n2\nq\n", "--seed", "3")
+    out = _play(path, str(tiny_dir), "1\n\n9\nMara lights a flare\n1\nq\n", "--seed", "3")
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "== The Lamp Goes Dark ==" in text and "1. Go down to the harbour" in text
