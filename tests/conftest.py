@@ -9,7 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-os.environ.setdefault("WORKBENCH_CACHE", str(REPO / ".cache" / "workbench"))
+os.environ.setdefault("WORKBENCH_CACHE", str(REPO / ".cache" / "workbench"))  # shared: models convert once
+Path(os.environ["WORKBENCH_CACHE"]).mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("WORKBENCH_MAX_NEW_TOKENS", "40")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def build_tiny_llama(out: Path, seed: int = 1234) -> Path:
+def build_tiny_llama(out: Path, seed: int = 1234, run_to_cap: bool = False) -> Path:
     """A seeded 2-layer Llama with the real SmolLM2 tokenizer and chat template, saved to ``out``.
 
-    Logits spread about 2 nats: neither uniform noise nor one token every time.
+    Logits spread about 2 nats: neither uniform noise nor one token every time. With
+    ``run_to_cap`` the special tokens' output rows are zero, so they are almost never drawn
+    and takes run to the token cap.
     """
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
@@ -37,6 +39,9 @@ def build_tiny_llama(out: Path, seed: int = 1234) -> Path:
     with torch.no_grad():
         model.model.embed_tokens.weight.normal_(0.0, 1.0)
         model.lm_head.weight.normal_(0.0, 0.35)
+        if run_to_cap:
+            for special in tokenizer.all_special_ids:
+                model.lm_head.weight[special].zero_()
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out))

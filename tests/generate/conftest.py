@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def workbench_cache() -> Path:
-    """One WORKBENCH_CACHE for the whole session (the existing setting wins), so the default model converts once."""
-    path = Path(os.environ.setdefault("WORKBENCH_CACHE", str(REPO / ".cache" / "workbench")))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
-"""The view notebooks run top to bottom offline on the default model (`pytest --nbval-lax`)."""
+"""Every notebook runs top to bottom offline on the default model (`pytest --nbval-lax`), and is committed clean."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,9 +11,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ["01_quickstart", "02_branching", "03_cast", "06_extending"]
+NOTEBOOKS = ["01_quickstart", "02_branching", "03_cast", "04_play", "05_trainers", "06_extending"]
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_is_committed_without_outputs(name: str) -> None:
+    cells = json.loads((REPO / "notebooks" / f"{name}.ipynb").read_text())["cells"]
+    assert all(
+        not c.get("outputs") and not c.get("execution_count") for c in cells if c["cell_type"] == "code"
+    )
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -24,6 +33,8 @@ def test_notebook_runs(name: str, tmp_path: Path) -> None:
         "WORKBENCH_HOME": str(tmp_path / "home"),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "MPLBACKEND": "Agg",
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
         "JUPYTER_PLATFORM_DIRS": "1",
     }

@@ -9,38 +9,11 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Llama with random weights (seeded) and the real SmolLM2 tokenizer and chat template."""
-    torch = pytest.importorskip("torch")
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    """A 2-layer Llama with random weights (seeded) whose takes run to the token cap."""
+    pytest.importorskip("torch")
+    from tests.tiny_models import build_tiny_llama
 
-    from workbench.generate.local import default_gguf_path
-
-    gguf = default_gguf_path()
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=8192,
-        tie_word_embeddings=False,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(99)
-    model = LlamaForCausalLM(config)
-    with torch.no_grad():
-        model.model.embed_tokens.weight.normal_(0.0, 1.0)
-        model.lm_head.weight.normal_(0.0, 0.35)
-        for special in tokenizer.all_special_ids:  # a zero row is almost never drawn: takes run to the cap
-            model.lm_head.weight[special].zero_()
-    out = tmp_path_factory.mktemp("tiny-play-llama")
-    model.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
-    return out
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-play-llama"), seed=99, run_to_cap=True)
 
 
 @pytest.fixture

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PROMPT = "<|im_start|>system\nYou write scenes.<|im_end|>\n<|im_start|>user\nWrite the scene.<|im_end|>\n<|im_start|>assistant\n"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def workbench_cache() -> Path:
-    """One WORKBENCH_CACHE for the session, so the default model converts once per machine."""
-    path = Path(os.environ.setdefault("WORKBENCH_CACHE", str(REPO / ".cache" / "workbench")))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture(scope="session")
