@@ -785,6 +785,7 @@ class Session:
         scenes = self._scenes_of(scene_or_branch)
         gen = self.image_generator
         chars = list(self.project.cast)
+        refs = self._identity_references(gen)
         out: list[Any] = []
         for sc in scenes:
             text = sc.text
@@ -796,24 +797,41 @@ class Session:
                 frames,
                 seed,
                 sorted((int(i), hashlib.sha256(b).hexdigest()) for i, b in (poses or {}).items()),
+                sorted((n, hashlib.sha256(b).hexdigest()) for n, b in refs.items()),
             ]
-            cached = self.project.cache_get(
+            cache_key = (
                 "board:" + hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
             )
+            cached = self.project.cache_get(cache_key)
             if cached and all(s in self.project.assets for s in cached):
                 out.extend(self.project.assets.get(s) for s in cached)
                 continue
-            media = make_storyboard(gen, text, chars, frames=frames, seed=seed, poses=poses)
+            media = make_storyboard(
+                gen, text, chars, frames=frames, seed=seed, references=refs or None, poses=poses
+            )
             assets = [
                 self.project.assets.put(m.data, m.mime, {**m.provenance, "scene": sc.id}, "frame")
                 for m in media
             ]
-            self.project.cache_put(
-                "board:" + hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest(),
-                [a.sha256 for a in assets],
-            )
+            self.project.cache_put(cache_key, [a.sha256 for a in assets])
             out.extend(assets)
         return out
+
+    def _identity_references(self, gen: Any) -> dict[str, bytes]:
+        """Each character's look for backends that condition on images (IP-Adapter): the latest
+        expression reference a trainer stored, else the portrait. Empty for backends that take none."""
+        import inspect
+
+        if "references" not in inspect.signature(gen.frames).parameters:
+            return {}
+        from .training.references import references_for
+
+        refs = references_for(self.project, "expression_ref")
+        for c in self.project.cast:
+            sha = c.portrait
+            if c.name not in refs and sha and sha in self.project.assets:
+                refs[c.name] = self.project.assets.get(sha).data
+        return refs
 
     def voice_line(self, character: Any, text: str, seed: int = 0) -> Any:
         from .generate.media import make_voice_line

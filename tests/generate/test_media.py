@@ -140,3 +140,29 @@ def test_poses_are_refused_by_a_backend_that_cannot_use_them(sample):
     with pytest.raises(InvalidInput, match="cannot use pose references"):
         s.storyboard("The Light Returns", frames=2, poses={0: b"\x89PNG..."})
     assert len(sample.assets) == 0  # nothing half-saved
+
+
+def test_storyboards_pass_each_characters_look_to_backends_that_use_images(sample):
+    """A plug-in image backend whose ``frames`` takes ``references`` gets the portraits (IP-Adapter style),
+    and a trainer's expression reference wins over the portrait."""
+    from workbench import Session
+    from workbench.generate.sketch import SketchGenerator
+    from workbench.generate.spec import register_backend
+    from workbench.training.references import add_reference
+
+    seen: list[dict] = []
+
+    class LookAware(SketchGenerator):
+        def frames(self, shots, seed=0, characters=None, references=None):
+            seen.append(dict(references or {}))
+            return super().frames(shots, seed)
+
+    register_backend("image", "look-aware", lambda spec: LookAware(spec.raw))
+    s = Session(sample, image="look-aware:test")
+    mara = s.portrait("Mara Quell")
+    s.storyboard("The Light Returns", frames=2)
+    assert seen[-1]["Mara Quell"] == mara.data
+    expression = s.portrait("Tomas Reyes", seed=5, save=False).data
+    add_reference(sample, "Mara Quell", "expression_ref", expression, "image/png")
+    s.storyboard("The Light Returns", frames=2)  # new references: not served from the cache
+    assert seen[-1]["Mara Quell"] == expression and len(seen) == 2
