@@ -261,16 +261,12 @@ class Session:
         def summarise(scene: Scene) -> str:
             from .generate import prompts
             from .generate.base import TextRequest
+            from .generate.context import summary_key
 
             text = scene.text
             if not text.strip():
                 return ""
-            key = (
-                "summary:"
-                + hashlib.sha256(
-                    json.dumps([gen.fingerprint, text], sort_keys=True, default=str).encode()
-                ).hexdigest()
-            )
+            key = summary_key(gen.fingerprint, text)
             cached = self.project.cache_get(key)
             if cached is not None:
                 return cached
@@ -793,7 +789,7 @@ class Session:
                 "storyboard",
                 gen.fingerprint,
                 text,
-                [c.to_dict() for c in chars if c.name in text.title() or c.name.split()[0].upper() in text],
+                [c.to_dict() for c in chars],  # the cast the shots are drawn from
                 frames,
                 seed,
                 sorted((int(i), hashlib.sha256(b).hexdigest()) for i, b in (poses or {}).items()),

@@ -139,7 +139,11 @@ def test_context_lists_parts_costs_and_lore(session, sample):
     assert names == ["system", "cast", "lore", "story", "author_note", "instruction"]
     assert all(p.tokens > 0 for p in ctx.parts)
     assert ctx.total == sum(p.tokens for p in ctx.parts) <= ctx.budget
-    assert "light" in " ".join(ctx.lore_fired).lower() or ctx.lore_fired  # the lamp-room lore fires
+    # entries fire on their keywords in the recent story (lamp, ferry, Halvard) plus the always-on one
+    assert set(ctx.lore_fired) == {"lighthouse", "always", "salvage", "ferry"}
+    assert "Fresnel lens" in ctx.part("lore").text
+    first = session.context("The Lamp Goes Dark")  # no story yet: only the title's "lamp" and always-on
+    assert set(first.lore_fired) == {"lighthouse", "always"} and "Halvard" not in first.part("lore").text
     assert ctx.prefix.index("Cast sheet") < ctx.prefix.index("Story so far")  # stable parts first
     assert "Author's note" in ctx.suffix and "Write the next scene" in ctx.suffix
     assert "<table>" in ctx._repr_html_()

@@ -8,6 +8,7 @@ volatile suffix: the author's note and the instruction.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -188,4 +189,6 @@ def assemble(
 
 
 def summary_key(fingerprint: dict[str, Any], text: str) -> str:
-    return "summary:" + hashlib.sha256(repr((sorted(fingerprint.items()), text)).encode()).hexdigest()
+    """The project-cache key of a scene text's summary by the model with ``fingerprint``."""
+    blob = json.dumps([fingerprint, text], sort_keys=True, default=str)
+    return "summary:" + hashlib.sha256(blob.encode()).hexdigest()

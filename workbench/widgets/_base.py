@@ -141,6 +141,16 @@ class SessionView(pn.viewable.Viewer):
         except Exception as exc:
             self.fail(exc)
 
+    def _picked_scene(self) -> Any:
+        """The scene named by the view's ``scene_id`` (cleared when it is gone), else the start scene."""
+        scene_id = getattr(self, "scene_id", "")
+        if scene_id:
+            try:
+                return self.session.project.scene(scene_id)
+            except KeyError:
+                self.scene_id = ""
+        return self.session.project.start
+
     def refresh(self) -> None:
         """Rebuild what the view shows from the project."""
 

@@ -120,13 +120,7 @@ class SceneEditor(SessionView):
     @property
     def scene(self) -> Any:
         """The scene being edited (the start scene when none is picked), or None in an empty project."""
-        if self.scene_id:
-            try:
-                return self.project.scene(self.scene_id)
-            except KeyError:
-                self.scene_id = ""
-        start = self.project.start
-        return start
+        return self._picked_scene()
 
     @property
     def takes(self) -> list[Any]:

@@ -67,12 +67,8 @@ class MediaGallery(SessionView):
 
     @property
     def scene(self) -> Any:
-        if self.scene_id:
-            try:
-                return self.project.scene(self.scene_id)
-            except KeyError:
-                self.scene_id = ""
-        return self.project.start
+        """The scene whose media is shown (the start scene when none is picked)."""
+        return self._picked_scene()
 
     def _on_select(self, event: Any) -> None:
         if event.new:
