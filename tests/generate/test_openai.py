@@ -31,7 +31,7 @@ from workbench.generate.openai_backend import (
     detect_server_kind,
     factory,
 )
-from workbench.generate.seeding import take_seed
+from workbench.seeding import server_take_seed as take_seed
 from workbench.generate.spec import backend_factory, parse_spec
 
 UNSUPPORTED_BY_TRANSFORMERS_SERVE = {"n", "logprobs", "top_logprobs", "response_format", "stream_options"}

@@ -146,7 +146,7 @@ def test_context_lists_parts_costs_and_lore(session, sample):
     assert set(first.lore_fired) == {"lighthouse", "always"} and "Halvard" not in first.part("lore").text
     assert ctx.prefix.index("Cast sheet") < ctx.prefix.index("Story so far")  # stable parts first
     assert "Author's note" in ctx.suffix and "Write the next scene" in ctx.suffix
-    assert "<table>" in ctx._repr_html_()
+    assert "<table" in ctx._repr_html_() and "wb-context" in ctx._repr_html_()
 
 
 def test_long_story_is_summarised_or_cut_with_a_visible_note(session, sample):

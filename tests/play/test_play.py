@@ -210,7 +210,7 @@ def test_a_server_failure_mid_play_is_a_clear_error(sample) -> None:
 
 
 def test_the_player_view_plays_and_shows_errors(tiny_session) -> None:
-    from workbench.play.views import PlayerView, player_view
+    from workbench.widgets.player import PlayerView, player_view
 
     view = player_view(tiny_session)
     assert isinstance(view, PlayerView)
@@ -249,9 +249,9 @@ def test_the_player_view_plays_and_shows_errors(tiny_session) -> None:
     ],
 )
 def test_suggested_choices_are_cleaned_or_dropped(raw: str, clean: str | None) -> None:
-    from workbench.play.core import _clean_choice
+    from workbench.generate.writer import clean_choice
 
-    assert _clean_choice(raw) == clean
+    assert clean_choice(raw) == clean
 
 
 def test_unusable_suggestions_fall_back_to_plain_moves(tiny_session) -> None:
@@ -264,7 +264,7 @@ def test_unusable_suggestions_fall_back_to_plain_moves(tiny_session) -> None:
 
 
 def test_the_writer_corrects_continuity_in_the_player(tiny_session) -> None:
-    from workbench.play.views import PlayerView
+    from workbench.widgets.player import PlayerView
 
     view = PlayerView(tiny_session, play=tiny_session.play(start="Trusting Tomas", pregenerate=False))
     view.who.value = "Tomas Reyes"

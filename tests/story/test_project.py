@@ -300,7 +300,7 @@ def test_foreign_keys_and_wal_are_on(project):
     assert project.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with pytest.raises(sqlite3.IntegrityError):
         with project.transaction("bad"):
-            project._exec(
+            project.db.execute(
                 "INSERT INTO takes(id, scene_id, text, source, created, seq) VALUES('t','nope','x','writer','', 1)"
             )
 

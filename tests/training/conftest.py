@@ -22,4 +22,4 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def model_take(scene, text: str, prompt: str = PROMPT, **prov):
     """A take as a generation would save it: source "model" with the rendered prompt in its provenance."""
     provenance = {"prompt": prompt, "model": "tiny", "seed": 7, "take_seed": 11, **prov}
-    return scene.project._add_take(scene, text, "model", provenance, None, False)
+    return scene.add_take(text, "model", provenance, choose=False)

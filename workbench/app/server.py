@@ -2,12 +2,11 @@
 
 One ``Session`` is shared by every page of the server, so the model loads once and every
 open tab re-renders when any of them changes the story. A reader-only player is served at
-``/play`` when ``workbench.play.views`` provides ``player_view(session)``.
+``/play``, the reader's player view (``workbench.widgets.player``).
 """
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 import os
 import secrets
@@ -44,29 +43,15 @@ def free_port(address: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def player_factory() -> Callable[[Any], Any] | None:
-    """``workbench.play.views.player_view`` when that part is installed, else None."""
-    try:
-        module = importlib.import_module("workbench.play.views")
-    except ModuleNotFoundError as exc:
-        if exc.name and "workbench.play".startswith(exc.name) or exc.name == "workbench.play.views":
-            return None
-        raise
-    return getattr(module, "player_view", None)
-
-
 def build_app(session: Any) -> dict[str, Callable[[], Any]]:
     """The server's routes: ``/`` the workbench, ``/play`` the reader-only player (when present)."""
     from ..widgets import Workbench
+    from ..widgets.player import player_view
 
     def workbench_page() -> Any:
         return Workbench(session)
 
-    routes: dict[str, Callable[[], Any]] = {"/": workbench_page}
-    player = player_factory()
-    if player is not None:
-        routes["/play"] = lambda: player(session)
-    return routes
+    return {"/": workbench_page, "/play": lambda: player_view(session)}
 
 
 def serve(

@@ -11,7 +11,6 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any
 
 from ..errors import ContextOverflow
@@ -55,21 +54,9 @@ class ContextView:
         return next((p for p in self.parts if p.name == name), None)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td><b>{escape(p.name)}</b></td><td style='text-align:right'>{p.tokens}</td>"
-            f"<td>{'prefix' if p.in_prefix else 'suffix'}</td><td>{escape(p.note)}</td>"
-            f"<td><details><summary>show</summary><pre style='white-space:pre-wrap'>{escape(p.text)}</pre>"
-            "</details></td></tr>"
-            for p in self.parts
-        )
-        pct = 100 * self.total / max(1, self.budget)
-        notes = "".join(f"<li>{escape(n)}</li>" for n in self.notes)
-        return (
-            f"<div class='wb-context'><table><tr><th>part</th><th>tokens</th><th></th><th>note</th><th></th></tr>"
-            f"{rows}</table><div>total {self.total} of {self.budget} tokens ({pct:.0f}%)"
-            f"{'; lore fired: ' + escape(', '.join(self.lore_fired)) if self.lore_fired else ''}</div>"
-            f"{'<ul>' + notes + '</ul>' if notes else ''}</div>"
-        )
+        from ..render import context_html
+
+        return context_html(self)
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{p.name}={p.tokens}" for p in self.parts)

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GenerationError, InvalidInput, ModelUnavailable
-from ..story.model import stable_int
+from ..seeding import stable_int
 from .base import Media
 from .shots import Shot, appearance_prompt, character_seed, shot_prompt
 

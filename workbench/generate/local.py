@@ -33,6 +33,7 @@ from typing import Any
 
 from ..config import cache_dir, cap_new_tokens
 from ..errors import GenerationStopped, InvalidInput, ModelUnavailable
+from ..seeding import local_take_seed
 from .base import TextRequest, TextResult
 from .spec import ModelSpec, parse_spec
 from .structured import JsonMachine, TokenTrie, allowed_tokens, min_tokens, parse_and_validate, token_ok
@@ -48,7 +49,6 @@ __all__ = [
     "ensure_default_model_dir",
     "factory",
     "get_local_generator",
-    "take_seed",
 ]
 
 
@@ -232,12 +232,6 @@ def _dir_hash(path: Path) -> str:
             h.update(f.name.encode())
             h.update(_sha256(f).encode())
     return h.hexdigest()
-
-
-def take_seed(seed: int, take: int, attempt: int = 0) -> int:
-    """The seed of one take: a stable hash of (request seed, take index, attempt)."""
-    digest = hashlib.sha256(f"workbench-take:{seed}:{take}:{attempt}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
 
 
 # --- generation helpers (need torch and transformers) --------------------------------------
@@ -525,7 +519,7 @@ class LocalTextGenerator:
                 f"the prompt has {len(ids)} tokens and {max_new} new ones are asked for, more than the "
                 f"model's context window of {self.context_window}: shorten the story so far or the instruction"
             )
-        seeds = [take_seed(request.seed, request.take_offset + i, request.attempt) for i in range(n)]
+        seeds = [local_take_seed(request.seed, request.take_offset + i, request.attempt) for i in range(n)]
         eos_ids = self._eos_ids()
         greedy = request.temperature <= 0
         from transformers import (

@@ -9,7 +9,7 @@ Servers differ in what they honour. ``transformers serve`` silently ignores ``n`
 OpenAI schema with a 422, and its ``seed`` sets the process-wide torch seed. So the
 backend sends only the fields the server's :class:`ServerCapabilities` allow, sends the
 n takes of a request as n requests (each with its own seed from
-:func:`~workbench.generate.seeding.take_seed`), and validates every output: an empty
+:func:`~workbench.seeding.server_take_seed`), and validates every output: an empty
 output is resampled (a bounded number of times), and structured output is checked
 against the JSON schema, with retries, before :class:`~workbench.errors.InvalidOutput`.
 
@@ -40,8 +40,8 @@ import httpx
 
 from ..config import cap_new_tokens
 from ..errors import ContextOverflow, InvalidOutput, ServerError
+from ..seeding import server_take_seed
 from .base import TextRequest, TextResult
-from .seeding import take_seed
 from .spec import ModelSpec, parse_spec
 
 __all__ = [
@@ -428,7 +428,7 @@ class OpenAITextGenerator:
             "stream": True,
         }
         if caps.send_seed:
-            body["seed"] = take_seed(request.seed, index, attempt)
+            body["seed"] = server_take_seed(request.seed, index, attempt)
         rp = request.repetition_penalty
         if rp and rp != 1.0 and caps.repetition_penalty_field:
             body[caps.repetition_penalty_field] = rp
@@ -460,7 +460,7 @@ class OpenAITextGenerator:
         body = self.payload(request, index, attempt)
         url = f"{self.base_url}/chat/completions"
         log.debug("POST %s %s", url, json.dumps(body)[:2000])
-        seed = int(body.get("seed", take_seed(request.seed, index, attempt)))
+        seed = int(body.get("seed", server_take_seed(request.seed, index, attempt)))
         started = time.perf_counter()
         first: float | None = None
         pieces: list[str] = []

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..story.model import default_palette, stable_int
+from ..seeding import stable_int
+from ..story.model import default_palette
 from ..story.screenplay import ParsedScene, match_cast_name
 
 __all__ = [

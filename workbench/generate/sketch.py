@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..story.model import stable_int
+from ..seeding import stable_int
 from .base import Media
 from .shots import Shot, character_palette, character_seed
 

@@ -43,6 +43,7 @@ __all__ = [
     "export_cards",
     "import_card",
     "make_card",
+    "png_card",
     "png_text_chunks",
     "read_card",
     "write_png_card",
@@ -411,6 +412,16 @@ def _portrait_png(project: Any, character: Any) -> bytes:
     return _placeholder_png(getattr(character, "palette", None) or "")
 
 
+def png_card(project: Any, character: Any, lore: bool = True) -> bytes:
+    """A PNG character card: the portrait (or a plain swatch) carrying both a V2 ``chara`` and a V3
+    ``ccv3`` chunk, as SillyTavern and other tools read them."""
+    cards = {
+        "chara": make_card(character, "v2", project, lore),
+        "ccv3": make_card(character, "v3", project, lore),
+    }
+    return write_png_card(_portrait_png(project, character), cards)
+
+
 def export_cards(project: Any, out_path: Path, *, spec: str = "v3", png: bool | str = False,
                  lore: bool | str = True, **_: Any) -> list[Path]:  # fmt: skip
     """Write the project's cast into the folder ``out_path``: one card per character.
@@ -435,8 +446,7 @@ def export_cards(project: Any, out_path: Path, *, spec: str = "v3", png: bool | 
             name = f"{base}-{n}"
         used.add(name)
         if png:
-            cards = {"chara": make_card(ch, "v2", project, lore), "ccv3": make_card(ch, "v3", project, lore)}
-            data = write_png_card(_portrait_png(project, ch), cards)
+            data = png_card(project, ch, lore)
             target = out / f"{name}.png"
             target.write_bytes(data)
         else:

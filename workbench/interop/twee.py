@@ -67,7 +67,7 @@ def link_safe(name: str) -> str:
     return name
 
 
-def _format_number(v: float) -> str:
+def format_number(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
@@ -99,7 +99,7 @@ def write_twee(doc: StoryDoc, *, story_format: tuple[str, str] = DEFAULT_STORY_F
         if p.tags:
             header += " [" + " ".join(escape_name("_".join(t.split())) for t in p.tags) + "]"
         if p.position is not None:
-            pos = f"{_format_number(p.position[0])},{_format_number(p.position[1])}"
+            pos = f"{format_number(p.position[0])},{format_number(p.position[1])}"
             header += " " + json.dumps({"position": pos}, separators=(",", ":"))
         body = passage_text(p, escape_lines=True)
         chunks.append(header + ("\n" + body if body else ""))

@@ -15,7 +15,7 @@ from typing import Any
 
 from .registry import Format
 from .storydoc import StoryDoc, doc_from_project
-from .twee import DEFAULT_STORY_FORMAT, _format_number, link_safe, passage_text
+from .twee import DEFAULT_STORY_FORMAT, format_number, link_safe, passage_text
 
 __all__ = ["FORMAT", "export_twine_html", "write_twine_html"]
 
@@ -56,7 +56,7 @@ def write_twine_html(doc: StoryDoc, *, story_format: tuple[str, str] = DEFAULT_S
             "name": p.name,
             "tags": " ".join("_".join(t.split()) for t in p.tags),
             "position": (
-                f"{_format_number(p.position[0])},{_format_number(p.position[1])}"
+                f"{format_number(p.position[0])},{format_number(p.position[1])}"
                 if p.position is not None
                 else "0,0"
             ),

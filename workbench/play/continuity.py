@@ -18,7 +18,6 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from html import escape
 from typing import Any
 
 from ..errors import InvalidInput
@@ -165,22 +164,9 @@ class SceneContinuity:
         return "Continuity (keep to these facts):\n" + "\n".join(lines) if lines else ""
 
     def _repr_html_(self) -> str:
-        rows = []
-        for n, c in self.characters.items():
-            mark = " ✎" if n in self.overridden else ""
-            rows.append(
-                f"<tr><td><b>{escape(n)}</b>{mark}</td><td>{'alive' if c.alive else '<b>dead</b>'}</td>"
-                f"<td>{'yes' if c.present else ''}</td><td>{escape((c.location or '').title())}</td>"
-                f"<td>{escape(', '.join(c.items))}</td></tr>"
-            )
-        events = "".join(f"<li>{escape(e)}</li>" for e in self.events)
-        warns = "".join(f"<li style='color:#b91c1c'>{escape(w)}</li>" for w in self.warnings)
-        return (
-            f"<div class='wb-continuity'><div style='font-weight:700'>Continuity after "
-            f"{escape(self.title)}</div><table><tr><th>character</th><th>state</th><th>present</th>"
-            f"<th>location</th><th>holds</th></tr>{''.join(rows)}</table>"
-            f"{'<ul>' + events + warns + '</ul>' if events or warns else ''}</div>"
-        )
+        from ..render import continuity_html
+
+        return continuity_html(self)
 
 
 class NameResolver:
@@ -401,7 +387,7 @@ class Continuity:
 
     @property
     def overrides(self) -> dict[str, dict[str, dict[str, Any]]]:
-        raw = self.project._meta(META_KEY, "")
+        raw = self.project.get_meta(META_KEY, "")
         try:
             value = json.loads(raw) if raw else {}
         except ValueError:
@@ -410,7 +396,7 @@ class Continuity:
 
     def _save(self, value: dict[str, Any], label: str) -> None:
         with self.project.transaction(label):
-            self.project._set_meta(META_KEY, json.dumps(value, sort_keys=True, ensure_ascii=False))
+            self.project.set_meta(META_KEY, json.dumps(value, sort_keys=True, ensure_ascii=False))
 
     def set(self, scene: Any, character: str, **fields: Any) -> SceneContinuity:
         """Override a character's state at ``scene`` (one undo step); returns the state there."""

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
-import re
 import threading
 import time
 import weakref
@@ -27,9 +25,11 @@ from typing import Any
 
 from .. import config
 from ..errors import GenerationError, GenerationStopped, InvalidInput, StoryError, WorkbenchError
-from ..story.project import Scene
-from ..story.screenplay import parse_scene
-from .continuity import Continuity, SceneContinuity
+from ..generate.context import ContextPart, ContextView
+from ..generate.writer import Draft, Writer, clean_action
+from ..seeding import new_seed, play_seed
+from ..story.project import Scene, clean_branch_name
+from .continuity import Continuity, SceneContinuity, derive
 
 __all__ = ["Play", "PlayBusy", "DEFAULT_K", "PLAY_TOKENS"]
 
@@ -66,8 +66,8 @@ class _Pending:
     state: str = "queued"  # queued | running | done | failed | stopped
     text: str = ""
     title: str = ""
-    results: list[Any] | None = None
-    ctx: Any = None
+    results: list[Draft] | None = None
+    ctx: ContextView | None = None
     error: BaseException | None = None
     listener: OnToken | None = None
 
@@ -89,36 +89,6 @@ class _Pending:
             listener(0, so_far)
 
 
-@dataclass
-class _Prompt:
-    prefix: str
-    suffix: str
-
-
-def _clean_choice(raw: str) -> str | None:
-    """A suggested choice as a short plain action, or None when it is not one (markup, numbering, junk)."""
-    text = re.sub(r"[{}\[\]<>|#*_`\\]", " ", raw)
-    text = re.sub(r"^\s*(?:\d+\s*[.):-]|[-•])\s*", "", text)
-    text = " ".join(text.split()).strip(" .,:;\"'")
-    words = re.findall(r"[^\W\d_]{2,}", text)
-    letters = sum(ch.isalpha() for ch in text)
-    tokens = text.split()
-    if (
-        len(words) < 2
-        or not 2 <= len(tokens) <= 14
-        or max(map(len, tokens)) > 25
-        or letters < 0.6 * max(1, len(text.replace(" ", "")))
-        or len(text) > 120
-    ):
-        return None
-    return text[0].upper() + text[1:]
-
-
-def _stable_seed(*parts: Any) -> int:
-    digest = hashlib.sha256(repr(parts).encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
-
-
 class Play:
     """A reader's walk through the story. See the module docstring.
 
@@ -130,7 +100,7 @@ class Play:
 
     def __init__(
         self,
-        session: Any,
+        writer: Writer,
         start: Scene | str | None = None,
         branch: str | None = None,
         *,
@@ -142,17 +112,17 @@ class Play:
     ) -> None:
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 6:
             raise InvalidInput(f"offer between 1 and 6 choices, not {k!r}")
-        self.session = session
-        self.project = session.project
+        self.writer = writer
+        self.project = writer.project
         self.k = k
-        self.seed = session._new_seed(seed)
+        self.seed = new_seed(seed)
         self.pregenerate = pregenerate
         self.use_continuity = continuity
         self.max_new_tokens = max_new_tokens
         self.continuity = Continuity(self.project)
         self.notice = ""  # a non-fatal problem worth showing (e.g. suggestions failed)
         self.last_move: dict[str, Any] = {}
-        self.last_context: Any = None
+        self.last_context: ContextView | None = None
         branches = self.project.branches
         if branch is not None and branch in branches:
             tip = branches[branch].tip
@@ -171,12 +141,10 @@ class Play:
             else:
                 scene = self.project.scene(start)
             if branch is not None:
-                from ..story.project import _clean_branch_name
-
-                branch = _clean_branch_name(branch)
+                branch = clean_branch_name(branch)
             self._branch = branch or self._free_name()
             self._created = False
-            self._from = session._branch_for(scene, None)
+            self._from = writer.branch_for(scene, None)
         self._scene = scene
         self._choices: dict[str, list[str]] = {}
         self._choices_lock = threading.Lock()
@@ -251,31 +219,9 @@ class Play:
             return labels
 
     def _suggest(self, scene: Scene, stop: threading.Event | None) -> list[str]:
-        """``k`` suggestions, as ``Session.suggest_choices`` makes them, but stoppable."""
-        from ..generate import prompts
-        from ..generate.structured import extract_json
-        from ..session import choices_schema
-
-        text = scene.text.strip() or f"(The scene '{scene.title}' has no text yet.)"
-        system = prompts.render(
-            prompts.SYSTEM, style=self.project.style, title=self.project.title, logline=self.project.logline
-        )
-
-        ctx = _Prompt(system, prompts.render(prompts.CHOICES, text=text[-2000:], k=self.k))
-        schema = choices_schema(self.k)
-        seed = _stable_seed("choices", self.seed, scene.id)
-        # 48 tokens a choice (not suggest_choices' 60): its cache entries hold parsed values, not takes
-        out = self.session._generate_takes(
-            ctx, 1, seed, 48 * self.k, None, stop, [], json_schema=schema, temperature=0.7
-        )
-        if not out or out[0][0].get("finish_reason") == "stopped":
-            raise GenerationStopped("suggestions were stopped")
-        value = extract_json(out[0][0]["text"], schema)
-        labels: list[str] = []
-        for raw in value["choices"]:
-            c = _clean_choice(str(raw))
-            if c and c.casefold() not in {x.casefold() for x in labels}:
-                labels.append(c)
+        """``k`` suggestions (the writer's, stoppable), else plain moves from continuity."""
+        seed = play_seed("choices", self.seed, scene.id)
+        labels = self.writer.suggest_choices(scene, self.k, seed, stop=stop)
         return labels or self._fallback_choices(scene)
 
     def _fallback_choices(self, scene: Scene) -> list[str]:
@@ -329,7 +275,7 @@ class Play:
                     job.title = self.project.unique_title(job.label[:60])
                     history = self.project.path(scene, self._branch if self._created else self._from)
                     ctx = job.ctx = self._context(history, job.title, job.label)
-                    job.results = self.session._generate_takes(
+                    job.results = self.writer.takes(
                         ctx,
                         1,
                         job.seed,
@@ -338,7 +284,7 @@ class Play:
                         job.stop,
                         [s.text for s in history[-3:]],
                     )
-                    stopped = not job.results or job.results[0][0]["finish_reason"] == "stopped"
+                    stopped = not job.results or job.results[0].stopped
                     job.state = "stopped" if stopped else "done"
                 except GenerationStopped:
                     job.state = "stopped"
@@ -355,12 +301,12 @@ class Play:
         """Prefill the local model's key/value cache with the story so far, so a typed action starts fast."""
         from ..generate.base import TextRequest
 
-        gen = self.session.text_generator
+        gen = self.writer.generator
         if gen.fingerprint.get("backend") != "local":
             return  # a server has its own prefix caching (or none): never send it a throwaway request
         history = self.project.path(scene, self._branch if self._created else self._from)
         ctx = self._context(history, "What happens next", "what the reader does next")
-        with self.session._gen_lock:
+        with self.writer.lock:
             if not cancel.is_set():
                 with contextlib.suppress(GenerationStopped):
                     gen.generate(
@@ -399,32 +345,27 @@ class Play:
     # ------------------------------------------------------------------ context
     def _seed_for(self, scene: Scene, label: str) -> int:
         key = " ".join(label.split()).casefold()
-        return _stable_seed("move", self.seed, scene.id, key, self._retries.get(key, 0))
+        return play_seed("move", self.seed, scene.id, key, self._retries.get(key, 0))
 
-    def _context(self, history: list[Scene], title: str, label: str, record: bool = False) -> Any:
-        from ..generate.context import ContextPart
-
+    def _context(self, history: list[Scene], title: str, label: str, record: bool = False) -> ContextView:
         cap = config.cap_new_tokens(self.max_new_tokens)
         note = ""
         if self.use_continuity and history:
             cast = [c.name for c in self.project.cast]
             lore = [e.content for e in self.project.lore]
-            from .continuity import derive
-
             note = derive(
                 [(s.id, s.title, s.text, s.characters) for s in history],
                 cast,
                 lore,
                 self.continuity.overrides,
             )[-1].note()
-        gen = self.session.text_generator
-        extra = gen.count_tokens(note) if note else 0
-        ctx = self.session._context_for(
-            history, title, label, history[-1].characters if history else [], None, cap + extra
-        )
+        extra = []
         if note:
-            at = next((i for i, p in enumerate(ctx.parts) if p.name == "instruction"), len(ctx.parts))
-            ctx.parts.insert(at, ContextPart("continuity", note, extra, False, "derived by rules; editable"))
+            tokens = self.writer.generator.count_tokens(note)
+            extra.append(ContextPart("continuity", note, tokens, False, "derived by rules; editable"))
+        ctx = self.writer.context_for(
+            history, title, label, history[-1].characters if history else [], None, cap, extra
+        )
         if record:
             self.last_context = ctx
         return ctx
@@ -444,7 +385,7 @@ class Play:
                 )
             label = offered[move]
         else:
-            label = self.session._clean_action(move)
+            label = clean_action(move)
             for o in offered or []:
                 if o.casefold() == label.casefold():
                     label = o
@@ -532,7 +473,7 @@ class Play:
     def _write(
         self, label: str, job: _Pending | None, shown: OnToken, stop: threading.Event
     ) -> tuple[Scene, str]:
-        results = None
+        results: list[Draft] | None = None
         title = ""
         source = "generated"
         if job is not None and job.state in ("running", "done"):
@@ -544,7 +485,7 @@ class Play:
                 results, title, source = job.results, job.title, "pregenerated"
                 self.last_context = job.ctx
                 if not job.text:
-                    shown(0, results[0][0]["text"])
+                    shown(0, results[0].text)
             elif stop.is_set():
                 raise GenerationStopped(
                     "the move was stopped before the scene was finished; nothing was saved"
@@ -555,7 +496,7 @@ class Play:
             title = self.project.unique_title(label[:60])
             ctx = self._context(history, title, label, record=True)
             seed = self._seed_for(self._scene, label)
-            results = self.session._generate_takes(
+            results = self.writer.takes(
                 ctx,
                 1,
                 seed,
@@ -568,7 +509,7 @@ class Play:
                 raise GenerationStopped(
                     "the move was stopped before the scene was finished; nothing was saved"
                 )
-        if not any(rec["text"].strip() for rec, _ in results):
+        if not any(d.text.strip() for d in results):
             key = " ".join(label.split()).casefold()
             self._retries[key] = self._retries.get(key, 0) + 1  # the next try samples afresh
             raise GenerationError(
@@ -577,30 +518,22 @@ class Play:
             )
         return self._save(history, label, title, results), source
 
-    def _save(self, history: list[Scene], label: str, title: str, results: list[Any]) -> Scene:
+    def _save(self, history: list[Scene], label: str, title: str, results: list[Draft]) -> Scene:
         scene = self._scene
         with self.project.transaction(f"play: {label[:60]}"):
             self._ensure_branch()
-            title = title if not self._title_taken(title) else self.project.unique_title(label[:60])
-            new = self.project.add_scene(
-                title, after=scene, choice=label, characters=scene.characters, branch=self._branch
+            new = self.writer.save_scene(
+                scene,
+                label,
+                title or label[:60],
+                scene.characters,
+                self._branch,
+                history,
+                results,
+                extra={"play": True},
             )
-            path_ids = [s.id for s in history] + [new.id]
-            for rec, prov in results:
-                prov.update(
-                    {
-                        "path": path_ids,
-                        "branch": self._branch,
-                        "play": True,
-                        "screenplay": parse_scene(rec["text"]).screenplay,
-                    }
-                )
-                new.add_take(rec["text"], source="model", provenance=prov)
         self._created = True
         return new
-
-    def _title_taken(self, title: str) -> bool:
-        return self.project._one("SELECT 1 FROM scenes WHERE lower(title)=lower(?)", (title,)) is not None
 
     def __repr__(self) -> str:
         return f"Play(scene={self._scene.title!r}, branch={self._branch!r})"

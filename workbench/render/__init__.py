@@ -7,9 +7,29 @@ offline HTML report.
 
 from .html import character_html, project_html, scene_html, screenplay_html, take_html
 from .svg import branch_map_svg, layout
+from .views import (
+    audio_html,
+    compare_html,
+    compare_rows,
+    context_html,
+    continuity_html,
+    data_uri,
+    diff_html,
+    image_html,
+    outline_html,
+)
 
 __all__ = [
+    "audio_html",
     "branch_map_svg",
+    "compare_html",
+    "compare_rows",
+    "context_html",
+    "continuity_html",
+    "data_uri",
+    "diff_html",
+    "image_html",
+    "outline_html",
     "character_html",
     "layout",
     "project_html",

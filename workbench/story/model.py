@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..seeding import stable_int
 
 # The character fields the workbench knows. Everything else a card carries is kept
 # verbatim in ``card_extra`` (card ``data`` fields) or ``extensions`` (other tools' keys).
@@ -25,12 +26,6 @@ CHARACTER_FIELDS: dict[str, Any] = {
     "card_extra": {},  # card data fields we don't model, kept verbatim
     "extensions": {},  # other tools' extension keys, kept verbatim
 }
-
-
-def stable_int(*parts: object, bits: int = 31) -> int:
-    """A stable non-negative integer from a hash of ``parts`` (never Python's salted ``hash``)."""
-    h = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
-    return int.from_bytes(h[:8], "big") % (1 << bits)
 
 
 def default_palette(character_id: str) -> str:

@@ -79,9 +79,7 @@ def build_project(
         out.unlink(missing_ok=True)
         raise
     # building the sample is not an edit the writer should be able to undo away
-    with project.transaction("forget build history", undoable=False):
-        project._exec("DELETE FROM undo_steps")
-        project._exec("DELETE FROM undolog")
+    project.forget_undo()
     return project
 
 

@@ -13,16 +13,18 @@ from typing import Any
 from .registry import register_view, registered_views, unregister_view
 
 _LAZY = {
-    "SessionView": "._base",
+    "SessionView": ".base",
+    "safe_call": ".base",
     "BranchMap": ".branch_map",
-    "compare_html": ".branch_map",
-    "compare_rows": ".branch_map",
+    "compare_html": "..render",  # compatible aliases: the HTML lives in render/
+    "compare_rows": "..render",
     "CastBoard": ".cast",
     "ClickableMap": ".components",
     "TakeCarousel": ".components",
     "ContextViewer": ".context",
-    "context_html": ".context",
+    "context_html": "..render",
     "SceneEditor": ".editor",
+    "PlayerView": ".player",
     "MediaGallery": ".media",
     "OutlineView": ".outline",
     "Workbench": ".workbench",
@@ -53,6 +55,7 @@ __all__ = [
     "ContextViewer",
     "MediaGallery",
     "OutlineView",
+    "PlayerView",
     "SceneEditor",
     "SessionView",
     "TakeCarousel",
@@ -63,6 +66,7 @@ __all__ = [
     "extension",
     "register_view",
     "registered_views",
+    "safe_call",
     "show",
     "unregister_view",
 ]

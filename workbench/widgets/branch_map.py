@@ -2,88 +2,19 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from html import escape
-from itertools import zip_longest
 from typing import Any
 
 import panel as pn
 import param
 
 from ..errors import InvalidInput
-from ..render import branch_map_svg
-from ._base import SessionView, safe_call
+from ..render import branch_map_svg, compare_html
+from .base import SessionView, safe_call
 from .components import ClickableMap, LiveHTML
 
 NO_COMPARE = "(none)"
-
-
-def _diff_html(a: str, b: str) -> str:
-    """Word-level differences: removed words struck through in red, added words in green."""
-    sa, sb = a.split(), b.split()
-    out: list[str] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=sa, b=sb, autojunk=False).get_opcodes():
-        if op == "equal":
-            out.append(escape(" ".join(sa[i1:i2])))
-            continue
-        if i2 > i1:
-            out.append(
-                f"<del class='wb-del' style='background:#fee2e2;color:#991b1b'>{escape(' '.join(sa[i1:i2]))}</del>"
-            )
-        if j2 > j1:
-            out.append(
-                f"<ins class='wb-ins' style='background:#dcfce7;color:#166534;text-decoration:none'>"
-                f"{escape(' '.join(sb[j1:j2]))}</ins>"
-            )
-    return " ".join(out)
-
-
-def compare_rows(project: Any, a: str, b: str) -> list[dict[str, Any]]:
-    """Scene by scene along two branches: titles, texts, whether they are the same scene, a similarity ratio."""
-    rows = []
-    for i, (sa, sb) in enumerate(zip_longest(project.branches[a].scenes, project.branches[b].scenes)):
-        ta = sa.text if sa is not None else ""
-        tb = sb.text if sb is not None else ""
-        same = sa is not None and sb is not None and sa.id == sb.id
-        ratio = 1.0 if same else difflib.SequenceMatcher(a=ta.split(), b=tb.split(), autojunk=False).ratio()
-        rows.append(
-            {"step": i + 1, "a": sa, "b": sb, "same": same, "ratio": ratio, "a_text": ta, "b_text": tb}
-        )
-    return rows
-
-
-def compare_html(project: Any, a: str, b: str) -> str:
-    """Two branches side by side, scene by scene, with the differences of their chosen texts marked."""
-    cell = (
-        "vertical-align:top;padding:6px 8px;border-top:1px solid #e5e7eb;white-space:pre-wrap;font-size:12px"
-    )
-    head = (
-        f"<tr><th style='text-align:left;width:40px'>#</th><th style='text-align:left'>{escape(a)}</th>"
-        f"<th style='text-align:left'>{escape(b)}</th></tr>"
-    )
-    body = []
-    for row in compare_rows(project, a, b):
-        sa, sb = row["a"], row["b"]
-        title_a = escape(sa.title) if sa is not None else "—"
-        title_b = escape(sb.title) if sb is not None else "—"
-        if row["same"]:
-            body.append(
-                f"<tr class='wb-same'><td style='{cell}'>{row['step']}</td>"
-                f"<td colspan='2' style='{cell};color:#6b7280'><b>{title_a}</b> · same scene on both</td></tr>"
-            )
-            continue
-        diff = _diff_html(row["a_text"], row["b_text"])
-        body.append(
-            f"<tr class='wb-differs'><td style='{cell}'>{row['step']}</td>"
-            f"<td style='{cell}'><b>{title_a}</b><br>{escape(row['a_text']) or '<i>no text</i>'}</td>"
-            f"<td style='{cell}'><b>{title_b}</b> <span style='color:#6b7280'>"
-            f"({round(100 * row['ratio'])}% alike)</span><br>{diff or '<i>no text</i>'}</td></tr>"
-        )
-    return (
-        f"<table class='wb-compare' style='border-collapse:collapse;width:100%;font-family:system-ui,sans-serif'>"
-        f"{head}{''.join(body)}</table>"
-    )
 
 
 class BranchMap(SessionView):

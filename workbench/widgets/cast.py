@@ -12,9 +12,9 @@ import panel as pn
 import param
 
 from ..errors import InvalidInput
+from ..render import audio_html, image_html
 from ..story.cast import open_cast, slug
-from ._base import SessionView, safe_call
-from ._html import audio_html, image_html
+from .base import SessionView, safe_call
 from .components import LiveHTML
 
 EDITABLE = ("description", "personality", "appearance", "speech_style")
@@ -139,12 +139,7 @@ class CastBoard(SessionView):
     def card_png(self, name: str) -> bytes:
         from ..interop import cards
 
-        ch = self.project.cast[name]
-        both = {
-            "chara": cards.make_card(ch, "v2", self.project),
-            "ccv3": cards.make_card(ch, "v3", self.project),
-        }
-        return cards.write_png_card(cards._portrait_png(self.project, ch), both)
+        return cards.png_card(self.project, self.project.cast[name])
 
     # ---- rendering
     def refresh(self) -> None:

@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 import panel as pn
 import param
 
 from ..errors import InvalidInput
-from ._base import SessionView, safe_call
+from ..render import context_html
+from .base import SessionView, safe_call
 from .components import LiveHTML
-
-
-def context_html(ctx: Any) -> str:
-    """Parts with token counts and a bar of their share of the budget, the lore that fired, notes."""
-    budget = max(1, int(ctx.budget))
-    rows = []
-    for p in ctx.parts:
-        share = min(100.0, 100.0 * p.tokens / budget)
-        rows.append(
-            f"<tr class='wb-part' data-part='{escape(p.name)}'><td><b>{escape(p.name)}</b></td>"
-            f"<td style='text-align:right' class='wb-tokens'>{p.tokens}</td>"
-            f"<td>{'prefix' if p.in_prefix else 'suffix'}</td>"
-            f"<td style='width:160px'><div style='background:#fde7d9;width:{share:.1f}%;height:10px'></div></td>"
-            f"<td style='color:#6b7280'>{escape(p.note)}</td></tr>"
-            f"<tr><td colspan='5'><details><summary style='cursor:pointer;color:#6b7280'>text</summary>"
-            f"<pre style='white-space:pre-wrap;font-size:11px'>{escape(p.text)}</pre></details></td></tr>"
-        )
-    lore = ", ".join(escape(x) for x in ctx.lore_fired) or "none"
-    notes = "".join(f"<li>{escape(n)}</li>" for n in getattr(ctx, "notes", []))
-    return (
-        f"<div class='wb-context' style='font:13px system-ui,sans-serif'>"
-        f"<div class='wb-context-total'><b>{ctx.total}</b> of {ctx.budget} tokens</div>"
-        f"<div class='wb-lore-fired'>Lore entries that fired: {lore}</div>"
-        f"<table style='border-collapse:collapse;width:100%'><tr><th>part</th><th>tokens</th><th>where</th>"
-        f"<th>share</th><th>note</th></tr>{''.join(rows)}</table>"
-        f"{'<ul>' + notes + '</ul>' if notes else ''}</div>"
-    )
 
 
 class ContextViewer(SessionView):

@@ -13,7 +13,7 @@ import param
 from .. import config
 from ..errors import InvalidInput
 from ..render import screenplay_html, take_html
-from ._base import SessionView, safe_call
+from .base import SessionView, safe_call
 from .components import LiveHTML, TakeCarousel
 
 STREAM_INTERVAL = 0.12  # seconds between page updates while tokens stream in

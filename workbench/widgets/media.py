@@ -8,8 +8,8 @@ import panel as pn
 import param
 
 from ..errors import InvalidInput
-from ._base import SessionView, safe_call
-from ._html import audio_html, image_html
+from ..render import audio_html, image_html
+from .base import SessionView, safe_call
 from .components import LiveHTML
 
 

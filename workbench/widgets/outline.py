@@ -8,7 +8,7 @@ import panel as pn
 import param
 
 from ..errors import InvalidInput
-from ._base import SessionView, safe_call
+from .base import SessionView, safe_call
 from .components import LiveHTML
 
 LEVELS = ("title", "characters", "scenes")

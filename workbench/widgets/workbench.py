@@ -9,7 +9,7 @@ from typing import Any
 import panel as pn
 
 from ..session import Session
-from ._base import SessionView
+from .base import SessionView
 from .branch_map import BranchMap
 from .cast import CastBoard
 from .components import LiveHTML

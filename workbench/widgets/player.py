@@ -14,10 +14,10 @@ from typing import Any
 import panel as pn
 import param
 
+from ..play.core import Play
 from ..render import screenplay_html
-from ..widgets._base import SessionView
-from ..widgets.components import LiveHTML
-from .core import Play
+from .base import SessionView
+from .components import LiveHTML
 
 __all__ = ["PlayerView", "player_view"]
 

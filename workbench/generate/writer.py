@@ -1,0 +1,516 @@
+"""``Writer``: the generation engine that :class:`~workbench.session.Session` and the player share.
+
+A writer holds a project and a text generator. It assembles prompts (context), draws
+takes (cached per take in the project's generation cache, resampled when a take copies
+an earlier scene), makes structured calls (JSON under a schema, validated), suggests
+choices, and saves what it wrote in one transaction. It owns the generation lock, so a
+session's editor and a play in the same process never drive the model at once.
+
+    >>> from workbench import open_project                     # doctest: +SKIP
+    >>> writer = Writer(open_project("story.story"))            # doctest: +SKIP
+    >>> ctx = writer.context("The Lamp Goes Dark")              # doctest: +SKIP
+    >>> drafts = writer.takes(ctx, n=2, seed=7)                 # doctest: +SKIP
+    >>> writer.save_takes(project.scene("The Lamp Goes Dark"), drafts, path=..., branch="main")  # doctest: +SKIP
+
+Nothing here knows about sessions, plays or views: they call the writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import config
+from ..errors import GenerationStopped, InvalidInput
+from ..seeding import new_seed
+from ..story.project import Project, Scene, Take
+from ..story.screenplay import parse_scene
+from .base import OnToken, TextGenerator, TextRequest
+from .context import ContextPart, ContextView, assemble, summary_key
+
+__all__ = [
+    "DEFAULT_TAKES_TOKENS",
+    "Draft",
+    "MAX_ACTION",
+    "MAX_ATTEMPTS",
+    "SUMMARY_TOKENS",
+    "Writer",
+    "choices_schema",
+    "clean_action",
+    "clean_choice",
+    "request_key",
+]
+
+DEFAULT_TAKES_TOKENS = 200
+SUMMARY_TOKENS = 60
+MAX_ATTEMPTS = 3  # resampling attempts when a take copies an earlier scene
+MAX_ACTION = 500  # characters in a typed action / choice label
+CHOICE_TOKENS = 60  # new tokens per suggested choice
+
+
+def request_key(
+    fingerprint: dict[str, Any],
+    prefix: str,
+    suffix: str,
+    params: dict[str, Any],
+    seed: int,
+    index: int,
+    attempt: int,
+) -> str:
+    """The generation-cache key of one take (or one structured value) of a request.
+
+    The formula is fixed: cached takes in existing project files are found by it.
+    """
+    blob = json.dumps(
+        [fingerprint, prefix, suffix, params, seed, index, attempt], sort_keys=True, default=str
+    )
+    return "gen:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def clean_action(text: Any) -> str:
+    """A reader's move or a choice label as one clean line; :class:`InvalidInput` when empty or too long."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("say what happens: the choice or action is empty")
+    text = " ".join(text.split())
+    if len(text) > MAX_ACTION:
+        raise InvalidInput(f"keep the action under {MAX_ACTION} characters (this one has {len(text)})")
+    return text
+
+
+def clean_choice(raw: str) -> str | None:
+    """A suggested choice as a short plain action, or None when it is not one (markup, numbering, junk)."""
+    text = re.sub(r"[{}\[\]<>|#*_`\\]", " ", raw)
+    text = re.sub(r"^\s*(?:\d+\s*[.):-]|[-•])\s*", "", text)
+    text = " ".join(text.split()).strip(" .,:;\"'")
+    words = re.findall(r"[^\W\d_]{2,}", text)
+    letters = sum(ch.isalpha() for ch in text)
+    tokens = text.split()
+    if (
+        len(words) < 2
+        or not 2 <= len(tokens) <= 14
+        or max(map(len, tokens)) > 25
+        or letters < 0.6 * max(1, len(text.replace(" ", "")))
+        or len(text) > 120
+    ):
+        return None
+    return text[0].upper() + text[1:]
+
+
+def choices_schema(k: int) -> dict[str, Any]:
+    """The JSON schema of ``k`` suggested choices."""
+    return {
+        "type": "object",
+        "properties": {
+            "choices": {
+                "type": "array",
+                "minItems": k,
+                "maxItems": k,
+                "items": {"type": "string", "minLength": 3, "maxLength": 80},
+            }
+        },
+        "required": ["choices"],
+    }
+
+
+@dataclass
+class Draft:
+    """One generated take, not saved yet: the cached record and its provenance."""
+
+    record: dict[str, Any]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return str(self.record["text"])
+
+    @property
+    def finish_reason(self) -> str:
+        return str(self.record.get("finish_reason", ""))
+
+    @property
+    def stopped(self) -> bool:
+        return self.finish_reason == "stopped"
+
+
+class Writer:
+    """Prompt assembly, takes, structured calls, suggestions and saving, over one project and model.
+
+    ``generator`` is a :class:`~workbench.generate.base.TextGenerator`, or None to load
+    ``spec`` (a model spec string) on first use.
+    """
+
+    def __init__(
+        self, project: Project, generator: TextGenerator | None = None, spec: str = "default"
+    ) -> None:
+        self.project = project
+        self.spec = spec
+        self._generator = generator
+        self.lock = threading.Lock()  # one generation at a time through this writer
+        self.last_context: ContextView | None = None
+
+    # ------------------------------------------------------------------ the model
+    @property
+    def generator(self) -> TextGenerator:
+        """The text generator (loaded from ``spec`` on first use)."""
+        if self._generator is None:
+            from .loading import load_text_generator
+
+            self._generator = load_text_generator(self.spec)
+        return self._generator
+
+    @generator.setter
+    def generator(self, gen: TextGenerator | None) -> None:
+        self._generator = gen
+
+    @property
+    def loaded(self) -> bool:
+        """Whether a generator is loaded (or was given)."""
+        return self._generator is not None
+
+    # ------------------------------------------------------------------ inputs
+    new_seed = staticmethod(new_seed)
+    clean_action = staticmethod(clean_action)
+
+    def branch_for(self, scene: Scene, branch: str | None) -> str | None:
+        """``branch`` (checked to exist), else the branch a scene is read along by default."""
+        if branch is not None:
+            self.project.branches[branch]
+            return branch
+        return self.project.branches.default_for(scene)
+
+    # ------------------------------------------------------------------ context
+    def budget(self, max_new_tokens: int) -> int:
+        """Prompt tokens available when ``max_new_tokens`` are to be written."""
+        return max(256, int(self.generator.context_window) - max_new_tokens - 32)
+
+    def summarise(self, scene: Scene) -> str:
+        """A short summary of a scene's chosen text (cached in the project per model and text)."""
+        from . import prompts
+
+        text = scene.text
+        if not text.strip():
+            return ""
+        gen = self.generator
+        key = summary_key(gen.fingerprint, text)
+        cached = self.project.cache_get(key)
+        if cached is not None:
+            return str(cached)
+        req = TextRequest(
+            prefix="You summarise screenplay scenes.",
+            suffix=prompts.render(prompts.SUMMARY, text=text),
+            n=1,
+            seed=0,
+            max_new_tokens=config.cap_new_tokens(SUMMARY_TOKENS),
+            temperature=0.3,
+        )
+        with self.lock:
+            out = gen.generate(req)[0].text.strip()
+        self.project.cache_put(key, out)
+        return out
+
+    def context_for(
+        self,
+        history: Sequence[Scene],
+        title: str | None,
+        choice: str | None,
+        characters: Sequence[str],
+        summary: str | None,
+        max_new_tokens: int,
+        extra: Sequence[ContextPart] = (),
+    ) -> ContextView:
+        """The context for a scene that follows ``history``; ``extra`` parts go before the instruction."""
+        gen = self.generator
+        extra_tokens = sum(p.tokens for p in extra)
+        ctx = assemble(
+            self.project,
+            list(history),
+            title=title,
+            choice=choice,
+            characters=characters,
+            summary=summary,
+            count_tokens=gen.count_tokens,
+            budget=self.budget(max_new_tokens + extra_tokens),
+            summarise=self.summarise,
+        )
+        if extra:
+            at = next((i for i, p in enumerate(ctx.parts) if p.name == "instruction"), len(ctx.parts))
+            ctx.parts[at:at] = list(extra)
+        return ctx
+
+    def context(
+        self, scene: Scene | str, branch: str | None = None, max_new_tokens: int = DEFAULT_TAKES_TOKENS
+    ) -> ContextView:
+        """What goes into the prompt for (re)writing ``scene``: parts, token counts, total and budget."""
+        scene = self.project.scene(scene)
+        path = self.project.path(scene, self.branch_for(scene, branch))
+        history = path[:-1]
+        choice = None
+        if history:
+            choice = next((c.label for c, t in history[-1].children if t.id == scene.id), None)
+        return self.context_for(
+            history,
+            scene.title,
+            choice,
+            scene.characters,
+            scene.summary,
+            config.cap_new_tokens(max_new_tokens),
+        )
+
+    # ------------------------------------------------------------------ takes
+    def takes(
+        self,
+        ctx: ContextView,
+        n: int,
+        seed: int,
+        max_new_tokens: int,
+        on_token: OnToken | None = None,
+        stop: threading.Event | None = None,
+        recent: Sequence[str] = (),
+        json_schema: dict[str, Any] | None = None,
+        temperature: float = 0.8,
+    ) -> list[Draft]:
+        """``n`` takes for the prompt ``ctx`` (from the generation cache where possible), with provenance.
+
+        A take that copies one of the ``recent`` scene texts is resampled as the next attempt
+        (up to :data:`MAX_ATTEMPTS`); decoding loops are trimmed and near-miss cast names in
+        cues repaired. A stopped take comes back with ``finish_reason="stopped"`` and is not cached.
+        """
+        from .quality import repair_cast_names, too_similar, trim_loops
+
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 16:
+            raise InvalidInput(f"ask for between 1 and 16 takes, not {n!r}")
+        gen = self.generator
+        cast = [c.name for c in self.project.cast]
+        prefix, suffix = ctx.prefix, ctx.suffix
+        params = TextRequest(
+            prefix=prefix,
+            suffix=suffix,
+            n=n,
+            seed=seed,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            json_schema=json_schema,
+        ).params()
+        fp = gen.fingerprint
+        results: list[dict[str, Any] | None] = [None] * n
+        provs: list[dict[str, Any]] = [{} for _ in range(n)]
+        for i in range(n):
+            hit = self.project.cache_get(request_key(fp, prefix, suffix, params, seed, i, 0))
+            if hit is not None:
+                results[i] = hit
+                if on_token is not None:
+                    on_token(i, hit["text"])
+        for attempt in range(MAX_ATTEMPTS):
+            todo = [i for i in range(n) if results[i] is None]
+            if not todo:
+                break
+            first = todo[0]
+            shifted: OnToken | None = None
+            if on_token is not None:
+
+                def shifted(j: int, t: str, off: int = first) -> None:
+                    on_token(off + j, t)
+
+            req = TextRequest(
+                prefix=prefix,
+                suffix=suffix,
+                n=n - first,
+                seed=seed,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                json_schema=json_schema,
+                attempt=attempt,
+                take_offset=first,
+                on_token=shifted,
+                stop=stop,
+            )
+            with self.lock:
+                out = gen.generate(req)
+            for j, r in enumerate(out):
+                i = first + j
+                if results[i] is not None:
+                    continue
+                text = r.text
+                if json_schema is None:
+                    text = trim_loops(text).strip()
+                    text, fixes = repair_cast_names(text, cast)
+                    if fixes:
+                        provs[i]["name_fixes"] = fixes
+                    if (
+                        too_similar(text, list(recent))
+                        and attempt + 1 < MAX_ATTEMPTS
+                        and r.finish_reason != "stopped"
+                    ):
+                        provs[i].setdefault("resampled", []).append(attempt)
+                        continue  # resample as the next attempt
+                rec = {
+                    "text": text,
+                    "raw": r.text,
+                    "seed": r.seed,
+                    "take_index": i,
+                    "attempt": attempt,
+                    "prompt_tokens": r.prompt_tokens,
+                    "completion_tokens": r.completion_tokens,
+                    "seconds": round(r.seconds, 4),
+                    "first_token_seconds": None
+                    if r.first_token_seconds is None
+                    else round(r.first_token_seconds, 4),
+                    "finish_reason": r.finish_reason,
+                    "rendered_prompt": r.rendered_prompt,
+                }
+                results[i] = rec
+                if r.finish_reason != "stopped":
+                    self.project.cache_put(request_key(fp, prefix, suffix, params, seed, i, 0), rec)
+            if stop is not None and stop.is_set():
+                break
+        drafts = []
+        for i, rec in enumerate(results):
+            if rec is None:
+                continue
+            prov = {
+                "backend": fp.get("backend"),
+                "model": fp.get("model"),
+                "fingerprint": fp,
+                "spec": getattr(gen, "spec", self.spec),
+                "params": params,
+                "seed": seed,
+                "take_seed": rec["seed"],
+                "take_index": i,
+                "attempt": rec["attempt"],
+                "prompt": rec["rendered_prompt"] or (prefix + "\n\n" + suffix),
+                "prompt_tokens": rec["prompt_tokens"],
+                "completion_tokens": rec["completion_tokens"],
+                "seconds": rec["seconds"],
+                "first_token_seconds": rec["first_token_seconds"],
+                "finish_reason": rec["finish_reason"],
+                **provs[i],
+            }
+            drafts.append(Draft(rec, prov))
+        return drafts
+
+    # ------------------------------------------------------------------ structured calls
+    def structured(
+        self,
+        prefix: str,
+        suffix: str,
+        schema: dict[str, Any],
+        seed: int,
+        max_new_tokens: int = 400,
+        stop: threading.Event | None = None,
+        temperature: float = 0.7,
+    ) -> Any:
+        """A JSON value matching ``schema`` (cached per request); :class:`InvalidOutput` when the
+        model's answer does not match, :class:`GenerationStopped` when ``stop`` was set."""
+        from .structured import extract_json
+
+        gen = self.generator
+        req = TextRequest(
+            prefix=prefix,
+            suffix=suffix,
+            n=1,
+            seed=seed,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            json_schema=schema,
+            stop=stop,
+        )
+        key = request_key(gen.fingerprint, prefix, suffix, req.params(), seed, 0, 0)
+        hit = self.project.cache_get(key)
+        if hit is not None:
+            return hit
+        with self.lock:
+            out = gen.generate(req)[0]
+        if out.finish_reason == "stopped" or (stop is not None and stop.is_set()):
+            raise GenerationStopped("the structured answer was stopped before it was finished")
+        value = extract_json(out.text, schema)  # raises InvalidOutput with the reason
+        self.project.cache_put(key, value)
+        return value
+
+    def suggest_choices(
+        self, scene: Scene | str, k: int = 3, seed: int | None = None, stop: threading.Event | None = None
+    ) -> list[str]:
+        """``k`` (or fewer, after cleaning) short suggestions for what could happen next.
+
+        Structured output, validated; markup, numbering and run-together junk are dropped,
+        duplicates removed. Stoppable through ``stop`` (then :class:`GenerationStopped`).
+        """
+        from . import prompts
+
+        scene = self.project.scene(scene)
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 6:
+            raise InvalidInput("ask for between 1 and 6 suggestions")
+        seed = new_seed(seed)
+        text = scene.text.strip() or f"(The scene '{scene.title}' has no text yet.)"
+        system = prompts.render(
+            prompts.SYSTEM, style=self.project.style, title=self.project.title, logline=self.project.logline
+        )
+        value = self.structured(
+            system,
+            prompts.render(prompts.CHOICES, text=text[-2000:], k=k),
+            choices_schema(k),
+            seed,
+            max_new_tokens=CHOICE_TOKENS * k,
+            stop=stop,
+        )
+        out: list[str] = []
+        for raw in value["choices"]:
+            c = clean_choice(str(raw))
+            if c and c.casefold() not in {o.casefold() for o in out}:
+                out.append(c)
+        return out
+
+    # ------------------------------------------------------------------ saving
+    def save_takes(
+        self,
+        scene: Scene,
+        drafts: Sequence[Draft],
+        path: Sequence[Scene],
+        branch: str | None,
+        choose: bool | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> list[Take]:
+        """Save ``drafts`` as takes of ``scene`` (one transaction), recording the path they were written on."""
+        path_ids = [s.id for s in path]
+        with self.project.transaction(f"write {len(drafts)} take(s) of {scene.title}"):
+            takes = []
+            for d in drafts:
+                prov = {
+                    **d.provenance,
+                    **(extra or {}),
+                    "path": path_ids,
+                    "branch": branch,
+                    "screenplay": parse_scene(d.text).screenplay,
+                }
+                takes.append(scene.add_take(d.text, source="model", provenance=prov, choose=choose))
+        return takes
+
+    def save_scene(
+        self,
+        after: Scene,
+        choice: str,
+        title: str,
+        characters: Sequence[str],
+        branch: str | None,
+        history: Sequence[Scene],
+        drafts: Sequence[Draft],
+        extra: dict[str, Any] | None = None,
+        label: str | None = None,
+    ) -> Scene:
+        """A new scene after ``after`` reached by ``choice``, holding ``drafts`` as its takes, on ``branch``.
+
+        One transaction (joining the caller's, so a caller that first creates the branch saves
+        both or nothing): the scene with every take is saved, or nothing.
+        """
+        with self.project.transaction(label or f"continue after {after.title}"):
+            if self.project.title_taken(title):
+                title = self.project.unique_title(title)
+            new = self.project.add_scene(
+                title, after=after, choice=choice, characters=list(characters), branch=branch
+            )
+            self.save_takes(new, drafts, [*history, new], branch, extra=extra)
+        return new

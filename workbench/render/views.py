@@ -1,0 +1,175 @@
+"""HTML for the workbench's inspection views: the context of a prompt, continuity, an outline,
+two branches compared, and media as data URIs. Every piece of story text is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+from html import escape
+from itertools import zip_longest
+from typing import Any
+
+__all__ = [
+    "audio_html",
+    "compare_html",
+    "compare_rows",
+    "context_html",
+    "continuity_html",
+    "data_uri",
+    "diff_html",
+    "image_html",
+    "outline_html",
+]
+
+
+def context_html(ctx: Any) -> str:
+    """Parts with token counts and a bar of their share of the budget, the lore that fired, notes."""
+    budget = max(1, int(ctx.budget))
+    rows = []
+    for p in ctx.parts:
+        share = min(100.0, 100.0 * p.tokens / budget)
+        rows.append(
+            f"<tr class='wb-part' data-part='{escape(p.name)}'><td><b>{escape(p.name)}</b></td>"
+            f"<td style='text-align:right' class='wb-tokens'>{p.tokens}</td>"
+            f"<td>{'prefix' if p.in_prefix else 'suffix'}</td>"
+            f"<td style='width:160px'><div style='background:#fde7d9;width:{share:.1f}%;height:10px'></div></td>"
+            f"<td style='color:#6b7280'>{escape(p.note)}</td></tr>"
+            f"<tr><td colspan='5'><details><summary style='cursor:pointer;color:#6b7280'>text</summary>"
+            f"<pre style='white-space:pre-wrap;font-size:11px'>{escape(p.text)}</pre></details></td></tr>"
+        )
+    lore = ", ".join(escape(x) for x in ctx.lore_fired) or "none"
+    notes = "".join(f"<li>{escape(n)}</li>" for n in getattr(ctx, "notes", []))
+    return (
+        f"<div class='wb-context' style='font:13px system-ui,sans-serif'>"
+        f"<div class='wb-context-total'><b>{ctx.total}</b> of {ctx.budget} tokens</div>"
+        f"<div class='wb-lore-fired'>Lore entries that fired: {lore}</div>"
+        f"<table style='border-collapse:collapse;width:100%'><tr><th>part</th><th>tokens</th><th>where</th>"
+        f"<th>share</th><th>note</th></tr>{''.join(rows)}</table>"
+        f"{'<ul>' + notes + '</ul>' if notes else ''}</div>"
+    )
+
+
+def continuity_html(state: Any) -> str:
+    """Who is alive, present, where, holding what, after a scene; writer corrections marked."""
+    rows = []
+    for n, c in state.characters.items():
+        mark = " ✎" if n in state.overridden else ""
+        rows.append(
+            f"<tr><td><b>{escape(n)}</b>{mark}</td><td>{'alive' if c.alive else '<b>dead</b>'}</td>"
+            f"<td>{'yes' if c.present else ''}</td><td>{escape((c.location or '').title())}</td>"
+            f"<td>{escape(', '.join(c.items))}</td></tr>"
+        )
+    events = "".join(f"<li>{escape(e)}</li>" for e in state.events)
+    warns = "".join(f"<li style='color:#b91c1c'>{escape(w)}</li>" for w in state.warnings)
+    return (
+        f"<div class='wb-continuity'><div style='font-weight:700'>Continuity after "
+        f"{escape(state.title)}</div><table><tr><th>character</th><th>state</th><th>present</th>"
+        f"<th>location</th><th>holds</th></tr>{''.join(rows)}</table>"
+        f"{'<ul>' + events + warns + '</ul>' if events or warns else ''}</div>"
+    )
+
+
+def outline_html(outline: Any) -> str:
+    """An outline: title, logline, characters with descriptions, numbered scenes with summaries."""
+    chars = "".join(
+        f"<li><b>{escape(c['name'])}</b>: {escape(c.get('description', ''))}</li>" for c in outline.characters
+    )
+    scenes = "".join(
+        f"<li><b>{escape(s['title'])}</b>: {escape(s.get('summary', ''))}</li>" for s in outline.scenes
+    )
+    return (
+        f"<div class='wb-outline'><h3>{escape(outline.title)}</h3><p><i>{escape(outline.logline)}</i></p>"
+        f"<h4>Characters</h4><ul>{chars}</ul><h4>Scenes</h4><ol>{scenes}</ol></div>"
+    )
+
+
+def diff_html(a: str, b: str) -> str:
+    """Word-level differences: removed words struck through in red, added words in green."""
+    sa, sb = a.split(), b.split()
+    out: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=sa, b=sb, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(escape(" ".join(sa[i1:i2])))
+            continue
+        if i2 > i1:
+            out.append(
+                f"<del class='wb-del' style='background:#fee2e2;color:#991b1b'>{escape(' '.join(sa[i1:i2]))}</del>"
+            )
+        if j2 > j1:
+            out.append(
+                f"<ins class='wb-ins' style='background:#dcfce7;color:#166534;text-decoration:none'>"
+                f"{escape(' '.join(sb[j1:j2]))}</ins>"
+            )
+    return " ".join(out)
+
+
+def compare_rows(project: Any, a: str, b: str) -> list[dict[str, Any]]:
+    """Scene by scene along two branches: titles, texts, whether they are the same scene, a similarity ratio."""
+    rows = []
+    for i, (sa, sb) in enumerate(zip_longest(project.branches[a].scenes, project.branches[b].scenes)):
+        ta = sa.text if sa is not None else ""
+        tb = sb.text if sb is not None else ""
+        same = sa is not None and sb is not None and sa.id == sb.id
+        ratio = 1.0 if same else difflib.SequenceMatcher(a=ta.split(), b=tb.split(), autojunk=False).ratio()
+        rows.append(
+            {"step": i + 1, "a": sa, "b": sb, "same": same, "ratio": ratio, "a_text": ta, "b_text": tb}
+        )
+    return rows
+
+
+def compare_html(project: Any, a: str, b: str) -> str:
+    """Two branches side by side, scene by scene, with the differences of their chosen texts marked."""
+    cell = (
+        "vertical-align:top;padding:6px 8px;border-top:1px solid #e5e7eb;white-space:pre-wrap;font-size:12px"
+    )
+    head = (
+        f"<tr><th style='text-align:left;width:40px'>#</th><th style='text-align:left'>{escape(a)}</th>"
+        f"<th style='text-align:left'>{escape(b)}</th></tr>"
+    )
+    body = []
+    for row in compare_rows(project, a, b):
+        sa, sb = row["a"], row["b"]
+        title_a = escape(sa.title) if sa is not None else "—"
+        title_b = escape(sb.title) if sb is not None else "—"
+        if row["same"]:
+            body.append(
+                f"<tr class='wb-same'><td style='{cell}'>{row['step']}</td>"
+                f"<td colspan='2' style='{cell};color:#6b7280'><b>{title_a}</b> · same scene on both</td></tr>"
+            )
+            continue
+        diff = diff_html(row["a_text"], row["b_text"])
+        body.append(
+            f"<tr class='wb-differs'><td style='{cell}'>{row['step']}</td>"
+            f"<td style='{cell}'><b>{title_a}</b><br>{escape(row['a_text']) or '<i>no text</i>'}</td>"
+            f"<td style='{cell}'><b>{title_b}</b> <span style='color:#6b7280'>"
+            f"({round(100 * row['ratio'])}% alike)</span><br>{diff or '<i>no text</i>'}</td></tr>"
+        )
+    return (
+        f"<table class='wb-compare' style='border-collapse:collapse;width:100%;font-family:system-ui,sans-serif'>"
+        f"{head}{''.join(body)}</table>"
+    )
+
+
+def data_uri(asset: Any) -> str:
+    return f"data:{asset.mime};base64,{base64.b64encode(asset.data).decode()}"
+
+
+def image_html(asset: Any, width: int = 240, css: str = "wb-image", caption: str = "") -> str:
+    cap = (
+        f"<figcaption style='font:12px system-ui,sans-serif;color:#6b7280'>{escape(caption)}</figcaption>"
+        if caption
+        else ""
+    )
+    return (
+        f"<figure class='{css}' data-sha256='{asset.sha256}' style='margin:4px;display:inline-block'>"
+        f"<img src='{data_uri(asset)}' width='{width}' alt='{escape(caption or asset.kind)}' "
+        f"style='border-radius:6px;border:1px solid #e5e7eb'>{cap}</figure>"
+    )
+
+
+def audio_html(asset: Any, css: str = "wb-audio") -> str:
+    return (
+        f"<audio class='{css}' data-sha256='{asset.sha256}' controls preload='auto' "
+        f"src='{data_uri(asset)}'></audio>"
+    )
