@@ -863,7 +863,9 @@ class Session:
         ]
         return self._cached_asset(key, lambda: make_table_read(gen, lines), "table_read")
 
-    def _scenes_of(self, scene_or_branch: Any) -> list[Scene]:
+    def scenes_of(self, scene_or_branch: Any) -> list[Scene]:
+        """The scenes a scene-or-branch argument names: ``[scene]`` for a scene (or its title or id),
+        the branch's scenes for a branch (or its name)."""
         if isinstance(scene_or_branch, Scene):
             return [scene_or_branch]
         if isinstance(scene_or_branch, str) and scene_or_branch in self.project.branches:
@@ -871,6 +873,9 @@ class Session:
         if hasattr(scene_or_branch, "scene_ids"):
             return scene_or_branch.scenes
         return [self.scene(scene_or_branch)]
+
+    def _scenes_of(self, scene_or_branch: Any) -> list[Scene]:
+        return self.scenes_of(scene_or_branch)
 
     def mark_auto_chosen(self, take: Take) -> None:
         """A program's pick (a report run choosing the take it generated): logged as ``rater="auto"``."""
