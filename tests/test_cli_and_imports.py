@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
-from workbench.cli import main
+import workbench
+from workbench.cli import build_parser, main
 
 
 def test_import_workbench_loads_no_heavy_library():
@@ -19,6 +23,53 @@ def test_import_workbench_loads_no_heavy_library():
     heavy, seconds = out.rsplit(" ", 1)
     assert heavy == "[]"
     assert float(seconds) < 1.0
+
+
+def test_cli_and_its_parser_load_no_heavy_library():
+    code = (
+        "import sys, time; t=time.perf_counter(); import workbench.cli; workbench.cli.build_parser(); "
+        "dt=time.perf_counter()-t; "
+        "heavy=[m for m in ('torch','transformers','diffusers','panel','bokeh','papermill','workbench.session') "
+        "if m in sys.modules]; print(heavy, dt)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    heavy, seconds = out.rsplit(" ", 1)
+    assert heavy == "[]"
+    assert float(seconds) < 1.0
+
+
+def test_every_command_is_a_cmd_handler_in_the_cli_package():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    expected = "new info demo write outline report serve play media export import train backup".split()
+    assert set(expected) <= set(sub.choices)
+    for name, p in sub.choices.items():
+        func = p.get_default("func")
+        assert func.__name__ == f"cmd_{name}", name
+        assert func.__module__.startswith("workbench.cli."), name
+
+
+def test_only_the_cli_package_imports_the_cli():
+    root = Path(workbench.__file__).parent
+    assert not list(root.rglob("commands.py")), "sub-commands live in workbench/cli/"
+    offenders = []
+    for f in root.rglob("*.py"):
+        rel = f.relative_to(root.parent).with_suffix("")
+        if rel.parts[:2] == ("workbench", "cli"):
+            continue
+        package = list(rel.parts[:-1])  # the package a relative import starts from
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else []
+                module = ".".join(base + ([node.module] if node.module else []))
+                names = [module] + [f"{module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            if any(n == "workbench.cli" or n.startswith("workbench.cli.") for n in names):
+                offenders.append(str(rel))
+    assert offenders == []
 
 
 def test_new_info_backup(tmp_path, capsys):

@@ -39,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_new(args: argparse.Namespace) -> int:
     from ..errors import InvalidInput
-    from .project import open_project
-    from .sample import build_sample
+    from ..story.project import open_project
+    from ..story.sample import build_sample
 
     if args.path.exists():
         raise InvalidInput(f"{args.path} already exists; open it instead, or pick another name")
@@ -52,33 +52,9 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe(project) -> str:  # noqa: ANN001
-    lines = [f"{project.title}", f"  {project.logline}" if project.logline else "", ""]
-    s = project.summary()
-    lines.append(
-        f"IFID {s['ifid']} · {s['scenes']} scenes · {s['choices']} choices · {s['takes']} takes · "
-        f"{s['assets']} media assets · {s['lore']} lore entries"
-    )
-    lines.append("")
-    lines.append("Cast: " + (", ".join(s["cast"]) or "nobody yet"))
-    lines.append("")
-    lines.append("Branches:")
-    for name in project.branches:
-        b = project.branches[name]
-        lines.append(f"  {name} ({len(b)} scenes): " + " -> ".join(sc.title for sc in b.scenes))
-    lines.append("")
-    lines.append("Scenes:")
-    for sc in project.scenes:
-        kids = "; ".join(f"[{c.label}] -> {t.title}" for c, t in sc.children)
-        n = len(sc.takes)
-        chosen = sc.chosen
-        state = f"{n} take{'s' if n != 1 else ''}" + (", chosen" if chosen else ", none chosen")
-        lines.append(f"  {sc.title} ({state}){'  ' + kids if kids else ''}")
-    return "\n".join(x for x in lines if x is not None)
-
-
 def cmd_info(args: argparse.Namespace) -> int:
-    from .project import open_project
+    from ..story.describe import describe
+    from ..story.project import open_project
 
     project = open_project(args.path, create=False)
     try:
@@ -92,7 +68,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from .project import open_project
+    from ..story.project import open_project
 
     project = open_project(args.path, create=False)
     try:
@@ -104,7 +80,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .sample import build_sample
+    from ..story.describe import describe
+    from ..story.sample import build_sample
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

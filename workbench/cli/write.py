@@ -121,7 +121,7 @@ def cmd_media(args: argparse.Namespace) -> int:
                 written.append(f)
         if args.storyboard:
             target = args.storyboard
-            scenes = session._scenes_of(target)
+            scenes = session.scenes_of(target)
             for sc in scenes:
                 for i, a in enumerate(session.storyboard(sc, frames=args.frames, seed=args.seed), 1):
                     f = out / f"board-{slug(sc.title)}-{i}{_ext(a.mime)}"

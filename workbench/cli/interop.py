@@ -43,7 +43,7 @@ def register(subparsers: Any) -> None:
     ex.add_argument(
         "--option", "-O", action="append", metavar="KEY=VALUE", help="a format option (repeatable)"
     )
-    ex.set_defaults(func=_export)
+    ex.set_defaults(func=cmd_export)
 
     im = subparsers.add_parser("import", help="import a story, screenplay or character card into a project")
     im.add_argument("file", help="the file to import (.twee, .fountain, .json/.png card)")
@@ -56,12 +56,12 @@ def register(subparsers: Any) -> None:
     im.add_argument(
         "--option", "-O", action="append", metavar="KEY=VALUE", help="a format option (repeatable)"
     )
-    im.set_defaults(func=_import)
+    im.set_defaults(func=cmd_import)
 
 
-def _export(args: argparse.Namespace) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..interop.registry import export_project, get_format
     from ..story import open_project
-    from .registry import export_project, get_format
 
     fmt = get_format(args.format, need="export")
     opts = _options(args.option)
@@ -79,9 +79,9 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import(args: argparse.Namespace) -> int:
+def cmd_import(args: argparse.Namespace) -> int:
+    from ..interop.registry import import_file
     from ..story import open_project
-    from .registry import import_file
 
     opts = _options(args.option)
     if args.to_library:

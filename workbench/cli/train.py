@@ -28,12 +28,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--branch", "-b", help="only feedback on scenes of this branch")
     p.add_argument("--since", help="only feedback given on or after this date (2025-01-31)")
     p.add_argument("--rater", help="only this rater's feedback")
-    p.set_defaults(func=_train)
+    p.set_defaults(func=cmd_train)
 
 
-def _train(args: argparse.Namespace) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
     from ..story import open_project
-    from .train import train
+    from ..training.train import train
 
     filters = {
         k: v

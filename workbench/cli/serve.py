@@ -1,4 +1,4 @@
-"""``workbench serve``: the web app (the ``play`` command belongs to the player)."""
+"""CLI: ``workbench serve``: the web app."""
 
 from __future__ import annotations
 
@@ -36,11 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--image", default="sketch", help="image model spec (default: sketch)")
     p.add_argument("--voice", default="default", help="voice model spec")
     p.add_argument("--show", action="store_true", help="open a browser window")
-    p.set_defaults(func=_serve)
+    p.set_defaults(func=cmd_serve)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from .server import free_port, serve
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ..app.server import free_port, serve
 
     port = args.port or free_port(args.address)
     serve(

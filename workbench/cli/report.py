@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .run import run_report
+    from ..report.run import run_report
 
     out = run_report(
         args.project,
