@@ -36,6 +36,10 @@ class ProjectClosed(ProjectError):
     """The project handle was closed."""
 
 
+class PluginError(WorkbenchError):
+    """An installed plug-in (backend, format or view) failed to load; the message names it and the cause."""
+
+
 # --- the story graph ---------------------------------------------------------
 class StoryError(WorkbenchError):
     """An edit to the story that cannot be made."""

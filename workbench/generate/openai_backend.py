@@ -43,6 +43,7 @@ from ..errors import ContextOverflow, InvalidOutput, ServerError
 from ..seeding import server_take_seed
 from .base import TextRequest, TextResult
 from .spec import ModelSpec, parse_spec
+from .structured import extract_json
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -391,7 +392,7 @@ class OpenAITextGenerator:
                 problem = "the server returned an empty output"
             elif request.json_schema is not None:
                 try:
-                    value = _extract_json(result.text, request.json_schema)
+                    value = extract_json(result.text, request.json_schema)
                 except InvalidOutput as exc:
                     problem = str(exc)
                 else:
@@ -621,37 +622,6 @@ def _sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             return
         if isinstance(event, dict):
             yield event
-
-
-def _extract_json(text: str, schema: dict[str, Any]) -> Any:
-    """``structured.extract_json`` when it exists, else a minimal extraction and check."""
-    try:
-        from .structured import extract_json
-    except ImportError:
-        return _minimal_extract_json(text, schema)
-    return extract_json(text, schema)
-
-
-def _minimal_extract_json(text: str, schema: dict[str, Any]) -> Any:
-    """The first JSON value in ``text`` whose top level has the schema's type and required keys."""
-    decoder = json.JSONDecoder()
-    want = schema.get("type")
-    for start, ch in enumerate(text):
-        if ch not in "{[":
-            continue
-        try:
-            value, _ = decoder.raw_decode(text, start)
-        except ValueError:
-            continue
-        if want == "object" and not isinstance(value, dict):
-            continue
-        if want == "array" and not isinstance(value, list):
-            continue
-        missing = [k for k in schema.get("required", []) if not isinstance(value, dict) or k not in value]
-        if missing:
-            raise InvalidOutput(f"the JSON output lacks the required field(s) {', '.join(missing)}")
-        return value
-    raise InvalidOutput(f"no JSON {want or 'value'} found in the output {text[:80]!r}")
 
 
 def factory(spec: ModelSpec | str) -> OpenAITextGenerator:

@@ -20,10 +20,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 from ..errors import UnknownModelSpec
+from ..plugins import Plugin, entry_point_plugins
 
 KINDS = ("text", "image", "voice")
 
@@ -82,49 +82,55 @@ def parse_spec(spec: str | None, kind: str = "text") -> ModelSpec:
 
 
 Factory = Callable[[ModelSpec], Any]
+ENTRY_POINT_GROUP = "workbench.backends"
 _registry: dict[tuple[str, str], Factory] = {}
-_entry_points: dict[tuple[str, str], metadata.EntryPoint] = {}
-_loaded_entry_points = False
 _lock = threading.Lock()
 
 
 def register_backend(kind: str, prefix: str, factory: Factory) -> None:
     """Register ``factory`` for model specs ``PREFIX:...`` of ``kind`` (run-time alternative to entry points)."""
+    if kind not in KINDS:
+        raise UnknownModelSpec(f"unknown generator kind {kind!r}; expected one of {', '.join(KINDS)}")
     with _lock:
         _registry[(kind, prefix)] = factory
 
 
-def _load_entry_points() -> None:
-    global _loaded_entry_points
-    if _loaded_entry_points:
-        return
-    for ep in metadata.entry_points(group="workbench.backends"):
-        kind, _, prefix = ep.name.partition(".")
+def unregister_backend(kind: str, prefix: str) -> None:
+    """Forget a backend registered with :func:`register_backend` (no error if there is none)."""
+    with _lock:
+        _registry.pop((kind, prefix), None)
+
+
+def _plugins() -> dict[tuple[str, str], Plugin]:
+    out = {}
+    for name, plugin in entry_point_plugins(ENTRY_POINT_GROUP).items():
+        kind, _, prefix = name.partition(".")
         if kind in KINDS and prefix:
-            _entry_points[(kind, prefix)] = ep  # loaded lazily on first use
-    _loaded_entry_points = True
+            out[(kind, prefix)] = plugin
+    return out
 
 
 def backend_factory(spec: ModelSpec) -> Factory:
+    """The factory for a parsed spec: run-time registrations first, then entry points (loaded on use)."""
     with _lock:
-        _load_entry_points()
         factory = _registry.get((spec.kind, spec.backend))
-        ep = _entry_points.get((spec.kind, spec.backend))
-    if factory is None and ep is not None:
-        factory = ep.load()
-        with _lock:
-            _registry[(spec.kind, spec.backend)] = factory
-    if factory is None:
+    if factory is not None:
+        return factory
+    plugin = _plugins().get((spec.kind, spec.backend))
+    if plugin is None:
         known = available_backends(spec.kind)
         raise UnknownModelSpec(
             f"no {spec.kind} backend called {spec.backend!r} (model spec {spec.raw!r}). "
             f"Known: {', '.join(known) or 'none'}. Install the package that provides it, "
             "or register one with workbench.generate.register_backend."
         )
-    return factory
+    loaded: Factory = plugin.load()  # PluginError with the cause when the plug-in is broken
+    return loaded
 
 
 def available_backends(kind: str) -> list[str]:
+    """Backend prefixes of ``kind``: registered at run time or installed (broken plug-ins included)."""
     with _lock:
-        _load_entry_points()
-        return sorted({p for k, p in [*_registry, *_entry_points] if k == kind})
+        names = {p for k, p in _registry if k == kind}
+    names |= {p for k, p in _plugins() if k == kind}
+    return sorted(names)

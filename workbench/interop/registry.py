@@ -13,17 +13,18 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, TooLarge, UnknownFormat
+from ..plugins import Plugin, entry_point_plugins
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "Format",
     "ImportResult",
     "available_formats",
+    "broken_formats",
     "export_project",
     "get_format",
     "import_file",
@@ -91,6 +92,7 @@ class Format:
 
 
 _registry: dict[str, Format] = {}
+_broken: dict[str, Plugin] = {}
 _loaded = False
 
 
@@ -102,32 +104,40 @@ def register_format(fmt: Format, *, replace: bool = False) -> Format:
     if fmt.name in _registry and not replace and _registry[fmt.name] is not fmt:
         raise ValueError(f"a format named {fmt.name!r} is already registered (pass replace=True)")
     _registry[fmt.name] = fmt
+    _broken.pop(fmt.name, None)
     return fmt
 
 
 def _load_entry_points() -> None:
+    """Load the installed formats (their suffixes are needed to pick one by file name); a plug-in
+    that fails is kept in :func:`broken_formats` and raises only when asked for by name."""
     global _loaded
     if _loaded:
         return
     _loaded = True
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in _registry:
+    for name, plugin in entry_point_plugins(ENTRY_POINT_GROUP).items():
+        if name in _registry:
             continue
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a broken plug-in must not hide the others
-            import warnings
-
-            warnings.warn(f"format plug-in {ep.name!r} failed to load: {exc}", stacklevel=2)
-            continue
-        if isinstance(obj, Format):
-            _registry[ep.name] = obj if obj.name == ep.name else Format(**{**obj.__dict__, "name": ep.name})
+        obj = plugin.try_load()
+        if plugin.broken:
+            _broken[name] = plugin
+        elif isinstance(obj, Format):
+            _registry[name] = obj if obj.name == name else Format(**{**obj.__dict__, "name": name})
+        else:
+            plugin._error = TypeError(f"{plugin.value} is a {type(obj).__name__}, not a workbench Format")
+            _broken[name] = plugin
 
 
 def available_formats() -> dict[str, Format]:
-    """Every registered format, by name."""
+    """Every working registered format, by name."""
     _load_entry_points()
     return dict(sorted(_registry.items()))
+
+
+def broken_formats() -> dict[str, str]:
+    """Installed format plug-ins that failed to load, with the reason."""
+    _load_entry_points()
+    return {name: plugin.error or "" for name, plugin in sorted(_broken.items())}
 
 
 def get_format(name_or_suffix: str | Format, *, need: str | None = None) -> Format:
@@ -150,6 +160,8 @@ def get_format(name_or_suffix: str | Format, *, need: str | None = None) -> Form
             if candidates:
                 candidates.sort(key=lambda f: (-f.priority, f.name))
                 fmt_found = candidates[0]
+        if fmt_found is None and key in _broken:
+            _broken[key].load()  # raises PluginError with the cause
         if fmt_found is None:
             names = ", ".join(sorted(_registry)) or "none"
             raise UnknownFormat(f"no format called or ending in {key!r}; known formats: {names}")

@@ -8,10 +8,10 @@ call :func:`register_view`. This module does not import panel.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any
 
 from ..errors import InvalidInput
+from ..plugins import Plugin, entry_point_plugins
 
 ENTRY_POINT_GROUP = "workbench.views"
 
@@ -40,22 +40,19 @@ def unregister_view(name: str) -> None:
 
 
 def entry_point_views() -> dict[str, ViewFactory]:
-    """The factories installed packages offer under ``workbench.views`` (broken ones are reported, not fatal)."""
-    found: dict[str, ViewFactory] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            factory = ep.load()
-        except Exception as exc:  # a broken plug-in must not break the workbench
-            found[ep.name] = _broken(ep.name, exc)
-            continue
-        found[ep.name] = factory
-    return found
+    """The factories installed packages offer under ``workbench.views``, loaded when first called.
+
+    A plug-in that fails to load still gets its tab; calling its factory raises
+    :class:`~workbench.errors.PluginError` with the cause (the tab shows it), and the other views work.
+    """
+    return {name: _lazy(plugin) for name, plugin in entry_point_plugins(ENTRY_POINT_GROUP).items()}
 
 
-def _broken(name: str, exc: BaseException) -> ViewFactory:
+def _lazy(plugin: Plugin) -> ViewFactory:
     def factory(session: Any) -> Any:
-        raise InvalidInput(f"the view plug-in {name!r} failed to load: {exc}")
+        return plugin.load()(session)
 
+    factory.__name__ = f"view_{plugin.name}"
     return factory
 
 
