@@ -26,8 +26,7 @@ from .errors import (
 from .story.cast import CastLibrary, open_cast
 from .story.project import Branch, Character, Choice, LoreEntry, Project, Scene, Take, open_project
 from .story.screenplay import parse_scene
-
-__version__ = "0.1.0"
+from .version import __version__ as __version__
 
 _LAZY = {
     "Session": ("workbench.session", "Session"),

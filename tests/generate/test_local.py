@@ -12,8 +12,8 @@ import pytest
 from workbench.errors import GenerationStopped, ModelUnavailable
 from workbench.generate.base import TextGenerator, TextRequest
 from workbench.generate.local import LocalTextGenerator, get_local_generator
-from workbench.seeding import local_take_seed as take_seed
 from workbench.generate.structured import min_tokens, validate
+from workbench.seeding import local_take_seed as take_seed
 
 pytest.importorskip("transformers")
 

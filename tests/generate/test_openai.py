@@ -31,8 +31,8 @@ from workbench.generate.openai_backend import (
     detect_server_kind,
     factory,
 )
-from workbench.seeding import server_take_seed as take_seed
 from workbench.generate.spec import backend_factory, parse_spec
+from workbench.seeding import server_take_seed as take_seed
 
 UNSUPPORTED_BY_TRANSFORMERS_SERVE = {"n", "logprobs", "top_logprobs", "response_format", "stream_options"}
 

@@ -14,9 +14,12 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 AUTH_ENV = "WORKBENCH_BASIC_AUTH"
@@ -43,7 +46,7 @@ def free_port(address: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def build_app(session: Any) -> dict[str, Callable[[], Any]]:
+def build_app(session: Session) -> dict[str, Callable[[], Any]]:
     """The server's routes: ``/`` the workbench, ``/play`` the reader-only player (when present)."""
     from ..widgets import Workbench
     from ..widgets.player import player_view

@@ -120,7 +120,9 @@ def _convert_gguf(gguf: Path, out: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    model: Any = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+    )
     # the weights are de-quantised already; transformers refuses to save a model still marked as GGUF
     model.hf_quantizer = None
     model.is_quantized = False
@@ -185,6 +187,7 @@ def _load(spec: ModelSpec) -> LocalTextGenerator:
         fingerprint["model"] = spec.model
     cuda = torch.cuda.is_available()
     dtype = torch.bfloat16 if cuda else torch.float32
+    model: Any
     try:
         tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=True, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(
@@ -259,7 +262,7 @@ def _helpers() -> dict[str, Any]:
             self.gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
             self.greedy = greedy
             self.constraint = constraint  # (machine, trie) or None
-            self.states = [constraint[0].start() for _ in seeds] if constraint else None
+            self.states: list[Any] = [constraint[0].start() for _ in seeds] if constraint else []
             self.finished = [False] * len(seeds)
             self.eos_ids = list(eos_ids)
             self.max_new = max_new

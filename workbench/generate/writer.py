@@ -369,10 +369,11 @@ class Writer:
             if stop is not None and stop.is_set():
                 break
         drafts = []
-        for i, rec in enumerate(results):
-            if rec is None:
+        for i, done in enumerate(results):
+            if done is None:
                 continue
-            prov = {
+            rec = done
+            prov: dict[str, Any] = {
                 "backend": fp.get("backend"),
                 "model": fp.get("model"),
                 "fingerprint": fp,

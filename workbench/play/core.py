@@ -132,7 +132,8 @@ class Play:
                     f"a play on branch {branch!r} starts at its last scene "
                     f"({tip.title if tip else 'none'}); name a new branch to play from elsewhere"
                 )
-            self._branch, self._created, self._from = branch, True, branch
+            self._branch, self._created = branch, True
+            self._from: str | None = branch
         else:
             if start is None:
                 scene = self.project.start

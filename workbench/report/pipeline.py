@@ -15,9 +15,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ReportError, WorkbenchError
+
+if TYPE_CHECKING:
+    from ..generate.base import TextRequest, TextResult
+    from ..session import Session
 
 HEAVY_MODULES = ("torch", "transformers", "diffusers")
 VERSION_PACKAGES = (
@@ -131,6 +135,7 @@ class CacheProbe:
     """
 
     def __init__(self, fingerprint: Mapping[str, Any], tokenizer: Any, context_window: int) -> None:
+        self.spec = "default"
         self._fingerprint = dict(fingerprint)
         self._tokenizer = tokenizer
         self.context_window = context_window
@@ -142,7 +147,7 @@ class CacheProbe:
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def generate(self, request: Any, *args: Any, **kwargs: Any) -> list[Any]:
+    def generate(self, request: TextRequest) -> list[TextResult]:
         raise ModelNeeded("this request is not in the generation cache")
 
 
@@ -172,7 +177,7 @@ def cache_probe(spec: str) -> CacheProbe | None:
     return CacheProbe(fingerprint, tokenizer, int(config.get("max_position_embeddings") or 2048))
 
 
-def fill_branch(session: Any, branch: str, seed: int, max_new_tokens: int | None = None) -> list[Any]:
+def fill_branch(session: Session, branch: str, seed: int, max_new_tokens: int | None = None) -> list[Any]:
     """Write one take (seed ``seed``) for each scene on ``branch`` without a chosen take, and choose it.
 
     The pick is a program's, so it is logged with ``rater="auto"``. Scenes are filled in order,
@@ -180,7 +185,7 @@ def fill_branch(session: Any, branch: str, seed: int, max_new_tokens: int | None
     generation cache is served through a :class:`CacheProbe`, so no model loads for it.
     Returns the new takes.
     """
-    from ..session import DEFAULT_TAKES_TOKENS
+    from ..generate.writer import DEFAULT_TAKES_TOKENS
 
     made = []
     probe: CacheProbe | None = None
@@ -219,7 +224,7 @@ def fill_branch(session: Any, branch: str, seed: int, max_new_tokens: int | None
 
 
 def make_media(
-    session: Any, branch: str, seed: int, frames: int = FRAMES
+    session: Session, branch: str, seed: int, frames: int = FRAMES
 ) -> tuple[dict[str, list[Any]], int]:
     """Portraits for the cast and a storyboard per scene (both cached in the project).
 
@@ -270,7 +275,7 @@ def run_facts(started: float, generated: int, new_assets: int) -> dict[str, Any]
 
 
 def provenance_record(
-    session: Any, branch: str, parameters: Mapping[str, Any], run: Mapping[str, Any], media: bool
+    session: Session, branch: str, parameters: Mapping[str, Any], run: Mapping[str, Any], media: bool
 ) -> dict[str, Any]:
     """Everything needed to reproduce the report: parameters, models, seeds, versions, content hash."""
     project = session.project

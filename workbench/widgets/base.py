@@ -7,13 +7,16 @@ import threading
 import traceback
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
 
 from ..errors import WorkbenchError
 from .components import LiveHTML
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 ALERT_STYLE = (
     "background:#fee2e2;color:#991b1b;border:1px solid #fecaca;border-radius:6px;padding:8px 12px;"
@@ -37,7 +40,7 @@ class SessionView(pn.viewable.Viewer):
     busy = param.Boolean(default=False, doc="True while a long action (generation, media) runs.")
     status = param.String(default="", doc="A one-line status: progress or the last action's result.")
 
-    def __init__(self, session: Any, **params: Any) -> None:
+    def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session=session, **params)
         self._alert = LiveHTML("", visible=False, css_classes=["wb-error"], sizing_mode="stretch_width")
         self._status = LiveHTML(

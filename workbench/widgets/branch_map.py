@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
@@ -13,6 +13,9 @@ from ..errors import InvalidInput
 from ..render import branch_map_svg, compare_html
 from .base import SessionView, safe_call
 from .components import ClickableMap, LiveHTML
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 NO_COMPARE = "(none)"
 
@@ -24,7 +27,7 @@ class BranchMap(SessionView):
     compare = param.String(default="", doc="A second branch to compare with ('' = none).")
     selected = param.String(default="", doc="The id of the selected scene.")
 
-    def __init__(self, session: Any, on_open: Callable[[Any], None] | None = None, **params: Any) -> None:
+    def __init__(self, session: Session, on_open: Callable[[Any], None] | None = None, **params: Any) -> None:
         super().__init__(session, **params)
         self._on_open: list[Callable[[Any], None]] = [on_open] if on_open else []
         self.map = ClickableMap(sizing_mode="stretch_width", css_classes=["wb-branch-map-view"])

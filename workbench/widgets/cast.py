@@ -6,7 +6,7 @@ import io
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
@@ -16,6 +16,9 @@ from ..render import audio_html, image_html
 from ..story.cast import open_cast, slug
 from .base import SessionView, safe_call
 from .components import LiveHTML
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 EDITABLE = ("description", "personality", "appearance", "speech_style")
 
@@ -27,7 +30,7 @@ class CastBoard(SessionView):
         default="The sea keeps what it takes.", doc="The line a character speaks on Play."
     )
 
-    def __init__(self, session: Any, **params: Any) -> None:
+    def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session, **params)
         self._audio: dict[str, str] = {}  # character name -> sha256 of the line played last (an asset)
         self._signature: tuple[Any, ...] = ()

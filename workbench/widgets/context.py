@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
@@ -12,13 +12,16 @@ from ..render import context_html
 from .base import SessionView, safe_call
 from .components import LiveHTML
 
+if TYPE_CHECKING:
+    from ..session import Session
+
 
 class ContextViewer(SessionView):
     """Shows ``Session.context(scene)``: recomputed on request (it may summarise older scenes)."""
 
     scene_id = param.String(default="", doc="The scene whose prompt is shown ('' = the start scene).")
 
-    def __init__(self, session: Any, **params: Any) -> None:
+    def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session, **params)
         self.context: Any = None
         self.scene_select = pn.widgets.Select(

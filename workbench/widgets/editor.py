@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
@@ -15,6 +15,9 @@ from ..errors import InvalidInput
 from ..render import screenplay_html, take_html
 from .base import SessionView, safe_call
 from .components import LiveHTML, TakeCarousel
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 STREAM_INTERVAL = 0.12  # seconds between page updates while tokens stream in
 
@@ -28,7 +31,7 @@ class SceneEditor(SessionView):
     seed = param.String(default="", doc="A seed for reproducible takes ('' = a new random seed).")
     streamed = param.Dict(default={}, doc="Text streamed so far per take index, while generating.")
 
-    def __init__(self, session: Any, **params: Any) -> None:
+    def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session, **params)
         self._stop = threading.Event()
         self._lock = threading.Lock()

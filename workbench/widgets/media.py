@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
@@ -11,6 +11,9 @@ from ..errors import InvalidInput
 from ..render import audio_html, image_html
 from .base import SessionView, safe_call
 from .components import LiveHTML
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 
 class MediaGallery(SessionView):
@@ -22,7 +25,7 @@ class MediaGallery(SessionView):
     frame_shas = param.List(default=[], doc="The frames shown (asset sha256s in the project).")
     audio_sha = param.String(default="", doc="The table read shown (an asset sha256), or ''.")
 
-    def __init__(self, session: Any, **params: Any) -> None:
+    def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session, **params)
         self.scene_select = pn.widgets.Select(
             label="Scene", options={}, width=260, css_classes=["wb-media-scene"]

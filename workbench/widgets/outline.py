@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
@@ -10,6 +10,9 @@ import param
 from ..errors import InvalidInput
 from .base import SessionView, safe_call
 from .components import LiveHTML
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 LEVELS = ("title", "characters", "scenes")
 
@@ -19,7 +22,7 @@ class OutlineView(SessionView):
 
     seed = param.String(default="", doc="Seed for outline generation ('' = random).")
 
-    def __init__(self, session: Any, **params: Any) -> None:
+    def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session, **params)
         self._signature: tuple[Any, ...] = ()
         self.logline_input = pn.widgets.TextAreaInput(

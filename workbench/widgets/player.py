@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
@@ -18,6 +18,9 @@ from ..play.core import Play
 from ..render import screenplay_html
 from .base import SessionView
 from .components import LiveHTML
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 __all__ = ["PlayerView", "player_view"]
 
@@ -32,7 +35,7 @@ class PlayerView(SessionView):
     streamed = param.String(default="", doc="The text of the scene being written, as it streams in.")
 
     def __init__(
-        self, session: Any, branch: str | None = None, play: Play | None = None, **params: Any
+        self, session: Session, branch: str | None = None, play: Play | None = None, **params: Any
     ) -> None:
         super().__init__(session, branch=branch or "", **params)
         self.play = play or session.play(branch=branch or None)
@@ -302,6 +305,6 @@ class PlayerView(SessionView):
         self.play.close()
 
 
-def player_view(session: Any, branch: str | None = None) -> PlayerView:
+def player_view(session: Session, branch: str | None = None) -> PlayerView:
     """The reader-only player for ``session`` (``workbench serve`` mounts it at ``/play``)."""
     return PlayerView(session, branch=branch)

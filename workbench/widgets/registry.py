@@ -8,10 +8,13 @@ call :func:`register_view`. This module does not import panel.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 from ..plugins import Plugin, entry_point_plugins
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 ENTRY_POINT_GROUP = "workbench.views"
 
@@ -49,7 +52,7 @@ def entry_point_views() -> dict[str, ViewFactory]:
 
 
 def _lazy(plugin: Plugin) -> ViewFactory:
-    def factory(session: Any) -> Any:
+    def factory(session: Session) -> Any:
         return plugin.load()(session)
 
     factory.__name__ = f"view_{plugin.name}"
