@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, ModelUnavailable, WorkbenchError
-from ._files import atomic_dir
+from ..files import atomic_dir
 
 __all__ = ["METHODS", "TRAINING_FILE", "TrainResult", "TrainingError", "load_model", "train"]
 
