@@ -1,6 +1,8 @@
 """Run the pitch report: execute ``pitch_report.ipynb`` with papermill, then write one offline HTML file.
 
-The executed notebook is kept beside the HTML (``pitch.ipynb`` for ``pitch.html``). The HTML is
+The report notebook ships inside the package (``workbench/report/pitch_report.ipynb``;
+``notebooks/pitch_report.ipynb`` in a checkout is a link to it, so writers open the same file in
+JupyterLab). The executed notebook is kept beside the HTML (``pitch.ipynb`` for ``pitch.html``). The HTML is
 rendered with the package's own Jinja2 template from the notebook's section outputs (never
 nbconvert's stock templates, which load MathJax, require.js and the widget manager from
 CDNs): no code cells, images inline, no network request when opened.
@@ -28,12 +30,14 @@ __all__ = ["notebook_path", "read_record", "report_content", "run_report"]
 
 
 def notebook_path() -> Path:
-    """The report notebook: a copy shipped in the package, else the repository's ``notebooks/``."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / NOTEBOOK_NAME, here.parents[1] / "notebooks" / NOTEBOOK_NAME):
-        if candidate.is_file():
-            return candidate
-    raise ReportError(f"the report notebook {NOTEBOOK_NAME} is missing from this installation")
+    """The report notebook, shipped in the package beside this module (package data)."""
+    path = Path(__file__).resolve().parent / NOTEBOOK_NAME
+    if not path.is_file():
+        raise ReportError(
+            f"the report notebook {NOTEBOOK_NAME} is missing from this installation "
+            f"(expected at {path}): reinstall story-workbench"
+        )
+    return path
 
 
 def _kernel_manager_class() -> type:
