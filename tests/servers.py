@@ -104,7 +104,7 @@ def start_transformers_serve(model_dir: Path, timeout: float = 120.0) -> ServedM
         try:
             __import__(module)
         except ImportError as exc:
-            raise ServerStartError(f"`transformers serve` needs {module} (requirements/server.txt)") from exc
+            raise ServerStartError(f"`transformers serve` needs {module} (requirements/test.txt)") from exc
     workdir = Path(tempfile.mkdtemp(prefix="workbench-serve-"))
     hub_cache = workdir / "hub"  # `GET /v1/models` scans the hub cache: give it an empty one
     hub_cache.mkdir()

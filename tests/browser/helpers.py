@@ -42,7 +42,7 @@ def missing_browser() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "the playwright package (requirements/views.txt)"
+        return "the playwright package (requirements/test.txt)"
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         return f"{CHROMIUM} (Debian package chromium: make system-deps)"
     return None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from workbench.cli import main
@@ -11,6 +14,7 @@ from workbench.interop.registry import (
     Format,
     ImportResult,
     available_formats,
+    export_project,
     get_format,
     import_file,
     register_format,
@@ -131,3 +135,49 @@ def test_missing_validators_skip_loudly_but_fail_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="npm ci"):
         conftest.require_node()
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"),
+    [
+        ("twee", "s.twee"),
+        ("twine-html", "s.html"),
+        ("ink", "s.ink"),
+        ("yarn", "s.yarn"),
+        ("fountain", "s.fountain"),
+    ],
+)
+def test_exports_replace_a_link_and_get_the_users_mode(story, tmp_path, umask_022, fmt, name):
+    """An export never writes through a link at the output path, and the file is 0o666 less the umask."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not yours")
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / name
+    target.symlink_to(victim)
+    assert export_project(story, fmt, target) == [target]
+    assert not target.is_symlink() and victim.read_text() == "not yours"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644 and target.stat().st_size > 0
+    assert [p.name for p in out.iterdir()] == [name]  # no temporary file left
+
+
+def test_card_export_replaces_links_and_gets_the_users_mode(story, tmp_path, umask_022):
+    victim = tmp_path / "victim.json"
+    victim.write_text("not yours")
+    out = tmp_path / "cards"
+    out.mkdir()
+    written = export_project(story, "card-v3", out)
+    first = written[0]
+    first.unlink()
+    first.symlink_to(victim)
+    assert export_project(story, "card-v3", out) == written
+    assert not first.is_symlink() and victim.read_text() == "not yours"
+    assert {stat.S_IMODE(p.stat().st_mode) for p in written} == {0o644}
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)

@@ -12,11 +12,29 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ["01_quickstart", "02_branching", "03_cast", "04_play", "05_trainers", "06_extending"]
+# the report notebook ships in the package; notebooks/pitch_report.ipynb links to it. It runs in
+# tests/report (papermill, as `workbench report` runs it), not under nbval here.
+REPORT = REPO / "workbench" / "report" / "pitch_report.ipynb"
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_notebook_is_covered() -> None:
+    found = sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb"))
+    assert found == sorted([*NOTEBOOKS, "pitch_report"])
+
+
+def test_report_notebook_has_one_source() -> None:
+    """notebooks/pitch_report.ipynb is a relative link to the copy the package ships and runs."""
+    from workbench.report.run import notebook_path
+
+    link = REPO / "notebooks" / "pitch_report.ipynb"
+    assert link.is_symlink() and not Path(link.readlink()).is_absolute()
+    assert link.resolve() == REPORT.resolve() == notebook_path()
+    assert REPORT.is_file() and not REPORT.is_symlink()
+
+
+@pytest.mark.parametrize("name", [*NOTEBOOKS, "pitch_report"])
 def test_notebook_is_committed_without_outputs(name: str) -> None:
     cells = json.loads((REPO / "notebooks" / f"{name}.ipynb").read_text())["cells"]
     assert all(
@@ -26,7 +44,7 @@ def test_notebook_is_committed_without_outputs(name: str) -> None:
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs(name: str, tmp_path: Path) -> None:
-    pytest.importorskip("nbval", reason="nbval is in requirements/views.txt")
+    pytest.importorskip("nbval", reason="nbval is in requirements/test.txt")
     env = {
         **os.environ,
         "WORKBENCH_MAX_NEW_TOKENS": "12",

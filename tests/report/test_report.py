@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -130,6 +132,21 @@ def test_report_is_self_contained_and_has_no_code(runs: dict[str, Any]) -> None:
     assert "@media print" in css
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+@pytest.mark.slow
+def test_report_files_get_the_users_mode(runs: dict[str, Any]) -> None:
+    """The report and its notebook are ordinary files a writer can share: 0o666 less the umask."""
+    expected = 0o666 & ~_umask()
+    for path in (runs["first"], runs["first"].with_suffix(".ipynb")):
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path
+    assert not [p for p in runs["first"].parent.iterdir() if ".tmp" in p.name]
+
+
 @pytest.mark.slow
 def test_auto_choice_is_logged_and_kept_out_of_human_feedback(runs: dict[str, Any]) -> None:
     project = open_project(runs["story"], create=False)
@@ -173,6 +190,9 @@ def test_executed_notebook_is_kept_without_widget_state(runs: dict[str, Any]) ->
 @pytest.mark.slow
 def test_cli_report_without_media(runs: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "nomedia.html"
+    victim = tmp_path / "victim.html"
+    victim.write_text("not yours")
+    out.symlink_to(victim)  # a link at the output is replaced, never written through
     proc = subprocess.run(
         [
             sys.executable,
@@ -194,6 +214,7 @@ def test_cli_report_without_media(runs: dict[str, Any], tmp_path: Path) -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
+    assert not out.is_symlink() and victim.read_text() == "not yours"
     soup = _soup(out)
     names = [s["data-section"] for s in soup.select("section.report-section")]
     assert names == ["title", "cast", "branch-map", "screenplay", "provenance"]
@@ -211,7 +232,7 @@ def test_failing_cell_keeps_partial_notebook_and_writes_no_html(tmp_path: Path) 
     msg = str(err.value)
     assert "Write a take" in msg and "ModelUnavailable" in msg and "no-such-model" in msg
     assert not out.exists()
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
     executed = out.with_suffix(".ipynb")
     assert executed.is_file() and str(executed) in msg
     nb = nbformat.read(str(executed), as_version=4)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -37,6 +39,25 @@ def test_cards_are_v3_json_with_our_fields_under_extensions(tmp_path):
     ours = data["extensions"]["story_workbench"]
     assert ours["version"] == 1 and ours["appearance"] == "grey coat" and ours["voice"] == {"pitch": -1.5}
     assert not list(tmp_path.joinpath("cast").glob("*.tmp"))  # atomic: no temp files left
+
+
+def test_cards_get_the_users_file_mode_and_saves_are_fsynced(tmp_path, monkeypatch):
+    """A shared library is read by teammates and tools: cards are 0o666 less the umask, not 0o600."""
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    old = os.umask(0o022)
+    try:
+        lib = open_cast(tmp_path / "cast")
+        ch = lib.add("Mara Quell", description="keeper")
+        assert stat.S_IMODE(ch.file.stat().st_mode) == 0o644
+        ch.file.chmod(0o664)  # a team's group-writable library stays so after an update
+        lib.update("Mara Quell", description="lighthouse keeper")
+        assert stat.S_IMODE(ch.file.stat().st_mode) == 0o664
+    finally:
+        os.umask(old)
+    assert len(synced) >= 4  # each save: the card and the folder
+    assert [p.name for p in tmp_path.joinpath("cast").iterdir()] == ["mara-quell.json"]
 
 
 def test_card_round_trip_keeps_unknown_fields():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import stat
 
 import pytest
 
@@ -175,3 +177,24 @@ def test_character_references(project):
     assert [a.sha256 for a in references(project, mara)] == [pose.sha256]
     remove_reference(project, mara, pose.sha256)
     assert references(project, mara) == []
+
+
+def test_exports_are_atomic_with_the_users_mode_and_replace_links(project, tmp_path):
+    _feedback(project)
+    victim = tmp_path / "victim.jsonl"
+    victim.write_text("not yours")
+    out = tmp_path / "data" / "sft.jsonl"
+    out.parent.mkdir()
+    out.symlink_to(victim)
+    old = os.umask(0o022)
+    try:
+        export_project(project, "trl-sft", out)
+        export_project(project, "trl-dpo", tmp_path / "data" / "dpo", split=0.5)
+    finally:
+        os.umask(old)
+    assert not out.is_symlink() and victim.read_text() == "not yours"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644 and out.read_text().startswith("{")
+    folder = tmp_path / "data" / "dpo"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o644}
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["dpo", "sft.jsonl"]

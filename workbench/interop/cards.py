@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CardError, TooLarge, WorkbenchError
+from ..files import atomic_write_bytes, atomic_write_text
 from ..story.cards import EXT_KEY, card_v3_to_character, character_to_card_v3
 from ..story.cast import slug
 from .registry import Format, ImportResult, read_limited
@@ -448,11 +449,11 @@ def export_cards(project: Any, out_path: Path, *, spec: str = "v3", png: bool | 
         if png:
             data = png_card(project, ch, lore)
             target = out / f"{name}.png"
-            target.write_bytes(data)
+            atomic_write_bytes(target, data)
         else:
             card = make_card(ch, spec, project, lore)
             target = out / f"{name}.json"
-            target.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            atomic_write_text(target, json.dumps(card, ensure_ascii=False, indent=2) + "\n")
         written.append(target)
     return written
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError, InvalidInput, WorkbenchError
+from ..files import atomic_write_text
 from ..story.screenplay import CUE_RE, HEADING_RE, TRANSITION_RE, normalise_cue, parse_scene
 from .registry import DEFAULT_MAX_BYTES, Format, ImportResult, read_limited
 from .twee import decode_text
@@ -116,7 +117,7 @@ def export_fountain(project: Any, out_path: Path, *, branch: str | None = None, 
     """Write a branch of the project as a ``.fountain`` screenplay."""
     known = {k: v for k, v in options.items() if k in ("author", "credit", "draft_date", "contact")}
     out = Path(out_path)
-    out.write_text(write_fountain(project, branch, **known), encoding="utf-8")
+    atomic_write_text(out, write_fountain(project, branch, **known))
     return [out]
 
 

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..files import atomic_write_text
 from .registry import Format
 from .storydoc import StoryDoc, doc_from_project, unique_names
 
@@ -92,7 +93,7 @@ def export_ink(
 ) -> list[Path]:
     """Write the project as an ``.ink`` file."""
     out = Path(out_path)
-    out.write_text(write_ink(doc_from_project(project), sticky=sticky, author=author), encoding="utf-8")
+    atomic_write_text(out, write_ink(doc_from_project(project), sticky=sticky, author=author))
     return [out]
 
 

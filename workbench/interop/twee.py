@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FormatError
+from ..files import atomic_write_text
 from .registry import DEFAULT_MAX_BYTES, Format, ImportResult, read_limited
 from .storydoc import Link, Passage, StoryDoc, apply_doc, check_doc, doc_from_project, drop_loops
 
@@ -337,7 +338,7 @@ def export_twee(
     doc = doc_from_project(project, link_safe)
     fmt = (story_format or DEFAULT_STORY_FORMAT[0], format_version or DEFAULT_STORY_FORMAT[1])
     out = Path(out_path)
-    out.write_text(write_twee(doc, story_format=fmt), encoding="utf-8", newline="\n")
+    atomic_write_text(out, write_twee(doc, story_format=fmt))
     return [out]
 
 

@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ..files import atomic_write_text
 from .registry import Format
 from .storydoc import StoryDoc, doc_from_project
 from .twee import DEFAULT_STORY_FORMAT, format_number, link_safe, passage_text
@@ -80,7 +81,7 @@ def export_twine_html(
     doc = doc_from_project(project, link_safe)
     fmt = (story_format or DEFAULT_STORY_FORMAT[0], format_version or DEFAULT_STORY_FORMAT[1])
     out = Path(out_path)
-    out.write_text(write_twine_html(doc, story_format=fmt), encoding="utf-8", newline="\n")
+    atomic_write_text(out, write_twine_html(doc, story_format=fmt))
     return [out]
 
 

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..files import atomic_write_text
 from .registry import Format
 from .storydoc import StoryDoc, doc_from_project, unique_names
 
@@ -62,7 +63,7 @@ def write_yarn(doc: StoryDoc) -> str:
 def export_yarn(project: Any, out_path: Path, **_: Any) -> list[Path]:
     """Write the project as a ``.yarn`` file."""
     out = Path(out_path)
-    out.write_text(write_yarn(doc_from_project(project)), encoding="utf-8")
+    atomic_write_text(out, write_yarn(doc_from_project(project)))
     return [out]
 
 

@@ -185,12 +185,16 @@ def fill_branch(session: Session, branch: str, seed: int, max_new_tokens: int | 
     generation cache is served through a :class:`CacheProbe`, so no model loads for it.
     Returns the new takes.
     """
+    from tqdm.auto import tqdm
+
     from ..generate.writer import DEFAULT_TAKES_TOKENS
 
     made = []
     probe: CacheProbe | None = None
     probing = True  # until a request misses the cache; then the real model stays loaded
-    for scene in session.project.branches[branch].scenes:
+    todo = {s.id: s for s in session.project.branches[branch].scenes if s.chosen is None}  # a loop revisits
+    # (TQDM_DISABLE=1 in the report's kernel turns the bar off: no widget state in the report)
+    for scene in tqdm(list(todo.values()), desc="takes", unit="scene") if todo else ():
         if scene.chosen is not None:
             continue
         print(f"writing a take of {scene.title!r} (seed {seed})", flush=True)
@@ -230,14 +234,20 @@ def make_media(
 
     Returns the storyboards by scene id and how many assets were new in this run.
     """
+    from tqdm.auto import tqdm
+
     project = session.project
     before = len(project.assets)
-    for char in project.cast:
-        session.portrait(char)
-    boards = {
-        scene.id: list(session.storyboard(scene, frames=frames, seed=seed))
-        for scene in project.branches[branch].scenes
-    }
+    cast = list(project.cast)
+    scenes = project.branches[branch].scenes
+    boards = {}
+    with tqdm(total=len(cast) + len(scenes), desc="media", unit="image set") as bar:
+        for char in cast:
+            session.portrait(char)
+            bar.update()
+        for scene in scenes:
+            boards[scene.id] = list(session.storyboard(scene, frames=frames, seed=seed))
+            bar.update()
     return boards, len(project.assets) - before
 
 

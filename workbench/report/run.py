@@ -1,6 +1,8 @@
 """Run the pitch report: execute ``pitch_report.ipynb`` with papermill, then write one offline HTML file.
 
-The executed notebook is kept beside the HTML (``pitch.ipynb`` for ``pitch.html``). The HTML is
+The report notebook ships inside the package (``workbench/report/pitch_report.ipynb``;
+``notebooks/pitch_report.ipynb`` in a checkout is a link to it, so writers open the same file in
+JupyterLab). The executed notebook is kept beside the HTML (``pitch.ipynb`` for ``pitch.html``). The HTML is
 rendered with the package's own Jinja2 template from the notebook's section outputs (never
 nbconvert's stock templates, which load MathJax, require.js and the widget manager from
 CDNs): no code cells, images inline, no network request when opened.
@@ -11,13 +13,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ReportError
+from ..files import atomic_path, atomic_write_text
 from .sections import SECTION_TITLES
 
 NOTEBOOK_NAME = "pitch_report.ipynb"
@@ -28,12 +30,14 @@ __all__ = ["notebook_path", "read_record", "report_content", "run_report"]
 
 
 def notebook_path() -> Path:
-    """The report notebook: a copy shipped in the package, else the repository's ``notebooks/``."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / NOTEBOOK_NAME, here.parents[1] / "notebooks" / NOTEBOOK_NAME):
-        if candidate.is_file():
-            return candidate
-    raise ReportError(f"the report notebook {NOTEBOOK_NAME} is missing from this installation")
+    """The report notebook, shipped in the package beside this module (package data)."""
+    path = Path(__file__).resolve().parent / NOTEBOOK_NAME
+    if not path.is_file():
+        raise ReportError(
+            f"the report notebook {NOTEBOOK_NAME} is missing from this installation "
+            f"(expected at {path}): reinstall story-workbench"
+        )
+    return path
 
 
 def _kernel_manager_class() -> type:
@@ -131,17 +135,6 @@ def _render(sections: Mapping[str, str], record: Mapping[str, Any], title: str) 
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _step_name(source: str) -> str:
     first = next((ln for ln in source.splitlines() if ln.strip()), "")
     return first.lstrip("# ").strip() if first.lstrip().startswith("#") else first.strip()[:60]
@@ -172,7 +165,8 @@ def run_report(
     project_path = Path(project).expanduser().resolve()
     # a missing project or an unknown branch fails here, before a kernel starts
     open_checked(project_path, branch).close()
-    out = Path(out_html).expanduser().resolve()
+    out = Path(out_html).expanduser()
+    out = out.parent.resolve() / out.name  # a link at the output is replaced, not followed
     if not out.parent.is_dir():
         raise ReportError(f"the output folder {str(out.parent)!r} does not exist")
     executed = out.with_suffix(".ipynb")
@@ -180,8 +174,6 @@ def run_report(
         raise ReportError("the output file needs an .html name (the executed notebook takes .ipynb)")
 
     import nbformat
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
 
     params = {
         "project": str(project_path),
@@ -192,10 +184,43 @@ def run_report(
         "media": media,
         "max_new_tokens": max_new_tokens,
     }
+    failure: ReportError | None = None
+    cause: BaseException | None = None
+    # papermill writes a temporary file that replaces the kept notebook when it stops (also after
+    # a failing cell, so the partial run can be read); an interrupted run leaves the old one
+    with atomic_path(executed, keep_suffix=True) as running:
+        failure, cause = _execute(running, executed, params, progress, timeout)
+        if failure is not None and os.path.getsize(running) == 0:
+            raise failure from cause  # nothing ran: keep whatever notebook was there
+        if failure is None:
+            nb = nbformat.read(str(running), as_version=4)
+            _strip_widgets(nb)
+            nbformat.write(nb, str(running))
+    if failure is not None:
+        raise failure from cause
+    sections, record = _collect(nb)
+    missing = [s for s in ("title", "cast", "branch-map", "screenplay", "provenance") if s not in sections]
+    if missing or record is None:
+        raise ReportError(
+            f"the executed notebook {executed} lacks the report's "
+            f"{', '.join(missing) or 'provenance record'}: was the notebook edited?"
+        )
+    doc_title = title or str(record.get("project", {}).get("title") or "Pitch")
+    atomic_write_text(out, _render(sections, record, doc_title))
+    return out
+
+
+def _execute(
+    running: Path, executed: Path, params: dict[str, Any], progress: bool, timeout: int | None
+) -> tuple[ReportError | None, BaseException | None]:
+    """Run the notebook into ``running``; a failure comes back as a ReportError naming ``executed``."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
     try:
         papermill.execute_notebook(
             str(notebook_path()),
-            str(executed),
+            str(running),
             parameters=params,
             progress_bar=progress,
             log_output=progress,  # the kernel's own messages ("writing a take of ...") as they come
@@ -208,26 +233,14 @@ def run_report(
         )
     except PapermillExecutionError as exc:
         if exc.ename == "ReportError":
-            raise ReportError(f"{exc.evalue} (the notebook is kept at {executed})") from None
-        raise ReportError(
+            return ReportError(f"{exc.evalue} (the notebook is kept at {executed})"), None
+        return ReportError(
             f"the pitch report failed at step {_step_name(exc.source)!r} (cell {exc.exec_count}): "
             f"{exc.ename}: {exc.evalue}. The partly executed notebook is kept at {executed}"
-        ) from None
+        ), None
     except Exception as exc:  # kernel died, timed out, could not start
-        raise ReportError(
+        return ReportError(
             f"the pitch report notebook could not run: {type(exc).__name__}: {exc}. "
             f"Whatever ran is kept at {executed}"
-        ) from exc
-    nb = nbformat.read(str(executed), as_version=4)
-    _strip_widgets(nb)
-    nbformat.write(nb, str(executed))
-    sections, record = _collect(nb)
-    missing = [s for s in ("title", "cast", "branch-map", "screenplay", "provenance") if s not in sections]
-    if missing or record is None:
-        raise ReportError(
-            f"the executed notebook {executed} lacks the report's "
-            f"{', '.join(missing) or 'provenance record'}: was the notebook edited?"
-        )
-    doc_title = title or str(record.get("project", {}).get("title") or "Pitch")
-    _write_atomic(out, _render(sections, record, doc_title))
-    return out
+        ), exc
+    return None, None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 
 from .. import config
 from ..errors import CardError, CastError, CharacterNotFound, DuplicateName, InvalidInput
+from ..files import atomic_write_bytes
 from .cards import card_v3_to_character, character_to_card_v3
 from .model import CHARACTER_FIELDS
 
@@ -48,22 +48,6 @@ class LibraryCharacter:
 
     def to_dict(self) -> dict[str, Any]:
         return {**CHARACTER_FIELDS, **self.fields, "id": self.id, "name": self.name, "version": self.version}
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with open(os.devnull, "w"):
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        raise
 
 
 class CastLibrary:
@@ -180,7 +164,8 @@ class CastLibrary:
             data = json.dumps(card, ensure_ascii=False, indent=2, sort_keys=True).encode()
         except TypeError as exc:
             raise CastError(f"{ch.name}: a field cannot be saved in a card ({exc})") from None
-        atomic_write(file, data)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(file, data)
         ch.file = file
         return ch
 

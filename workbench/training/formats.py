@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
+from ..files import atomic_dir, atomic_write_text
 from ..interop.registry import Format
-from ._files import atomic_dir, atomic_write_text
 from .dataset import NoFeedback, preference_rows, rating_rows, select, sft_rows, split_by_scene
 
 __all__ = ["RATINGS", "TRL_DPO", "TRL_SFT", "build_rows", "write_rows"]
@@ -175,6 +175,7 @@ def write_rows(
     fraction = 0.0 if split in (None, "") else split
     train, test = split_by_scene(rows, fraction, int(seed))
     if not float(fraction):
+        out_path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out_path, _jsonl(rows, keep_meta))
         return [out_path]
     splits = {"train": train, "test": test}

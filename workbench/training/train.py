@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, ModelUnavailable, WorkbenchError
-from ._files import atomic_dir
+from ..files import atomic_dir
 
 __all__ = ["METHODS", "TRAINING_FILE", "TrainResult", "TrainingError", "load_model", "train"]
 
@@ -67,8 +67,8 @@ def _require() -> None:
     ]
     if missing:
         raise TrainingError(
-            f"training needs {', '.join(missing)}: `pip install -r requirements/train.txt` "
-            "(after torch==2.13.0 and the [ml] extra)"
+            f"training needs {', '.join(missing)}: `pip install 'story-workbench[train]'` "
+            "(after torch==2.13.0), or `pip install -c constraints.txt -r requirements/train.txt`"
         )
 
 
