@@ -102,6 +102,7 @@ def _ext(mime: str) -> str:
 
 
 def cmd_media(args: argparse.Namespace) -> int:
+    from ..files import atomic_write_bytes
     from ..session import Session
     from ..story.cast import slug
     from ..story.project import open_project
@@ -117,7 +118,7 @@ def cmd_media(args: argparse.Namespace) -> int:
             for c in session.project.cast:
                 a = session.portrait(c)
                 f = out / f"portrait-{slug(c.name)}{_ext(a.mime)}"
-                f.write_bytes(a.data)
+                atomic_write_bytes(f, a.data)
                 written.append(f)
         if args.storyboard:
             target = args.storyboard
@@ -125,12 +126,12 @@ def cmd_media(args: argparse.Namespace) -> int:
             for sc in scenes:
                 for i, a in enumerate(session.storyboard(sc, frames=args.frames, seed=args.seed), 1):
                     f = out / f"board-{slug(sc.title)}-{i}{_ext(a.mime)}"
-                    f.write_bytes(a.data)
+                    atomic_write_bytes(f, a.data)
                     written.append(f)
         if args.table_read:
             a = session.table_read(args.table_read, seed=args.seed)
             f = out / f"table-read-{slug(args.table_read)}{_ext(a.mime)}"
-            f.write_bytes(a.data)
+            atomic_write_bytes(f, a.data)
             written.append(f)
     finally:
         session.close()

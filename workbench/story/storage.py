@@ -30,6 +30,7 @@ from ..errors import (
     ProjectClosed,
     StoryError,
 )
+from ..files import atomic_path
 from . import schema
 
 __all__ = [
@@ -256,17 +257,14 @@ class Database:
         if out.resolve() == self.file.resolve():
             raise InvalidInput("the backup must go to another file than the project itself")
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".part")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        dest = sqlite3.connect(tmp)
-        try:
-            with self.lock:
-                self.conn.backup(dest)
-            dest.execute("PRAGMA journal_mode=DELETE")
-        finally:
-            dest.close()
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            dest = sqlite3.connect(tmp)
+            try:
+                with self.lock:
+                    self.conn.backup(dest)
+                dest.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dest.close()
         return out
 
 
