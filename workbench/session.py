@@ -180,22 +180,40 @@ class Session:
         stop: threading.Event | None = None,
         max_new_tokens: int = DEFAULT_TAKES_TOKENS,
         choose: bool | None = None,
+        structure: str | None = None,
+        plan: dict[str, Any] | None = None,
     ) -> list[Take]:
         """Generate ``n`` takes of ``scene`` and save them with full provenance (one transaction).
 
         Take ``i`` of seed ``s`` is the same whatever ``n`` is; a repeated request is served from
-        the generation cache without running the model.
+        the generation cache without running the model. ``structure`` is ``"auto"`` (a plan, then
+        the screenplay under a grammar, where the backend can enforce it), ``"screenplay"`` or
+        ``"free"``; ``plan`` (e.g. a take's stored plan, edited) writes every take from that plan.
         """
         w = self.writer
         scene = self.scene(scene)
         seed = w.new_seed(seed)
         the_branch = w.branch_for(scene, branch)
         path = self.project.path(scene, the_branch)
+        history = path[:-1]
         cap = config.cap_new_tokens(max_new_tokens)
-        ctx = w.context(scene, the_branch, cap)
-        w.last_context = ctx
-        recent = [s.text for s in path[:-1][-3:]]
-        drafts = w.takes(ctx, n, seed, cap, on_token, stop, recent)
+        choice = None
+        if history:
+            choice = next((c.label for c, t in history[-1].children if t.id == scene.id), None)
+        drafts = w.write(
+            history,
+            title=scene.title,
+            choice=choice,
+            characters=scene.characters,
+            summary=scene.summary,
+            n=n,
+            seed=seed,
+            max_new_tokens=cap,
+            on_token=on_token,
+            stop=stop,
+            structure=structure,
+            plan=plan,
+        )
         if not drafts:
             raise GenerationStopped("generation was stopped before any take had text; nothing was saved")
         return w.save_takes(scene, drafts, path, the_branch, choose=choose)
@@ -211,6 +229,7 @@ class Session:
         on_token: OnToken | None = None,
         stop: threading.Event | None = None,
         max_new_tokens: int = DEFAULT_TAKES_TOKENS,
+        structure: str | None = None,
     ) -> Scene:
         """A new scene after ``scene`` where ``choice`` happens, with ``n`` takes; it becomes the branch's tip.
 
@@ -233,9 +252,19 @@ class Session:
         cap = config.cap_new_tokens(max_new_tokens)
         new_title = self.project.unique_title(title or choice[:60])
         chars = scene.characters
-        ctx = w.context_for(history, new_title, choice, chars, None, cap)
-        w.last_context = ctx
-        drafts = w.takes(ctx, n, seed, cap, on_token, stop, [s.text for s in history[-3:]])
+        drafts = w.write(
+            history,
+            title=new_title,
+            choice=choice,
+            characters=chars,
+            summary=None,
+            n=n,
+            seed=seed,
+            max_new_tokens=cap,
+            on_token=on_token,
+            stop=stop,
+            structure=structure,
+        )
         if not drafts:
             raise GenerationStopped("generation was stopped before any text arrived; nothing was saved")
         with self.project.transaction(f"continue after {scene.title}"):

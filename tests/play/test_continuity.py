@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workbench.errors import InvalidInput
-from workbench.play.continuity import Continuity, NameResolver, derive
+from workbench.story.continuity import Continuity, NameResolver, derive
 
 CAST = ["Mara Quell", "Tomas Reyes", "Ines Quell"]
 

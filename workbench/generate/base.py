@@ -36,13 +36,25 @@ class TextRequest:
     repetition_penalty: float = 1.15
     no_repeat_ngram_size: int = 0
     json_schema: dict[str, Any] | None = None  # constrain the output to JSON matching this schema
+    # constrain the output to a screenplay scene: a ScreenplaySpec as a dict, or a list with one per
+    # take (take i of the request follows grammar[take_offset + i]); see generate.scene_grammar
+    grammar: dict[str, Any] | list[dict[str, Any]] | None = None
     attempt: int = 0  # resampling attempt (part of each take's seed)
     take_offset: int = 0  # index of the first take (take i uses seed hash (seed, take_offset + i, attempt))
     on_token: OnToken | None = None
     stop: threading.Event | None = None
 
+    def grammar_for(self, take_index: int) -> dict[str, Any] | None:
+        """The screenplay grammar of take ``take_index`` (absolute index), or None."""
+        if self.grammar is None or isinstance(self.grammar, dict):
+            return self.grammar
+        return self.grammar[take_index] if take_index < len(self.grammar) else None
+
     def params(self) -> dict[str, Any]:
-        """The sampling parameters that make a result (for provenance and cache keys)."""
+        """The sampling parameters that make a result (for provenance and cache keys).
+
+        A screenplay grammar is per take: callers add the take's own grammar to its key.
+        """
         return {
             "max_new_tokens": self.max_new_tokens,
             "temperature": self.temperature,

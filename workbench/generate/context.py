@@ -26,6 +26,7 @@ class ContextPart:
     tokens: int
     in_prefix: bool
     note: str = ""  # e.g. "2 older scenes summarised", "truncated"
+    sent: bool = True  # False: shown in the context view but not part of the prompt (e.g. the plan)
 
 
 @dataclass
@@ -40,15 +41,15 @@ class ContextView:
 
     @property
     def total(self) -> int:
-        return sum(p.tokens for p in self.parts)
+        return sum(p.tokens for p in self.parts if p.sent)
 
     @property
     def prefix(self) -> str:
-        return "\n\n".join(p.text for p in self.parts if p.in_prefix and p.text)
+        return "\n\n".join(p.text for p in self.parts if p.in_prefix and p.sent and p.text)
 
     @property
     def suffix(self) -> str:
-        return "\n\n".join(p.text for p in self.parts if not p.in_prefix and p.text)
+        return "\n\n".join(p.text for p in self.parts if not p.in_prefix and p.sent and p.text)
 
     def part(self, name: str) -> ContextPart | None:
         return next((p for p in self.parts if p.name == name), None)

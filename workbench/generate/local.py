@@ -32,11 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from ..config import cache_dir, cap_new_tokens
-from ..errors import GenerationStopped, InvalidInput, ModelUnavailable
+from ..errors import GenerationStopped, InvalidInput, InvalidOutput, ModelUnavailable
 from ..seeding import local_take_seed
 from .base import TextRequest, TextResult
+from .constraint import ByteConstraint
+from .scene_grammar import ScreenplayMachine, ScreenplaySpec, check_scene
 from .spec import ModelSpec, parse_spec
-from .structured import JsonMachine, TokenTrie, allowed_tokens, min_tokens, parse_and_validate, token_ok
+from .structured import JsonMachine, parse_and_validate
+from .tokens import TokenVocab
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -258,11 +261,12 @@ def _helpers() -> dict[str, Any]:
         allowed tokens is computed.
         """
 
-        def __init__(self, seeds, greedy, device, constraint=None, eos_ids=(), max_new=0, raw=None):
+        def __init__(self, seeds, greedy, device, constraints=None, eos_ids=(), max_new=0, raw=None):
             self.gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
             self.greedy = greedy
-            self.constraint = constraint  # (machine, trie) or None
-            self.states: list[Any] = [constraint[0].start() for _ in seeds] if constraint else []
+            # one ByteConstraint (or None) per row: rows may follow different grammars
+            self.constraints: list[Any] = list(constraints) if constraints else [None] * len(seeds)
+            self.states: list[Any] = [c.start() if c is not None else None for c in self.constraints]
             self.finished = [False] * len(seeds)
             self.eos_ids = list(eos_ids)
             self.max_new = max_new
@@ -281,22 +285,22 @@ def _helpers() -> dict[str, Any]:
             return min(int(torch.searchsorted(cdf, u)[0]), len(probs) - 1)
 
         def _constrained(self, row, probs):
-            machine, trie = self.constraint
+            c = self.constraints[row]
             state = self.states[row]
             budget = self.max_new - self.step
-            if machine.done(state):
+            if c.must_end(state):
                 return self.eos_ids[0], state
             # rejection sampling: a draw that breaks the constraint is drawn again (exact, and cheap
             # where most tokens are allowed); after a few misses, compute the allowed set
             cdf = None if self.greedy else torch.cumsum(probs.double(), 0)
             for _ in range(1 if self.greedy else 8):
                 tok = self._draw(probs, self.gens[row], cdf)
-                nxt = token_ok(machine, state, trie, tok, budget)
+                nxt = c.token_ok(state, tok, budget)
                 if nxt is not None:
                     return tok, nxt
-            allowed = allowed_tokens(machine, state, trie, budget)
+            allowed = c.allowed(state, budget)
             if not allowed:  # cannot happen while the budget covers min_remaining
-                raise RuntimeError("JSON constraint reached a dead end")
+                raise RuntimeError("the output constraint reached a dead end")
             idx = torch.tensor(allowed)
             sub = probs[idx]
             if float(sub.sum()) <= 0 and self.raw is not None and self.raw.scores is not None:
@@ -304,7 +308,8 @@ def _helpers() -> dict[str, Any]:
             if float(sub.sum()) <= 0:
                 sub = torch.ones(len(allowed))
             tok = allowed[self._draw(sub, self.gens[row])]
-            return tok, machine.advance(state, trie.strings[tok])
+            nxt = c.token_ok(state, tok, budget)
+            return tok, nxt
 
         def __call__(self, input_ids, scores):
             probs = torch.softmax(scores.float(), dim=-1).cpu()
@@ -312,7 +317,7 @@ def _helpers() -> dict[str, Any]:
             for row in range(scores.shape[0]):
                 if self.finished[row]:
                     tok = self.eos_ids[0] if self.eos_ids else 0
-                elif self.constraint is not None:
+                elif self.constraints[row] is not None:
                     tok, self.states[row] = self._constrained(row, probs[row])
                 else:
                     tok = self._draw(probs[row], self.gens[row])
@@ -405,8 +410,10 @@ class LocalTextGenerator:
         self._fingerprint = dict(fingerprint or {"backend": "local", "model": spec})
         self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()
         self._lock = threading.RLock()
-        self._trie: TokenTrie | None = None
+        self._vocab: TokenVocab | None = None
         self.stats = {"prefill_tokens": 0, "prefix_hits": 0, "prefix_misses": 0}
+
+    supports_grammar = True  # JSON schemas and screenplay grammars are enforced token by token
 
     # --- protocol ---
     @property
@@ -480,14 +487,29 @@ class LocalTextGenerator:
         with self._lock:
             self._prefixes.clear()
 
-    def _token_trie(self) -> TokenTrie:
-        if self._trie is None:
-            n = len(self.tokenizer)
-            strings = self.tokenizer.batch_decode([[i] for i in range(n)], clean_up_tokenization_spaces=False)
-            special = set(self.tokenizer.all_special_ids) | set(self._eos_ids())
-            special |= set(getattr(self.tokenizer, "added_tokens_decoder", {}) or {})
-            self._trie = TokenTrie(strings, exclude=special)
-        return self._trie
+    def vocab(self) -> TokenVocab:
+        """The tokenizer's vocabulary as bytes (built once), for constrained decoding."""
+        if self._vocab is None:
+            self._vocab = TokenVocab.from_tokenizer(self.tokenizer)
+        return self._vocab
+
+    def constraints(self, request: TextRequest, n: int) -> list[ByteConstraint] | None:
+        """One output constraint per row of ``request`` (JSON or screenplay), or None."""
+        eos = self._eos_ids()
+        if request.json_schema is not None:
+            c = ByteConstraint(JsonMachine(request.json_schema), self.vocab(), eos)
+            return [c] * n
+        if request.grammar is not None:
+            out = []
+            for row in range(n):
+                spec = request.grammar_for(request.take_offset + row)
+                if spec is None:
+                    raise InvalidInput(f"no screenplay grammar for take {request.take_offset + row}")
+                out.append(
+                    ByteConstraint(ScreenplayMachine(ScreenplaySpec.from_dict(spec)), self.vocab(), eos)
+                )
+            return out
+        return None
 
     # --- generation ---
     def generate(self, request: TextRequest, use_prefix_cache: bool = True) -> list[TextResult]:
@@ -506,10 +528,10 @@ class LocalTextGenerator:
         started = time.perf_counter()
         n = request.n
         max_new = max(1, cap_new_tokens(request.max_new_tokens))
-        machine = None
-        if request.json_schema is not None:
-            machine = JsonMachine(request.json_schema)
-            max_new = max(max_new, min_tokens(request.json_schema))
+        is_json = request.json_schema is not None
+        constraints = self.constraints(request, n)
+        if constraints is not None:  # room to finish the value or scene, whatever the cap says
+            max_new = max(max_new, *(c.min_remaining(c.start()) + 1 for c in constraints))
         prefix_text, rest_text = self.render(request.prefix, request.suffix)
         prefix_ids, rest_ids = self._ids(prefix_text), self._ids(rest_text)
         if not rest_ids:  # at least one token must be new to the cache
@@ -539,8 +561,7 @@ class LocalTextGenerator:
                 processors.append(TemperatureLogitsWarper(request.temperature))
             if request.top_p < 1.0:
                 processors.append(TopPLogitsWarper(request.top_p))
-        constraint = (machine, self._token_trie()) if machine is not None else None
-        sampler = h["TakeSampler"](seeds, greedy, self.device, constraint, eos_ids, max_new, raw)
+        sampler = h["TakeSampler"](seeds, greedy, self.device, constraints, eos_ids, max_new, raw)
         processors.append(sampler)
         streamer = h["TakeStreamer"](self.tokenizer, n, eos_ids, request.on_token)
         kwargs: dict[str, Any] = {}
@@ -561,9 +582,9 @@ class LocalTextGenerator:
                 do_sample=False,
                 # JSON repeats its punctuation by necessity: no repetition control there
                 repetition_penalty=rep
-                if (rep := request.repetition_penalty) != 1.0 and machine is None
+                if (rep := request.repetition_penalty) != 1.0 and not is_json
                 else None,
-                no_repeat_ngram_size=(request.no_repeat_ngram_size or None) if machine is None else None,
+                no_repeat_ngram_size=(request.no_repeat_ngram_size or None) if not is_json else None,
                 logits_processor=LogitsProcessorList(processors),
                 stopping_criteria=StoppingCriteriaList([h["StopOnEvent"](request.stop)]),
                 streamer=streamer,
@@ -582,8 +603,14 @@ class LocalTextGenerator:
             toks = new if cut is None else new[:cut]
             reason = "stop" if cut is not None else "stopped" if stopped else "length"
             text = self.tokenizer.decode(toks, skip_special_tokens=True, clean_up_tokenization_spaces=False)
-            if machine is not None and reason != "stopped":
-                parse_and_validate(text, request.json_schema or {})
+            if reason != "stopped":
+                if is_json:
+                    parse_and_validate(text, request.json_schema or {})
+                elif request.grammar is not None:
+                    spec = ScreenplaySpec.from_dict(request.grammar_for(request.take_offset + row) or {})
+                    problems = check_scene(text, spec)
+                    if problems:
+                        raise InvalidOutput(f"the constrained scene broke its grammar: {problems[0]}")
             results.append(
                 TextResult(
                     text=text,

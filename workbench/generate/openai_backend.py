@@ -42,6 +42,7 @@ from ..config import cap_new_tokens
 from ..errors import ContextOverflow, InvalidOutput, ServerError
 from ..seeding import server_take_seed
 from .base import TextRequest, TextResult
+from .scene_grammar import ScreenplaySpec, check_scene, describe_plan, to_gbnf
 from .spec import ModelSpec, parse_spec
 from .structured import extract_json
 
@@ -85,6 +86,9 @@ class ServerCapabilities:
     # the model's own generation config decides, which is greedy for most checkpoints
     transformers_generation_config: bool = False
     max_parallel: int = 1  # takes in flight at once (only with per-request seeds)
+    # where a context-free grammar (GBNF/EBNF) goes: "structured_outputs" (vLLM), "ebnf" (SGLang),
+    # "grammar" (llama.cpp server); None: the server takes none, outputs are validated and retried
+    grammar_field: str | None = None
 
 
 PRESETS: dict[str, ServerCapabilities] = {
@@ -99,6 +103,7 @@ PRESETS: dict[str, ServerCapabilities] = {
         supports_stream_options=True,
         repetition_penalty_field="repetition_penalty",
         max_parallel=4,
+        grammar_field="structured_outputs",
     ),
     "sglang": ServerCapabilities(
         name="sglang",
@@ -109,6 +114,7 @@ PRESETS: dict[str, ServerCapabilities] = {
         supports_stream_options=True,
         repetition_penalty_field="repetition_penalty",
         max_parallel=4,
+        grammar_field="ebnf",
     ),
     "tgi": ServerCapabilities(
         name="tgi",
@@ -131,6 +137,7 @@ PRESETS: dict[str, ServerCapabilities] = {
         supports_json_schema=True,
         supports_stream_options=True,
         repetition_penalty_field="repeat_penalty",
+        grammar_field="grammar",
     ),
 }
 _ALIASES = {
@@ -358,6 +365,10 @@ class OpenAITextGenerator:
             return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
         return math.ceil(len(text) / CHARS_PER_TOKEN)
 
+    def supports_grammar(self) -> bool:
+        """Whether the server enforces a screenplay grammar (the scene is then structured by default)."""
+        return self.capabilities.grammar_field is not None
+
     # --- generation ----------------------------------------------------------------
     def generate(self, request: TextRequest) -> list[TextResult]:
         """``request.n`` validated takes; takes after a stop are not generated."""
@@ -398,10 +409,23 @@ class OpenAITextGenerator:
                 else:
                     result.text = json.dumps(value, ensure_ascii=False)
                     return result
+            elif request.grammar is not None:
+                spec = ScreenplaySpec.from_dict(request.grammar_for(index) or {})
+                exact = self.capabilities.grammar_field is not None
+                problems = check_scene(result.text, spec, exact=exact)
+                if not problems:
+                    return result
+                problem = problems[0]
             else:
                 return result
             log.info("take %d attempt %d rejected: %s", index, attempt, problem)
-        what = "JSON matching the schema" if request.json_schema is not None else "a non-empty text"
+        what = (
+            "JSON matching the schema"
+            if request.json_schema is not None
+            else "a scene in screenplay form with the characters present"
+            if request.grammar is not None
+            else "a non-empty text"
+        )
         raise InvalidOutput(
             f"the model {self.model!r} at {self.base_url} did not produce {what} in "
             f"{self.max_retries + 1} attempts (last problem: {problem}). "
@@ -409,6 +433,9 @@ class OpenAITextGenerator:
                 "This server has no guided JSON decoding: try a larger model, or a server kind with it "
                 "(e.g. vllm, sglang, llamacpp)."
                 if request.json_schema is not None and not self.capabilities.supports_json_schema
+                else "This server takes no grammar: use structure='free', a larger model, or a server "
+                "kind that takes one (vllm, sglang, llamacpp)."
+                if request.grammar is not None and self.capabilities.grammar_field is None
                 else "Try again with another seed or a larger model."
             )
         )
@@ -419,7 +446,12 @@ class OpenAITextGenerator:
         messages = []
         if request.prefix:
             messages.append({"role": "system", "content": request.prefix})
-        messages.append({"role": "user", "content": request.suffix})
+        grammar = request.grammar_for(index)
+        user = request.suffix
+        if grammar is not None and caps.grammar_field is None:
+            # no grammar on this server: say the plan in words, then check what comes back
+            user = user + "\n\n" + describe_plan(ScreenplaySpec.from_dict(grammar))
+        messages.append({"role": "user", "content": user})
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -446,6 +478,12 @@ class OpenAITextGenerator:
             body["generation_config"] = json.dumps({k: v for k, v in config.items() if v is not None})
         if caps.supports_stream_options:
             body["stream_options"] = {"include_usage": True}
+        if grammar is not None and caps.grammar_field is not None:
+            gbnf = to_gbnf(ScreenplaySpec.from_dict(grammar))
+            if caps.grammar_field == "structured_outputs":
+                body["structured_outputs"] = {"grammar": gbnf}
+            else:
+                body[caps.grammar_field] = gbnf
         if request.json_schema is not None and caps.supports_json_schema:
             if caps.json_schema_style == "tgi":
                 body["response_format"] = {"type": "json_object", "value": request.json_schema}

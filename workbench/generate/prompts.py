@@ -5,34 +5,78 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+# Each template keeps its lines as written: block tags ({% ... %}) stand on lines of their own
+# (trim_blocks and lstrip_blocks remove those lines entirely), and optional pieces inside a line
+# are inline expressions, so no part of a prompt runs into the next.
+
 SYSTEM = """You are a screenwriter co-writing a branching story with the user.
 Write in screenplay format: a scene heading (INT. or EXT. PLACE - TIME), short action lines, \
 CHARACTER NAMES in capitals on their own line before what they say, and dialogue under the name.
 Use only the characters listed in the cast sheet, spelled exactly as written there.
 Never repeat earlier scenes; move the story forward.
-{% if style %}Style: {{ style }}{% endif %}
-{% if title %}Story: {{ title }}{% if logline %} - {{ logline }}{% endif %}{% endif %}"""
+{% if style %}
+Style: {{ style }}
+{% endif %}
+{% if title %}
+Story: {{ title }}{{ " - " ~ logline if logline else "" }}
+{% endif %}
+"""
 
 CAST_SHEET = """Cast sheet:
-{% for c in characters %}- {{ c.name | upper }} ({{ c.name }}): {{ c.description }}{% if c.personality %} Personality: {{ c.personality }}{% endif %}{% if c.speech_style %} Speech: {{ c.speech_style }}{% endif %}
-{% endfor %}"""
+{% for c in characters %}
+- {{ c.name | upper }} ({{ c.name }}): {{ c.description | sentence }}{{ " Personality: " ~ c.personality | sentence if c.personality else "" }}{{ " Speech: " ~ c.speech_style | sentence if c.speech_style else "" }}
+{% endfor %}
+"""
 
 LORE = """World notes:
-{% for e in entries %}- {{ e.content }}
-{% endfor %}"""
+{% for e in entries %}
+- {{ e.content }}
+{% endfor %}
+"""
 
 STORY_SO_FAR = """Story so far:
 {% for s in scenes %}
-{% if s.summary %}[{{ s.title }} - summary] {{ s.summary }}{% else %}{{ s.text }}{% endif %}
-{% if s.choice %}(Then: {{ s.choice }}){% endif %}
-{% endfor %}"""
+
+{{ "[" ~ s.title ~ " - summary] " ~ s.summary if s.summary else s.text }}
+{% if s.choice %}
+(Then: {{ s.choice }})
+{% endif %}
+{% endfor %}
+"""
 
 AUTHOR_NOTE = """[Author's note: {{ note }}]"""
 
-INSTRUCTION = """Write the next scene{% if title %}, "{{ title }}"{% endif %}{% if choice %}, where this happens: {{ choice }}{% endif %}.
-{% if summary %}Outline for this scene: {{ summary }}
-{% endif %}{% if characters %}Characters in this scene: {{ characters | join(', ') }}.
-{% endif %}Write it in screenplay format, about 120 to 200 words. Start with the scene heading."""
+INSTRUCTION = """Write the next scene{{ ", \\"" ~ title ~ "\\"" if title else "" }}{{ ", where this happens: " ~ choice if choice else "" }}.
+{% if summary %}
+Outline for this scene: {{ summary }}
+{% endif %}
+{% if characters %}
+Characters in this scene: {{ characters | join(", ") }}.
+{% endif %}
+Write it in screenplay format, about 120 to 200 words. Start with the scene heading.
+"""
+
+# the structured path: a plan first (JSON), then the scene under the screenplay grammar
+PLAN = """Plan the next scene{{ ", \\"" ~ title ~ "\\"" if title else "" }}.
+What happens first: {{ first or "(you decide)" }}
+Who can be there: {{ alive | join(", ") }}.
+{% if dead %}
+Dead (they cannot appear): {{ dead | join(", ") }}.
+{% endif %}
+{% if place %}
+The last scene was at: {{ place }}.
+{% endif %}
+Answer in JSON: the characters in the scene, INT. or EXT., the place, the time of day, the first \
+beat, then one or two short beats of what happens next (each one sentence about these characters).
+"""
+
+SCENE = """Write the next scene{{ ", \\"" ~ title ~ "\\"" if title else "" }}: {{ first }}
+{% if characters %}
+In the scene: {{ characters | join(", ") }}. They talk to each other and react to what the other says.
+{% endif %}
+Screenplay format: the heading, action lines, then each character's name in capitals on its own line \
+and what they say below it.
+"""
 
 SUMMARY = """Summarise this scene in one or two plain sentences (who, what happens, what changes):
 
@@ -49,7 +93,8 @@ and a visual appearance (age, clothes, hair). Answer in JSON."""
 OUTLINE_SCENES = """Story: {{ title }}
 Logline: {{ logline }}
 Characters:
-{% for c in characters %}- {{ c.name }}: {{ c.description }}
+{% for c in characters %}
+- {{ c.name }}: {{ c.description }}
 {% endfor %}
 Outline the story as {{ k }} scenes in order. For each give a short title, a one-sentence summary of what happens, \
 and which of the characters above appear. Answer in JSON."""
@@ -64,9 +109,17 @@ Suggest {{ k }} different things that could happen next, each a short action (un
 def _env() -> Any:
     from jinja2.sandbox import SandboxedEnvironment
 
-    return SandboxedEnvironment(
+    env = SandboxedEnvironment(
         autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False
     )
+    env.filters["sentence"] = _sentence
+    return env
+
+
+def _sentence(text: Any) -> str:
+    """Text that ends like a sentence (a full stop added where it has none)."""
+    text = " ".join(str(text or "").split())
+    return text if not text or text[-1] in ".!?\u2026\"')" else text + "."
 
 
 @lru_cache(maxsize=32)

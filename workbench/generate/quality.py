@@ -71,3 +71,36 @@ def repair_cast_names(text: str, cast: list[str]) -> tuple[str, list[tuple[str, 
                 lines[idx] = re.sub(re.escape(bare), close[0], lines[idx], count=1, flags=re.IGNORECASE)
                 fixes.append((bare, close[0]))
     return "\n".join(lines), fixes
+
+
+_NAME_WORD = re.compile(r"\b[A-Z\u00C0-\u024F][\w'\u2019-]{3,}\b", re.UNICODE)
+
+
+def repair_names_in_text(text: str, cast: list[str]) -> tuple[str, list[tuple[str, str]]]:
+    """Replace near-miss spellings of cast names anywhere in a take (``Marra`` -> ``Mara``).
+
+    Cues are repaired as :func:`repair_cast_names` does; in action and dialogue a capitalised
+    word is replaced only when it is very close to a cast name part (same first letter, 0.83
+    alike or more) and is not itself a name part, so ordinary words are left alone.
+    """
+    text, fixes = repair_cast_names(text, cast)
+    parts: dict[str, str] = {}
+    for full in cast:
+        for part in full.split():
+            if len(part) >= 3:
+                parts[part.casefold()] = part
+    if not parts:
+        return text, fixes
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        low = word.casefold()
+        if low in parts or word.isupper():
+            return word
+        for key, right in parts.items():
+            if key[0] == low[0] and difflib.SequenceMatcher(a=low, b=key).ratio() >= 0.83:
+                fixes.append((word, right))
+                return right
+        return word
+
+    return _NAME_WORD.sub(fix, text), fixes

@@ -2,12 +2,25 @@
 
 The constraint covers the subset of JSON Schema the workbench asks models for: objects
 with properties (all emitted, in declared order), strings (``minLength``/``maxLength``,
-``enum``), non-negative integers (``minimum``/``maximum``), booleans, null and arrays
-(``minItems``/``maxItems``). Output is compact JSON (no free whitespace) and every length
-is bounded, so a small or random model cannot loop forever. :class:`JsonMachine` is a
-character-level pushdown automaton over that subset; :func:`allowed_tokens` turns it
-into the set of vocabulary tokens that keep the text valid *and* leave room to finish
-within the token budget.
+``enum``, ``const``), non-negative integers (``minimum``/``maximum``), booleans, null and
+arrays (``minItems``/``maxItems``). Output is compact JSON (no free whitespace) and every
+length is bounded, so a small or random model cannot loop forever.
+
+A few keywords of our own (``x-``; other tools ignore them, :func:`validate` checks them)
+make values usable, not merely valid:
+
+* ``"x-format"`` on a string: ``"sentence"`` (ends with ``.``, ``!`` or ``?``), ``"name"``
+  (capitalised words, letters only; ``"x-words": [min, max]`` words, default 2 to 3),
+  ``"place"`` (capitalised words of letters), ``"title"`` (a capital first, no empty words);
+* ``"x-forbid"``: values a string may not take (compared case-insensitively);
+* ``"x-unique"`` on an array: items differ (strings and enums); ``"x-unique-key"``: object
+  items differ in that string property. With ``"x-format": "name"`` two names clash when
+  their first names are the same or nearly so (``Lena``/``Luna``), so a cast never has two
+  people a reader would mix up.
+
+:class:`JsonMachine` is a character-level pushdown automaton over that subset;
+:class:`~workbench.generate.constraint.ByteConstraint` turns it into token masks for any
+tokenizer, keeping a budget guarantee: the value always finishes within the tokens asked for.
 
 :func:`extract_json` is the tolerant path for servers without guided decoding: it finds
 the first JSON value in free text that matches the schema. :func:`validate` checks a
@@ -16,17 +29,22 @@ value and raises :class:`~workbench.errors.InvalidOutput` with a clear message.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput, InvalidOutput
+from .constraint import ByteConstraint, FreeText, char_class
+from .tokens import TokenVocab
 
 DEFAULT_MAX_LENGTH = 300  # characters of a string without maxLength
 DEFAULT_MAX_ITEMS = 8  # items of an array without maxItems
 DEFAULT_MAX_INTEGER = 999_999
+FORMATS = ("sentence", "name", "place", "title")
+SENTENCE_END = ".!?"
 
 # --- schema -> nodes ------------------------------------------------------------------
 
@@ -35,6 +53,10 @@ DEFAULT_MAX_INTEGER = 999_999
 class _Str:
     min: int
     max: int
+    fmt: str | None = None
+    words: tuple[int, int] = (1, 9)
+    forbid: frozenset[str] = frozenset()
+    unique: str | None = None  # "exact" | "name": must differ from earlier items of the nearest array
 
 
 @dataclass(frozen=True)
@@ -46,6 +68,7 @@ class _Int:
 @dataclass(frozen=True)
 class _Choice:
     options: tuple[str, ...]
+    unique: bool = False  # an item of an array whose items must differ
 
 
 @dataclass(frozen=True)
@@ -62,14 +85,33 @@ class _Obj:
     close: str = "}"
 
 
-def _compile(schema: dict[str, Any], path: str = "$") -> Any:
+def _blen(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _string_node(schema: dict[str, Any], path: str, unique: str | None) -> _Str:
+    lo = int(schema.get("minLength", 0))
+    hi = int(schema.get("maxLength", max(lo, DEFAULT_MAX_LENGTH)))
+    if hi < lo:
+        raise InvalidInput(f"JSON schema at {path}: maxLength < minLength")
+    fmt = schema.get("x-format")
+    if fmt is not None and fmt not in FORMATS:
+        raise InvalidInput(f"JSON schema at {path}: x-format is one of {', '.join(FORMATS)}, not {fmt!r}")
+    words = tuple(schema.get("x-words", (2, 3) if fmt == "name" else (1, 9)))
+    if fmt == "name" and hi < 2 * words[0] - 1:
+        raise InvalidInput(f"JSON schema at {path}: maxLength too short for {words[0]} words")
+    forbid = frozenset(_norm(str(v)) for v in schema.get("x-forbid", ()) if str(v).strip())
+    return _Str(lo, hi, fmt, (int(words[0]), int(words[1])), forbid, unique)
+
+
+def _compile(schema: dict[str, Any], path: str = "$", unique: str | None = None) -> Any:
     if not isinstance(schema, dict):
         raise InvalidInput(f"JSON schema at {path} must be an object, not {type(schema).__name__}")
     if "enum" in schema:
         options = tuple(json.dumps(v, ensure_ascii=False) for v in schema["enum"])
         if not options:
             raise InvalidInput(f"JSON schema at {path}: enum is empty")
-        return _Choice(options)
+        return _Choice(options, unique is not None)
     if "const" in schema:
         return _Choice((json.dumps(schema["const"], ensure_ascii=False),))
     kind = schema.get("type")
@@ -78,11 +120,7 @@ def _compile(schema: dict[str, Any], path: str = "$") -> Any:
     if kind is None:
         kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
     if kind == "string":
-        lo = int(schema.get("minLength", 0))
-        hi = int(schema.get("maxLength", max(lo, DEFAULT_MAX_LENGTH)))
-        if hi < lo:
-            raise InvalidInput(f"JSON schema at {path}: maxLength < minLength")
-        return _Str(lo, hi)
+        return _string_node(schema, path, unique)
     if kind in ("integer", "number"):
         lo = max(0, int(schema.get("minimum", 0)))
         hi = int(schema.get("maximum", max(lo, DEFAULT_MAX_INTEGER)))
@@ -96,35 +134,72 @@ def _compile(schema: dict[str, Any], path: str = "$") -> Any:
     if kind == "null":
         return _Choice(("null",))
     if kind == "array":
-        item = _compile(schema.get("items", {"type": "string"}), path + "[]")
+        items = schema.get("items", {"type": "string"})
+        mode = None
+        if schema.get("x-unique") or schema.get("uniqueItems"):
+            mode = "name" if isinstance(items, dict) and items.get("x-format") == "name" else "exact"
+        key = schema.get("x-unique-key")
+        item = _compile(items, path + "[]", mode)
+        if key is not None:
+            if not isinstance(item, _Obj):
+                raise InvalidInput(f"JSON schema at {path}: x-unique-key needs object items")
+            sub = (items.get("properties") or {}).get(key)
+            if not isinstance(sub, dict):
+                raise InvalidInput(
+                    f"JSON schema at {path}: x-unique-key {key!r} is not a property of the items"
+                )
+            mode = "name" if sub.get("x-format") == "name" else "exact"
+            lead = json.dumps(key, ensure_ascii=False) + ":"
+            parts = tuple(
+                (ld, _compile(sub, f"{path}[].{key}", mode) if ld.endswith(lead) else v)
+                for ld, v in item.parts
+            )
+            item = _Obj(parts, item.close)
         lo = int(schema.get("minItems", 0))
         hi = int(schema.get("maxItems", max(lo, DEFAULT_MAX_ITEMS)))
         if hi < lo:
             raise InvalidInput(f"JSON schema at {path}: maxItems < minItems")
+        if isinstance(item, _Choice) and item.unique and lo > len(item.options):
+            raise InvalidInput(
+                f"JSON schema at {path}: minItems is larger than the number of distinct options"
+            )
         return _Arr(item, lo, hi)
     if kind == "object":
         props = schema.get("properties") or {}
         if not props:
             return _Choice(("{}",))
-        parts = []
+        leads: list[tuple[str, Any]] = []
         for i, (key, sub) in enumerate(props.items()):
             lead = ("{" if i == 0 else ",") + json.dumps(key, ensure_ascii=False) + ":"
-            parts.append((lead, _compile(sub, f"{path}.{key}")))
-        return _Obj(tuple(parts))
+            leads.append((lead, _compile(sub, f"{path}.{key}")))
+        return _Obj(tuple(leads))
     raise InvalidInput(f"JSON schema at {path}: type {kind!r} is not supported for constrained decoding")
 
 
+def _str_min(node: _Str) -> int:
+    """Fewest characters of a complete string's content."""
+    base = node.min
+    if node.fmt == "name":
+        base = max(base, 2 * node.words[0] - 1)
+    elif node.fmt == "sentence":
+        base = max(base, 1)
+    elif node.fmt in ("place", "title"):
+        base = max(base, 1)
+    return base
+
+
 def _min_len(node: Any) -> int:
+    """Fewest bytes of a complete value of ``node``."""
     if isinstance(node, _Str):
-        return node.min + 2
+        return _str_min(node) + 2 + (1 if node.forbid or node.unique else 0)
     if isinstance(node, _Int):
         return len(str(node.min))
     if isinstance(node, _Choice):
-        return min(len(o) for o in node.options)
+        return min(_blen(o) for o in node.options)
     if isinstance(node, _Arr):
         return 2 + node.min * _min_len(node.item) + max(0, node.min - 1)
     if isinstance(node, _Obj):
-        return sum(len(lead) + _min_len(v) for lead, v in node.parts) + len(node.close)
+        return sum(_blen(lead) + _min_len(v) for lead, v in node.parts) + len(node.close)
     raise TypeError(node)
 
 
@@ -157,27 +232,76 @@ def _int_more(digits: str, node: _Int) -> int:
     return 10**6  # unreachable in a viable state
 
 
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _first(text: str) -> str:
+    return _norm(text).split(" ")[0] if text.strip() else ""
+
+
+def names_clash(a: str, b: str) -> bool:
+    """Two character names a reader would mix up: the same or nearly the same first name."""
+    fa, fb = _first(a), _first(b)
+    if not fa or not fb:
+        return False
+    return fa == fb or difflib.SequenceMatcher(a=fa, b=fb).ratio() >= 0.75
+
+
+def _clashes(value: str, seen: Sequence[str], mode: str | None) -> bool:
+    if mode == "name":
+        return any(names_clash(value, s) for s in seen)
+    if mode == "exact":
+        return _norm(value) in {_norm(s) for s in seen}
+    return False
+
+
 # --- the automaton ---------------------------------------------------------------------
 
 # A state is a tuple of frames, the top last. Frames:
-#   ("V", node)                 a value not started yet
-#   ("L", text, i)              the literal text[i:] still to emit
-#   ("S", node, n, started)     a string: opening quote seen?, n characters so far
-#   ("I", node, digits)         an integer
-#   ("A", node, count, phase)   an array: phase 0 wants "[", 1 just after "[", 2 after an item
-#   ("C", options, prefix)      one of several literals
+#   ("V", node)                      a value not started yet
+#   ("L", text, i)                   the literal text[i:] still to emit
+#   ("S", node, content, started)    a string: opening quote seen?, its content so far
+#   ("I", node, digits)              an integer
+#   ("A", node, count, phase, seen)  an array: phase 0 wants "[", 1 just after "[", 2 after an
+#                                    item; ``seen`` holds finished unique items
+#   ("C", options, prefix, unique)   one of several literals
 State = tuple[tuple[Any, ...], ...]
 
 
-def _expand(node: Any) -> tuple[tuple[Any, ...], ...]:
+def _seen(state: State) -> tuple[str, ...]:
+    """The finished unique items of the nearest enclosing array."""
+    for f in reversed(state):
+        if f[0] == "A":
+            seen: tuple[str, ...] = f[4]
+            return seen
+    return ()
+
+
+def _record(state: State, value: str) -> State:
+    """``state`` with ``value`` added to the nearest enclosing array's finished items."""
+    frames = list(state)
+    for i in range(len(frames) - 1, -1, -1):
+        f = frames[i]
+        if f[0] == "A":
+            frames[i] = (f[0], f[1], f[2], f[3], (*f[4], value))
+            return tuple(frames)
+    return state
+
+
+def _expand(node: Any, state: State) -> tuple[tuple[Any, ...], ...]:
     if isinstance(node, _Str):
-        return (("S", node, 0, False),)
+        return (("S", node, "", False),)
     if isinstance(node, _Int):
         return (("I", node, ""),)
     if isinstance(node, _Choice):
-        return (("C", node.options, ""),)
+        options = node.options
+        if node.unique:
+            taken = set(_seen(state))
+            options = tuple(o for o in options if o not in taken) or options
+        return (("C", options, "", node.unique),)
     if isinstance(node, _Arr):
-        return (("A", node, 0, 0),)
+        return (("A", node, 0, 0, ()),)
     frames: list[tuple[Any, ...]] = [("L", node.close, 0)]
     for lead, value in reversed(node.parts):
         frames.append(("V", value))
@@ -185,15 +309,43 @@ def _expand(node: Any) -> tuple[tuple[Any, ...], ...]:
     return tuple(frames)
 
 
-def _frame_min(f: tuple[Any, ...]) -> int:
+def _str_extra(node: _Str, content: str, seen: Sequence[str]) -> int:
+    """Fewest more characters before the string (with content ``content``) may close."""
+    n = len(content)
+    need = max(0, _str_min(node) - n)
+    last = content[-1] if content else ""
+    if node.fmt == "sentence":
+        if last not in SENTENCE_END:
+            need = max(need, 1)
+    elif node.fmt == "name":
+        words = len(content.split())
+        lo = node.words[0]
+        if not content:
+            need = max(need, 2 * lo - 1)
+        elif last == " ":
+            need = max(need, 1 + 2 * max(0, lo - words - 1))
+        elif not last.isalpha():
+            need = max(need, 1 + 2 * max(0, lo - words))
+        else:
+            need = max(need, 2 * max(0, lo - words))
+    elif node.fmt in ("place", "title"):
+        if not content or last == " " or (node.fmt == "place" and not last.isalpha()):
+            need = max(need, 1)
+    if content and need == 0 and (_norm(content) in node.forbid or _clashes(content, seen, node.unique)):
+        need = 1
+    return need
+
+
+def _frame_min(f: tuple[Any, ...], state: State) -> int:
     tag = f[0]
     if tag == "V":
         return _min_len(f[1])
     if tag == "L":
-        return len(f[1]) - f[2]
+        return _blen(f[1][f[2] :])
     if tag == "S":
-        node, n, started = f[1], f[2], f[3]
-        return (0 if started else 1) + max(0, node.min - n) + 1
+        node, content, started = f[1], f[2], f[3]
+        seen = _seen(state) if node.unique else ()
+        return (0 if started else 1) + _str_extra(node, content, seen) + 1
     if tag == "I":
         return _int_more(f[2], f[1])
     if tag == "A":
@@ -204,8 +356,44 @@ def _frame_min(f: tuple[Any, ...]) -> int:
             return 1 if node.min == 0 else node.min * _min_len(node.item) + node.min
         return max(0, node.min - count) * (1 + _min_len(node.item)) + 1
     if tag == "C":
-        return min(len(o) - len(f[2]) for o in f[1] if o.startswith(f[2]))
+        prefix = f[2]
+        return min(_blen(o) - _blen(prefix) for o in f[1] if o.startswith(prefix))
     raise TypeError(f)
+
+
+def _format_ok(node: _Str, content: str, ch: str) -> bool:
+    """May ``ch`` extend a string of format ``node.fmt`` whose content is ``content``?"""
+    last = content[-1] if content else ""
+    fmt = node.fmt
+    if fmt is None:
+        return True
+    if fmt == "sentence":
+        if not content:
+            return ch.isalnum() or ch in "'("
+        return not (ch == " " and last == " ")
+    if fmt == "name":
+        if not content or last == " ":
+            return ch.isalpha() and ch.isupper()
+        if ch == " ":
+            return last.isalpha() and len(content.split()) < node.words[1]
+        if ch in "'-":
+            return last.isalpha()
+        return ch.isalpha() and ch.islower() if last.isalpha() or last in "'-" else False
+    if fmt == "place":
+        if not content or last == " ":
+            return ch.isalpha() and ch.isupper()
+        if ch == " ":
+            return last.isalpha()
+        if ch in "'-.":
+            return last.isalpha()
+        return ch.isalpha()
+    if fmt == "title":
+        if not content:
+            return (ch.isalpha() and ch.isupper()) or ch.isdigit()
+        if ch == " ":
+            return last != " "
+        return ch.isalnum() or ch in "'-,:!?&."
+    return True
 
 
 class JsonMachine:
@@ -222,10 +410,13 @@ class JsonMachine:
     def done(state: State) -> bool:
         return not state
 
+    accepts = done
+    must_end = done
+
     @staticmethod
     def min_remaining(state: State) -> int:
-        """Fewest characters that complete the value from ``state``."""
-        return sum(_frame_min(f) for f in state)
+        """Fewest bytes that complete the value from ``state``."""
+        return sum(_frame_min(f, state[: i + 1]) for i, f in enumerate(state))
 
     def advance(self, state: State | None, text: str) -> State | None:
         """The state after ``text``, or None if ``text`` cannot continue a valid value."""
@@ -235,13 +426,65 @@ class JsonMachine:
             state = self._step(state, ch)
         return state
 
+    def step(self, state: State, ch: str) -> State | None:
+        return self._step(state, ch)
+
+    def free_text(self, state: State) -> FreeText | None:
+        """Inside a plain string (no format, no forbidden values): the fast mask applies."""
+        if not state:
+            return None
+        top = state[-1]
+        if top[0] != "S" or not top[3]:
+            return None
+        node, content = top[1], top[2]
+        if node.fmt is not None or node.forbid or node.unique:
+            return None
+        other = self.min_remaining(state[:-1])
+        n = len(content)
+        return FreeText(frozenset('"\\'), node.max - n, other + 1, max(0, node.min - n))
+
+    def next_chars(self, state: State) -> frozenset[str] | str:
+        """The characters that may come next (or their open class: see ``constraint.char_class``)."""
+        while state and state[-1][0] == "V":
+            state = state[:-1] + _expand(state[-1][1], state[:-1])
+        if not state:
+            return frozenset()
+        top = state[-1]
+        tag = top[0]
+        if tag == "L":
+            return frozenset(top[1][top[2]])
+        if tag == "C":
+            prefix = top[2]
+            return frozenset(o[len(prefix)] for o in top[1] if o.startswith(prefix) and len(o) > len(prefix))
+        if tag != "S":
+            return frozenset('0123456789[]{},:"')  # punctuation and digits: never beyond ASCII
+        node, content, started = top[1], top[2], top[3]
+        n = len(content)
+        if not started or n >= node.max:
+            return frozenset('"')
+        last = content[-1] if content else ""
+        if node.fmt is None:
+            return "free"
+        if node.fmt == "sentence":
+            if not content:
+                return "sentence0"
+            return frozenset(SENTENCE_END) if n + 1 >= node.max else "free"
+        start = not content or last == " "
+        if node.fmt == "name":
+            return "upper" if start else "lower"
+        if node.fmt == "place":
+            return "upper" if start else "alpha"
+        return "upper_or_digit" if not content else "alnum"  # title
+
+    in_class = staticmethod(char_class)
+
     @staticmethod
     def _step(state: State, ch: str) -> State | None:
         while state:
             top, rest = state[-1], state[:-1]
             tag = top[0]
             if tag == "V":
-                state = rest + _expand(top[1])
+                state = rest + _expand(top[1], rest)
                 continue
             if tag == "L":
                 text, i = top[1], top[2]
@@ -249,14 +492,28 @@ class JsonMachine:
                     return None
                 return rest + (("L", text, i + 1),) if i + 1 < len(text) else rest
             if tag == "S":
-                node, n, started = top[1], top[2], top[3]
+                node, content, started = top[1], top[2], top[3]
                 if not started:
-                    return rest + (("S", node, 0, True),) if ch == '"' else None
+                    return rest + (("S", node, "", True),) if ch == '"' else None
                 if ch == '"':
-                    return rest if n >= node.min else None
-                if ch == "\\" or ord(ch) < 0x20 or n >= node.max:
+                    seen = _seen(rest) if node.unique else ()
+                    if _str_extra(node, content, seen) > 0:
+                        return None
+                    return _record(rest, content) if node.unique else rest
+                n = len(content)
+                if ch == "\\" or ord(ch) < 0x20 or n >= node.max or not _format_ok(node, content, ch):
                     return None
-                return rest + (("S", node, n + 1, True),)
+                new = content + ch
+                if node.unique == "name" and ch == " " and content.count(" ") == 0:
+                    if _clashes(content, _seen(rest), "name"):
+                        return None  # the first name is taken: no later word can fix that
+                if n + 1 >= node.max and _str_extra(node, new, _seen(rest) if node.unique else ()) > 0:
+                    return None  # full, and still not closable
+                if node.fmt == "sentence" and n + 2 >= node.max and ch not in SENTENCE_END:
+                    # leave room for the full stop
+                    if n + 1 >= node.max:
+                        return None
+                return rest + (("S", node, new, True),)
             if tag == "I":
                 node, digits = top[1], top[2]
                 if "0" <= ch <= "9" and _int_viable(digits + ch, node):
@@ -266,125 +523,87 @@ class JsonMachine:
                     continue
                 return None
             if tag == "A":
-                node, count, phase = top[1], top[2], top[3]
+                node, count, phase, seen = top[1], top[2], top[3], top[4]
                 if phase == 0:
-                    return rest + (("A", node, 0, 1),) if ch == "[" else None
+                    return rest + (("A", node, 0, 1, ()),) if ch == "[" else None
                 if phase == 1:
                     if ch == "]" and node.min == 0:
                         return rest
                     if node.max == 0:
                         return None
-                    state = rest + (("A", node, 1, 2), ("V", node.item))
+                    state = rest + (("A", node, 1, 2, seen), ("V", node.item))
                     continue
                 if ch == "," and count < node.max:
-                    return rest + (("A", node, count + 1, 2), ("V", node.item))
+                    if isinstance(node.item, _Choice) and node.item.unique:
+                        if len(seen) >= len(node.item.options):
+                            return None  # no distinct option left
+                    return rest + (("A", node, count + 1, 2, seen), ("V", node.item))
                 if ch == "]" and count >= node.min:
                     return rest
                 return None
             if tag == "C":
-                options, prefix = top[1], top[2]
+                options, prefix, unique = top[1], top[2], top[3]
                 p = prefix + ch
                 matches = [o for o in options if o.startswith(p)]
                 if matches:
                     if p in options and len(matches) == 1:
-                        return rest
-                    return rest + (("C", options, p),)
+                        return _record(rest, p) if unique else rest
+                    return rest + (("C", options, p, unique),)
                 if prefix in options:
-                    state = rest
+                    state = _record(rest, prefix) if unique else rest
                     continue
                 return None
             raise TypeError(top)
         return None  # the value is complete: nothing may follow
 
 
-# --- tokens ---------------------------------------------------------------------------
+# --- tokens (the machine over a vocabulary) --------------------------------------------
 
 
-@dataclass
-class _TrieNode:
-    children: dict[str, _TrieNode] = field(default_factory=dict)
-    ids: list[int] = field(default_factory=list)
-
-
-class TokenTrie:
-    """The vocabulary's token strings in a character trie (special and partial-UTF-8 tokens left out)."""
+class TokenTrie(TokenVocab):
+    """A vocabulary given as token strings (for tests and simple tokenizers)."""
 
     def __init__(self, token_strings: Sequence[str], exclude: set[int] | frozenset[int] = frozenset()):
+        super().__init__(
+            [
+                None if (i in exclude or not s or "\ufffd" in s) else s.encode("utf-8")
+                for i, s in enumerate(token_strings)
+            ]
+        )
         self.strings = list(token_strings)
-        self.root = _TrieNode()
-        for i, s in enumerate(self.strings):
-            if not s or i in exclude or "\ufffd" in s:
-                continue
-            node = self.root
-            for ch in s:
-                node = node.children.setdefault(ch, _TrieNode())
-            node.ids.append(i)
-        self.usable = [bool(s) and i not in exclude and "\ufffd" not in s for i, s in enumerate(self.strings)]
-        # for string states: plain-content tokens by length, and tokens that close a string part-way
-        self.content_by_len: dict[int, list[int]] = {}
-        self.quote_ids: list[int] = []
-        for i, s in enumerate(self.strings):
-            if not self.usable[i]:
-                continue
-            head = s.split('"', 1)[0]
-            if "\\" in head or any(ord(c) < 0x20 for c in head):
-                continue
-            if len(head) == len(s):
-                self.content_by_len.setdefault(len(s), []).append(i)
-            else:
-                self.quote_ids.append(i)
 
 
-def token_ok(machine: JsonMachine, state: State, trie: TokenTrie, token_id: int, budget: int) -> State | None:
+def _constraint(machine: JsonMachine, vocab: TokenVocab) -> ByteConstraint:
+    cache = vocab.__dict__.setdefault("_json_constraints", {})
+    found = cache.get(id(machine))
+    if found is None or found.machine is not machine:
+        found = cache[id(machine)] = ByteConstraint(machine, vocab, [])
+    return found
+
+
+def token_ok(
+    machine: JsonMachine, state: State, trie: TokenVocab, token_id: int, budget: int
+) -> State | None:
     """The state after ``token_id`` if it keeps the value valid and finishable in ``budget - 1`` more tokens."""
-    if token_id >= len(trie.usable) or not trie.usable[token_id]:
+    nxt = _constraint(machine, trie).token_ok((state, b"", False), token_id, budget)
+    if nxt is None or nxt[1]:
         return None
-    nxt = machine.advance(state, trie.strings[token_id])
-    if nxt is None or machine.min_remaining(nxt) > budget - 1:
-        return None
-    return nxt
+    return nxt[0]
 
 
-def allowed_tokens(machine: JsonMachine, state: State, trie: TokenTrie, budget: int) -> list[int]:
-    """Every token that may come next from ``state`` with ``budget`` tokens left (this one included)."""
-    while state and state[-1][0] == "V":
-        state = state[:-1] + _expand(state[-1][1])
-    if state and state[-1][0] == "S" and state[-1][3]:
-        return _string_tokens(machine, state, trie, budget)
-    out: list[int] = []
-    stack: list[tuple[_TrieNode, State]] = [(trie.root, state)]
-    step = machine._step
-    while stack:
-        node, st = stack.pop()
-        for ch, child in node.children.items():
-            nxt = step(st, ch)
-            if nxt is None:
-                continue
-            if child.ids and machine.min_remaining(nxt) <= budget - 1:
-                out.extend(child.ids)
-            if child.children:
-                stack.append((child, nxt))
-    return out
+def allowed_tokens(machine: JsonMachine, state: State, trie: TokenVocab, budget: int) -> list[int]:
+    """Every token that may come next from ``state`` with ``budget`` tokens left (this one included).
 
-
-def _string_tokens(machine: JsonMachine, state: State, trie: TokenTrie, budget: int) -> list[int]:
-    """``allowed_tokens`` inside a string, without walking the whole vocabulary."""
-    _, node, n, _ = state[-1]
-    other = machine.min_remaining(state[:-1])
-    out: list[int] = []
-    for length, ids in trie.content_by_len.items():
-        # the string's own remainder: max(0, min - n - length) characters, then the closing quote
-        if n + length <= node.max and other + 1 + max(0, node.min - n - length) <= budget - 1:
-            out.extend(ids)
-    for i in trie.quote_ids:
-        if token_ok(machine, state, trie, i, budget) is not None:
-            out.append(i)
-    return out
+    For a vocabulary of whole characters (tokens that never split a character); a tokenizer's
+    own vocabulary goes through :class:`~workbench.generate.constraint.ByteConstraint`.
+    """
+    return [t for t in range(len(trie.bytes)) if token_ok(machine, state, trie, t, budget) is not None]
 
 
 def min_tokens(schema: dict[str, Any]) -> int:
-    """A token budget that always suffices to finish a value of ``schema`` (one character per token)."""
-    return JsonMachine(schema).min_remaining((("V", _compile(schema)),))
+    """A token budget that always suffices to finish a value of ``schema`` (one byte per token)."""
+    machine = JsonMachine(schema)
+    return machine.min_remaining(machine.start())
 
 
 # --- validation and extraction ---------------------------------------------------------

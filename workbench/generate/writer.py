@@ -28,10 +28,13 @@ from typing import Any
 from .. import config
 from ..errors import GenerationStopped, InvalidInput
 from ..seeding import new_seed
+from ..story.continuity import Continuity, SceneContinuity, derive
 from ..story.project import Project, Scene, Take
 from ..story.screenplay import parse_scene
 from .base import OnToken, TextGenerator, TextRequest
 from .context import ContextPart, ContextView, assemble, summary_key
+from .plan import ScenePlan, beat_from_instruction, plan_schema
+from .scene_grammar import ScreenplaySpec
 
 __all__ = [
     "DEFAULT_TAKES_TOKENS",
@@ -51,6 +54,7 @@ SUMMARY_TOKENS = 60
 MAX_ATTEMPTS = 3  # resampling attempts when a take copies an earlier scene
 MAX_ACTION = 500  # characters in a typed action / choice label
 CHOICE_TOKENS = 60  # new tokens per suggested choice
+PLAN_TOKENS = 120  # new tokens for a scene plan (raised to what its schema needs)
 
 
 def request_key(
@@ -123,6 +127,7 @@ class Draft:
 
     record: dict[str, Any]
     provenance: dict[str, Any] = field(default_factory=dict)
+    context: ContextView | None = None  # the prompt it was written from (not saved)
 
     @property
     def text(self) -> str:
@@ -273,14 +278,17 @@ class Writer:
         recent: Sequence[str] = (),
         json_schema: dict[str, Any] | None = None,
         temperature: float = 0.8,
+        grammars: Sequence[dict[str, Any]] | None = None,
     ) -> list[Draft]:
         """``n`` takes for the prompt ``ctx`` (from the generation cache where possible), with provenance.
 
         A take that copies one of the ``recent`` scene texts is resampled as the next attempt
-        (up to :data:`MAX_ATTEMPTS`); decoding loops are trimmed and near-miss cast names in
-        cues repaired. A stopped take comes back with ``finish_reason="stopped"`` and is not cached.
+        (up to :data:`MAX_ATTEMPTS`); decoding loops are trimmed and near-miss cast names
+        repaired. ``grammars`` gives take ``i`` its own screenplay grammar (a
+        :class:`~workbench.generate.scene_grammar.ScreenplaySpec` as a dict). A stopped take
+        comes back with ``finish_reason="stopped"`` and is not cached.
         """
-        from .quality import repair_cast_names, too_similar, trim_loops
+        from .quality import repair_cast_names, repair_names_in_text, too_similar, trim_loops
 
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 16:
             raise InvalidInput(f"ask for between 1 and 16 takes, not {n!r}")
@@ -297,10 +305,17 @@ class Writer:
             json_schema=json_schema,
         ).params()
         fp = gen.fingerprint
+        if grammars is not None and len(grammars) < n:
+            raise InvalidInput(f"{n} takes need {n} screenplay grammars, not {len(grammars)}")
+
+        def key(i: int) -> str:
+            take_params = params if grammars is None else {**params, "grammar": grammars[i]}
+            return request_key(fp, prefix, suffix, take_params, seed, i, 0)
+
         results: list[dict[str, Any] | None] = [None] * n
         provs: list[dict[str, Any]] = [{} for _ in range(n)]
         for i in range(n):
-            hit = self.project.cache_get(request_key(fp, prefix, suffix, params, seed, i, 0))
+            hit = self.project.cache_get(key(i))
             if hit is not None:
                 results[i] = hit
                 if on_token is not None:
@@ -324,6 +339,7 @@ class Writer:
                 max_new_tokens=max_new_tokens,
                 temperature=temperature,
                 json_schema=json_schema,
+                grammar=list(grammars) if grammars is not None else None,
                 attempt=attempt,
                 take_offset=first,
                 on_token=shifted,
@@ -336,7 +352,18 @@ class Writer:
                 if results[i] is not None:
                     continue
                 text = r.text
-                if json_schema is None:
+                if grammars is not None:
+                    text, fixes = repair_names_in_text(text.strip(), cast)
+                    if fixes:
+                        provs[i]["name_fixes"] = fixes
+                    if (
+                        too_similar(text, list(recent))
+                        and attempt + 1 < MAX_ATTEMPTS
+                        and r.finish_reason != "stopped"
+                    ):
+                        provs[i].setdefault("resampled", []).append(attempt)
+                        continue
+                elif json_schema is None:
                     text = trim_loops(text).strip()
                     text, fixes = repair_cast_names(text, cast)
                     if fixes:
@@ -365,7 +392,7 @@ class Writer:
                 }
                 results[i] = rec
                 if r.finish_reason != "stopped":
-                    self.project.cache_put(request_key(fp, prefix, suffix, params, seed, i, 0), rec)
+                    self.project.cache_put(key(i), rec)
             if stop is not None and stop.is_set():
                 break
         drafts = []
@@ -393,6 +420,206 @@ class Writer:
             }
             drafts.append(Draft(rec, prov))
         return drafts
+
+    # ------------------------------------------------------------------ scenes
+    def structure_for(self, structure: str | None) -> str:
+        """``"screenplay"`` (plan, then a screenplay grammar) or ``"free"`` (free text).
+
+        ``None``/``"auto"``: structured wherever the backend can enforce the grammar (the local
+        backend; servers with a grammar preset), free text elsewhere.
+        """
+        if structure in (None, "auto"):
+            gen = self.generator
+            able = getattr(gen, "supports_grammar", None)
+            return "screenplay" if (able() if callable(able) else bool(able)) else "free"
+        if structure not in ("screenplay", "structured", "free"):
+            raise InvalidInput(f"structure is 'screenplay', 'free' or 'auto', not {structure!r}")
+        return "free" if structure == "free" else "screenplay"
+
+    def continuity(self, history: Sequence[Scene]) -> SceneContinuity | None:
+        """Continuity after the last scene of ``history`` (rules plus the writer's corrections)."""
+        if not history:
+            return None
+        cast = [c.name for c in self.project.cast]
+        lore = [e.content for e in self.project.lore]
+        states = derive(
+            [(s.id, s.title, s.text, s.characters) for s in history],
+            cast,
+            lore,
+            Continuity(self.project).overrides,
+        )
+        return states[-1]
+
+    def scene_inputs(
+        self, history: Sequence[Scene], instruction: str | None, characters: Sequence[str]
+    ) -> dict[str, Any]:
+        """Who is alive and dead, who the instruction names, the protagonist, the opening beat and
+        the last place: what a plan is built from. A move whose subject is dead is refused."""
+        cast = [c.name for c in self.project.cast]
+        if not cast:
+            raise InvalidInput("the story has no characters yet: add at least one to the cast before writing")
+        state = self.continuity(history)
+        dead = [n for n in cast if state is not None and not state.characters[n].alive]
+        alive = [n for n in cast if n not in dead]
+        named = _named(instruction or "", cast)
+        if instruction and named and named[0] in dead and _subject_is(instruction, named[0]):
+            raise InvalidInput(
+                f"{named[0]} is dead at this point of the story, so they cannot do that. "
+                "Pick another action, or correct continuity if they should be alive"
+            )
+        listed = [c for c in characters if c in alive]
+        present = list(state.present) if state is not None else []
+        protagonist = next((n for n in named if n in alive), next(iter(listed or present or alive), None))
+        must = [n for n in named if n in alive]
+        first = beat_from_instruction(instruction, protagonist, cast) if instruction else None
+        return {
+            "cast": cast,
+            "alive": alive,
+            "dead": dead,
+            "must": must,
+            "protagonist": protagonist,
+            "first": first or None,
+            "place": state.location if state is not None else None,
+            "listed": listed,
+        }
+
+    def plans(
+        self,
+        ctx: ContextView,
+        n: int,
+        seed: int,
+        inputs: dict[str, Any],
+        title: str | None,
+        stop: threading.Event | None = None,
+    ) -> list[ScenePlan]:
+        """One plan per take (take ``i``'s plan is the same whatever ``n`` is), under a JSON schema,
+        then checked and repaired by rules."""
+        from . import prompts
+        from .structured import validate
+
+        alive = inputs["alive"]
+        if not alive:
+            raise InvalidInput(
+                "everybody in the cast is dead at this point: nobody is left to be in the scene"
+            )
+        schema = plan_schema(alive, inputs["first"])
+        suffix = prompts.render(
+            prompts.PLAN,
+            title=title,
+            first=inputs["first"],
+            alive=alive,
+            dead=inputs["dead"],
+            place=inputs["place"],
+        )
+        plan_ctx = ContextView(
+            [p for p in ctx.parts if p.in_prefix] + [ContextPart("plan request", suffix, 0, False)],
+            ctx.budget,
+        )
+        drafts = self.takes(plan_ctx, n, seed, PLAN_TOKENS, stop=stop, json_schema=schema, temperature=0.7)
+        if len(drafts) < n or any(d.stopped for d in drafts):
+            raise GenerationStopped("planning was stopped before every take had a plan; nothing was saved")
+        out = []
+        for d in drafts:
+            value = validate(json.loads(d.text), schema)
+            out.append(ScenePlan.from_model(value, alive, inputs["must"], inputs["dead"], inputs["place"]))
+        return out
+
+    def write(
+        self,
+        history: Sequence[Scene],
+        *,
+        title: str | None,
+        choice: str | None,
+        characters: Sequence[str],
+        summary: str | None,
+        n: int,
+        seed: int,
+        max_new_tokens: int,
+        on_token: OnToken | None = None,
+        stop: threading.Event | None = None,
+        structure: str | None = None,
+        plan: ScenePlan | dict[str, Any] | None = None,
+        extra: Sequence[ContextPart] = (),
+    ) -> list[Draft]:
+        """``n`` takes of the scene that follows ``history`` (not saved).
+
+        Structured (the default where the backend can enforce it): a plan per take, then the
+        screenplay under the plan's grammar; each take's provenance holds its plan and
+        ``"structure": "screenplay"``. ``plan`` (e.g. one the writer edited) is used for every
+        take instead of planning. ``structure="free"``: free text, as large models write it.
+        """
+        mode = self.structure_for(structure)
+        recent = [s.text for s in history[-3:]]
+        if mode == "free":
+            ctx = self.context_for(history, title, choice, characters, summary, max_new_tokens, extra)
+            self.last_context = ctx
+            drafts = self.takes(ctx, n, seed, max_new_tokens, on_token, stop, recent)
+            for d in drafts:
+                d.provenance["structure"] = "free"
+                d.context = ctx
+            return drafts
+        from . import prompts
+
+        instruction = summary or choice
+        inputs = self.scene_inputs(history, instruction, characters)
+        base = self.context_for(history, title, choice, characters, summary, max_new_tokens, extra)
+        if plan is not None:
+            fixed = plan if isinstance(plan, ScenePlan) else ScenePlan.from_dict(plan)
+            unknown = [c for c in fixed.characters if c not in inputs["alive"]]
+            if unknown:
+                raise InvalidInput(
+                    f"the plan names {', '.join(unknown)}, who is not a living member of the cast here"
+                )
+            plans = [fixed] * n
+        else:
+            plans = self.plans(base, n, seed, inputs, title, stop)
+        gen = self.generator
+        max_blocks = max(2, min(10, (max_new_tokens - 40) // 22))
+        specs = [p.grammar(max_blocks) for p in plans]
+        self._check_spelling(specs)
+        scene_text = prompts.render(
+            prompts.SCENE, title=title, first=plans[0].beats[0], characters=plans[0].characters
+        )
+        parts = [p for p in base.parts if p.name != "instruction"]
+        parts.append(ContextPart("instruction", scene_text, gen.count_tokens(scene_text), False))
+        plan_text = "\n".join(
+            [
+                f"take {i + 1}: {p.heading}; " + " / ".join(p.beats) + f" ({', '.join(p.characters)})"
+                for i, p in enumerate(plans)
+            ]
+        )
+        parts.append(
+            ContextPart("plan", plan_text, 0, False, "enforced by the screenplay grammar", sent=False)
+        )
+        ctx = ContextView(parts, base.budget, base.lore_fired, base.summarised, base.notes)
+        self.last_context = ctx
+        drafts = self.takes(
+            ctx, n, seed, max_new_tokens, on_token, stop, recent, grammars=[s.to_dict() for s in specs]
+        )
+        for d in drafts:
+            i = int(d.provenance.get("take_index", 0))
+            d.provenance["structure"] = "screenplay"
+            d.provenance["plan"] = plans[i].to_dict()
+            d.context = ctx
+        return drafts
+
+    def _check_spelling(self, specs: Sequence[ScreenplaySpec]) -> None:
+        """Refuse up front what the model's tokenizer cannot write (a cast name, a heading, a beat)."""
+        vocab = getattr(self.generator, "vocab", None)
+        if not callable(vocab):
+            return
+        v = vocab()
+        for spec in specs:
+            for text, what in (
+                [(c, "the cue") for c in spec.cues]
+                + [(spec.heading, "the heading")]
+                + [(b, "the beat") for b in spec.beats]
+            ):
+                if not v.can_spell(text):
+                    raise InvalidInput(
+                        f"this model's tokenizer cannot write {what} {text!r}: spell it with letters the "
+                        "model knows, or use another model"
+                    )
 
     # ------------------------------------------------------------------ structured calls
     def structured(
@@ -515,3 +742,25 @@ class Writer:
             )
             self.save_takes(new, drafts, [*history, new], branch, extra=extra)
         return new
+
+
+def _named(text: str, cast: Sequence[str]) -> list[str]:
+    """Cast members ``text`` names (by full name, first or last name), in order of appearance."""
+    low = text.casefold()
+    found: list[tuple[int, str]] = []
+    for name in cast:
+        at = [
+            m.start()
+            for p in [name, *name.split()]
+            if len(p) > 2
+            for m in re.finditer(r"\b" + re.escape(p.casefold()) + r"\b", low)
+        ]
+        if at:
+            found.append((min(at), name))
+    return [n for _, n in sorted(found)]
+
+
+def _subject_is(text: str, name: str) -> bool:
+    """Whether ``name`` is the subject of ``text`` (it opens the sentence)."""
+    first = text.strip().split(" ")[0].strip(",.").casefold()
+    return first in {p.casefold() for p in name.split()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .continuity import CharacterState, Continuity, SceneContinuity, derive
+from ..story.continuity import CharacterState, Continuity, SceneContinuity, derive
 from .core import Play, PlayBusy
 
 __all__ = ["CharacterState", "Continuity", "Play", "PlayBusy", "SceneContinuity", "derive"]

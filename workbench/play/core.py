@@ -28,8 +28,8 @@ from ..errors import GenerationError, GenerationStopped, InvalidInput, StoryErro
 from ..generate.context import ContextPart, ContextView
 from ..generate.writer import Draft, Writer, clean_action
 from ..seeding import new_seed, play_seed
+from ..story.continuity import Continuity, SceneContinuity
 from ..story.project import Scene, clean_branch_name
-from .continuity import Continuity, SceneContinuity, derive
 
 __all__ = ["Play", "PlayBusy", "DEFAULT_K", "PLAY_TOKENS"]
 
@@ -109,6 +109,7 @@ class Play:
         pregenerate: bool = True,
         continuity: bool = True,
         max_new_tokens: int = PLAY_TOKENS,
+        structure: str | None = None,
     ) -> None:
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 6:
             raise InvalidInput(f"offer between 1 and 6 choices, not {k!r}")
@@ -119,6 +120,7 @@ class Play:
         self.pregenerate = pregenerate
         self.use_continuity = continuity
         self.max_new_tokens = max_new_tokens
+        self.structure = structure  # "auto" (None), "screenplay" or "free": see Writer.write
         self.continuity = Continuity(self.project)
         self.notice = ""  # a non-fatal problem worth showing (e.g. suggestions failed)
         self.last_move: dict[str, Any] = {}
@@ -221,7 +223,7 @@ class Play:
 
     def _suggest(self, scene: Scene, stop: threading.Event | None) -> list[str]:
         """``k`` suggestions (the writer's, stoppable), else plain moves from continuity."""
-        seed = play_seed("choices", self.seed, scene.id)
+        seed = play_seed("choices", self.seed, scene.title)
         labels = self.writer.suggest_choices(scene, self.k, seed, stop=stop)
         return labels or self._fallback_choices(scene)
 
@@ -275,16 +277,8 @@ class Play:
                 try:
                     job.title = self.project.unique_title(job.label[:60])
                     history = self.project.path(scene, self._branch if self._created else self._from)
-                    ctx = job.ctx = self._context(history, job.title, job.label)
-                    job.results = self.writer.takes(
-                        ctx,
-                        1,
-                        job.seed,
-                        config.cap_new_tokens(self.max_new_tokens),
-                        job.feed,
-                        job.stop,
-                        [s.text for s in history[-3:]],
-                    )
+                    job.results = self._draft(history, job.title, job.label, job.seed, job.feed, job.stop)
+                    job.ctx = job.results[0].context if job.results else None
                     stopped = not job.results or job.results[0].stopped
                     job.state = "stopped" if stopped else "done"
                 except GenerationStopped:
@@ -306,7 +300,10 @@ class Play:
         if gen.fingerprint.get("backend") != "local":
             return  # a server has its own prefix caching (or none): never send it a throwaway request
         history = self.project.path(scene, self._branch if self._created else self._from)
-        ctx = self._context(history, "What happens next", "what the reader does next")
+        cap = config.cap_new_tokens(self.max_new_tokens)
+        ctx = self.writer.context_for(
+            history, "What happens next", "what the reader does next", [], None, cap, self._extra(history)
+        )
         with self.writer.lock:
             if not cancel.is_set():
                 with contextlib.suppress(GenerationStopped):
@@ -346,30 +343,43 @@ class Play:
     # ------------------------------------------------------------------ context
     def _seed_for(self, scene: Scene, label: str) -> int:
         key = " ".join(label.split()).casefold()
-        return play_seed("move", self.seed, scene.id, key, self._retries.get(key, 0))
+        return play_seed("move", self.seed, scene.title, key, self._retries.get(key, 0))
 
-    def _context(self, history: list[Scene], title: str, label: str, record: bool = False) -> ContextView:
-        cap = config.cap_new_tokens(self.max_new_tokens)
-        note = ""
-        if self.use_continuity and history:
-            cast = [c.name for c in self.project.cast]
-            lore = [e.content for e in self.project.lore]
-            note = derive(
-                [(s.id, s.title, s.text, s.characters) for s in history],
-                cast,
-                lore,
-                self.continuity.overrides,
-            )[-1].note()
-        extra = []
-        if note:
-            tokens = self.writer.generator.count_tokens(note)
-            extra.append(ContextPart("continuity", note, tokens, False, "derived by rules; editable"))
-        ctx = self.writer.context_for(
-            history, title, label, history[-1].characters if history else [], None, cap, extra
+    def _extra(self, history: list[Scene]) -> list[ContextPart]:
+        """The continuity note for the prompt (who is dead, who holds what), when continuity is on."""
+        if not (self.use_continuity and history):
+            return []
+        state = self.writer.continuity(history)
+        note = state.note() if state is not None else ""
+        if not note:
+            return []
+        tokens = self.writer.generator.count_tokens(note)
+        return [ContextPart("continuity", note, tokens, False, "derived by rules; editable")]
+
+    def _draft(
+        self,
+        history: list[Scene],
+        title: str,
+        label: str,
+        seed: int,
+        on_token: OnToken | None,
+        stop: threading.Event | None,
+    ) -> list[Draft]:
+        """The scene behind a move, written (not saved): planned and structured where the model allows."""
+        return self.writer.write(
+            history,
+            title=title,
+            choice=label,
+            characters=history[-1].characters if history else [],
+            summary=None,
+            n=1,
+            seed=seed,
+            max_new_tokens=config.cap_new_tokens(self.max_new_tokens),
+            on_token=on_token,
+            stop=stop,
+            structure=self.structure,
+            extra=self._extra(history),
         )
-        if record:
-            self.last_context = ctx
-        return ctx
 
     # ------------------------------------------------------------------ moves
     def _resolve(self, move: int | str) -> tuple[str, Scene | None]:
@@ -495,17 +505,9 @@ class Play:
         history = self.path()
         if results is None:
             title = self.project.unique_title(label[:60])
-            ctx = self._context(history, title, label, record=True)
             seed = self._seed_for(self._scene, label)
-            results = self.writer.takes(
-                ctx,
-                1,
-                seed,
-                config.cap_new_tokens(self.max_new_tokens),
-                shown,
-                stop,
-                [s.text for s in history[-3:]],
-            )
+            results = self._draft(history, title, label, seed, shown, stop)
+            self.last_context = results[0].context if results else None
             if not results or stop.is_set():
                 raise GenerationStopped(
                     "the move was stopped before the scene was finished; nothing was saved"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import InvalidInput
-from ..story.screenplay import HEADING_RE, normalise_cue, parse_scene
+from .screenplay import HEADING_RE, normalise_cue, parse_scene
 
 __all__ = ["CharacterState", "Continuity", "SceneContinuity", "derive", "NameResolver"]
 

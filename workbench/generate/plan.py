@@ -1,0 +1,226 @@
+"""Scene plans: what a scene will be, decided before a word of it is written.
+
+A small model does not follow a long prompt's instructions about format and cast, so a
+scene is built top-down (Dramatron's lesson): first a **plan** under a JSON schema — who is
+there (an enum of the living cast), where and when (the heading), and the beats, the first
+of which carries out the instruction (the reader's move, the choice label or the outline
+summary) — then the screenplay under a grammar that walks through the plan
+(:mod:`.scene_grammar`). The model proposes; rules and the writer decide: the plan is checked
+and repaired by rules here, stored with the take's provenance, and a writer can edit it
+and write the scene again from it.
+
+    >>> beat_from_instruction("Go down to the harbour", "Mara Quell", ["Mara Quell", "Tomas Reyes"])
+    'Mara goes down to the harbour.'
+    >>> beat_from_instruction("Tomas hands Mara the key", "Mara Quell", ["Mara Quell", "Tomas Reyes"])
+    'Tomas hands Mara the key.'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidInput
+from .scene_grammar import SENTENCE_END, ScreenplaySpec
+
+__all__ = [
+    "SETTINGS",
+    "TIMES",
+    "ScenePlan",
+    "beat_from_instruction",
+    "plan_schema",
+    "sentence",
+]
+
+SETTINGS = ("INT.", "EXT.")
+TIMES = ("DAY", "NIGHT", "MORNING", "EVENING", "DAWN", "DUSK")
+BEAT_MIN, BEAT_MAX = 12, 110
+
+# words that start a sentence with its own subject (not an order to the reader's character)
+_SUBJECT_WORDS = {
+    "a", "an", "the", "her", "his", "their", "its", "our", "my", "your", "this", "that", "these",
+    "those", "it", "she", "he", "they", "someone", "somebody", "everyone", "everybody", "nobody",
+    "no", "nothing", "something", "suddenly", "then", "meanwhile", "later", "now", "when", "while",
+    "as", "after", "before", "outside", "inside", "there", "here", "all", "both", "one", "two",
+    "three", "each", "every", "at", "in", "on", "under", "behind", "with", "without", "from",
+}  # fmt: skip
+_IRREGULAR = {"be": "is", "have": "has", "do": "does", "go": "goes", "are": "is", "am": "is"}
+_FIRST_PERSON = {"i": None, "we": None, "you": None}
+
+
+def sentence(text: str) -> str:
+    """``text`` as one clean sentence: single spaces, a capital first, a full stop at the end."""
+    text = " ".join(str(text).split()).strip(" \"'")
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    if text[-1] not in SENTENCE_END:
+        text = text.rstrip(",;:-") + "."
+    return text
+
+
+def _third_person(verb: str) -> str:
+    low = verb.lower()
+    if low in _IRREGULAR:
+        return _IRREGULAR[low]
+    if re.search(r"(s|sh|ch|x|z|o)$", low):
+        return verb + "es"
+    if re.search(r"[^aeiou]y$", low):
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def beat_from_instruction(instruction: str, protagonist: str | None, cast: Sequence[str]) -> str:
+    """The instruction (a move, a choice label, a summary) as the scene's opening action line.
+
+    A sentence with its own subject stays as written; an order to the reader's character
+    ("Go down to the harbour", "I open the door") is told in the third person about
+    ``protagonist`` ("Mara goes down to the harbour.").
+    """
+    text = " ".join(str(instruction).split()).strip(" .")
+    if not text:
+        return ""
+    words = text.split(" ")
+    first = words[0]
+    low = first.casefold().strip(",")
+    name_parts = {p.casefold() for n in cast for p in n.split()}
+    who = (protagonist or "").split(" ")[0]
+    if low in _FIRST_PERSON and who and len(words) > 1:
+        verb = words[1]
+        rest = words[2:]
+        if verb.casefold() in ("am", "are"):
+            return sentence(" ".join([who, "is", *rest]))
+        return sentence(" ".join([who, _third_person(verb), *rest]))
+    if low in name_parts or low in _SUBJECT_WORDS or not first.isalpha() or not who:
+        return sentence(text)
+    # an order: "Go down to the harbour" -> "Mara goes down to the harbour."
+    return sentence(" ".join([who, _third_person(first.lower()), *words[1:]]))
+
+
+def plan_schema(alive: Sequence[str], first_beat: str | None, names: Sequence[str] = ()) -> dict[str, Any]:
+    """The JSON schema of a scene plan over the living cast ``alive``; a given first beat is fixed."""
+    if not alive:
+        raise InvalidInput(
+            "nobody in the cast is alive to be in this scene: add a character, or correct continuity"
+        )
+    k = len(alive)
+    beat: dict[str, Any] = {
+        "type": "string",
+        "minLength": BEAT_MIN,
+        "maxLength": BEAT_MAX,
+        "x-format": "sentence",
+    }
+    props: dict[str, Any] = {
+        "characters": {
+            "type": "array",
+            "items": {"enum": list(alive)},
+            "minItems": min(2, k),
+            "maxItems": min(3, k),
+            "x-unique": True,
+        },
+        "setting": {"enum": list(SETTINGS)},
+        "location": {"type": "string", "minLength": 3, "maxLength": 28, "x-format": "place"},
+        "time": {"enum": list(TIMES)},
+        "first": {"const": first_beat} if first_beat else beat,
+        "then": {"type": "array", "items": beat, "minItems": 1, "maxItems": 2, "x-unique": True},
+    }
+    return {"type": "object", "properties": props, "required": list(props)}
+
+
+@dataclass
+class ScenePlan:
+    """A scene's plan: heading parts, the characters present, the beats (the first carries out the instruction)."""
+
+    characters: list[str]
+    beats: list[str]
+    setting: str = "INT."
+    location: str = "ROOM"
+    time: str = "DAY"
+    notes: list[str] = field(default_factory=list)  # what the rules changed, for the writer
+
+    @property
+    def heading(self) -> str:
+        return f"{self.setting} {self.location.upper()} - {self.time}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "heading": self.heading,
+            "setting": self.setting,
+            "location": self.location,
+            "time": self.time,
+            "characters": list(self.characters),
+            "beats": list(self.beats),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScenePlan:
+        """A plan from a dict (a stored plan, or one a writer edited); checked."""
+        if not isinstance(data, dict):
+            raise InvalidInput("a scene plan is a mapping with characters and beats")
+        chars = [str(c) for c in data.get("characters") or [] if str(c).strip()]
+        beats = [sentence(b) for b in data.get("beats") or [] if str(b).strip()]
+        if not chars:
+            raise InvalidInput("the scene plan names nobody: list at least one character who is in the scene")
+        if not beats:
+            raise InvalidInput("the scene plan has no beats: say at least what happens first")
+        setting = str(data.get("setting") or "INT.").upper()
+        if setting not in SETTINGS:
+            setting = "INT."
+        time = str(data.get("time") or "DAY").upper()
+        location = " ".join(str(data.get("location") or "ROOM").split()).upper() or "ROOM"
+        return cls(chars, beats, setting, location, time, list(data.get("notes") or []))
+
+    @classmethod
+    def from_model(
+        cls,
+        value: dict[str, Any],
+        alive: Sequence[str],
+        must_include: Sequence[str] = (),
+        dead: Sequence[str] = (),
+        fallback_location: str | None = None,
+    ) -> ScenePlan:
+        """A plan from the model's JSON, repaired by rules: characters the instruction names are
+        present, a beat that names a dead character is dropped, a junk place falls back to the last one."""
+        notes: list[str] = []
+        chars = [c for c in dict.fromkeys(value.get("characters") or []) if c in alive]
+        for name in must_include:
+            if name in alive and name not in chars:
+                chars.insert(0, name)
+                notes.append(f"{name} is in the scene: the instruction names them")
+        if not chars:
+            chars = list(alive[:2])
+        chars = chars[:3] if len(chars) > 3 else chars
+        beats = [sentence(value.get("first", ""))]
+        dead_parts = {p.casefold() for n in dead for p in n.split() if len(p) > 2}
+        for b in value.get("then") or []:
+            b = sentence(b)
+            words = {w.casefold() for w in re.findall(r"[^\W\d_]+", b)}
+            if words & dead_parts:
+                notes.append(f"dropped a beat about someone who is dead: {b!r}")
+                continue
+            if b and b.casefold() not in {x.casefold() for x in beats}:
+                beats.append(b)
+        location = " ".join(str(value.get("location") or "").split())
+        if len(re.sub(r"[^\w]", "", location)) < 3:
+            location = fallback_location or "ROOM"
+            notes.append(f"the place was unclear: kept {location}")
+        return cls(
+            chars,
+            [b for b in beats if b],
+            value.get("setting") or "INT.",
+            location.upper(),
+            value.get("time") or "DAY",
+            notes,
+        )
+
+    def grammar(self, max_blocks: int = 8, names: Sequence[str] = ()) -> ScreenplaySpec:
+        """The screenplay grammar that walks through this plan."""
+        return ScreenplaySpec(
+            heading=self.heading,
+            beats=tuple(self.beats),
+            speakers=tuple(self.characters),
+            max_blocks=max(2, max_blocks),
+        )
