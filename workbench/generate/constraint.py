@@ -216,8 +216,13 @@ class ByteConstraint:
             plain = plain_tokens(cs, self.vocab, budget)
             if plain is not None:
                 out.extend(plain)
-                for tok in self._index(frozenset("\n"), frozenset())[1]:  # newlines, split characters
-                    if self.token_ok(st, tok, budget) is not None:
+                seen = set(plain)
+                names = getattr(self.machine, "name_tokens", None)
+                extra = names(self.vocab) if names is not None else []
+                # newlines, split characters and names are checked one by one
+                for tok in [*self._index(frozenset("\n"), frozenset())[1], *extra]:
+                    if tok not in seen and self.token_ok(st, tok, budget) is not None:
+                        seen.add(tok)
                         out.append(tok)
                 return out
         free = None if (pend or at_start) else self.machine.free_text(cs)
@@ -297,6 +302,8 @@ def char_class(cls: str, ch: str) -> bool:
         return ch.isalpha() and ch.islower()
     if cls == "uncapped":  # a letter that is not a capital (lower case, or a script without case)
         return ch.isalpha() and not ch.isupper()
+    if cls == "name":  # inside a name: more letters of it
+        return (ch.isalpha() and not ch.isupper()) or ch == "\u2019"
     if cls == "word":  # inside a word of speech: more of it, or the punctuation that may end it
         return (ch.isalpha() and not ch.isupper()) or ch in "\u2026\u2014\u2019"
     if cls == "alpha":

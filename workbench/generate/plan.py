@@ -100,7 +100,11 @@ def beat_from_instruction(instruction: str, protagonist: str | None, cast: Seque
 
 
 def plan_schema(alive: Sequence[str], first_beat: str | None, names: Sequence[str] = ()) -> dict[str, Any]:
-    """The JSON schema of a scene plan over the living cast ``alive``; a given first beat is fixed."""
+    """The JSON schema of a scene plan over the living cast ``alive``; a given first beat is fixed.
+
+    Beats are plain prose in which the only capitalised words mid-sentence are ``names`` (the
+    cast, places and lore keywords): a beat cannot bring in somebody the story does not have.
+    """
     if not alive:
         raise InvalidInput(
             "nobody in the cast is alive to be in this scene: add a character, or correct continuity"
@@ -110,7 +114,8 @@ def plan_schema(alive: Sequence[str], first_beat: str | None, names: Sequence[st
         "type": "string",
         "minLength": BEAT_MIN,
         "maxLength": BEAT_MAX,
-        "x-format": "sentence",
+        "x-format": "prose",
+        "x-names": sorted({*alive, *names}),
     }
     props: dict[str, Any] = {
         "characters": {
@@ -218,9 +223,11 @@ class ScenePlan:
 
     def grammar(self, max_blocks: int = 8, names: Sequence[str] = ()) -> ScreenplaySpec:
         """The screenplay grammar that walks through this plan."""
+        places = [w.capitalize() for w in self.location.split() if len(w) > 2]
         return ScreenplaySpec(
             heading=self.heading,
             beats=tuple(self.beats),
             speakers=tuple(self.characters),
             max_blocks=max(2, max_blocks),
+            names=tuple(dict.fromkeys([*names, *places])),
         )

@@ -32,6 +32,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from . import prose
 from .constraint import FreeText, char_class
 
 __all__ = [
@@ -47,6 +48,9 @@ __all__ = [
 SENTENCE_END = ".!?\u2026"
 CLOSERS = "\"'\u201d\u2019)"
 PAREN_CHARS = set("abcdefghijklmnopqrstuvwxyz ,'-")
+# bytes of room beyond the shortest line before a dialogue block the scene does not need may start,
+# so that the line can end on its own sentence instead of being cut short by the length cap
+OPTIONAL_SLACK = 24
 
 
 def cue_of(name: str) -> str:
@@ -72,10 +76,12 @@ class ScreenplaySpec:
     line_max: int = 160
     paren_max: int = 24
     between_beats: int = 2  # dialogue blocks before the next beat may come
+    names: tuple[str, ...] = ()  # capitalised words allowed mid-sentence (cast, places, lore keys)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "beats", tuple(self.beats))
         object.__setattr__(self, "speakers", tuple(self.speakers))
+        object.__setattr__(self, "names", tuple(self.names))
 
     @property
     def cues(self) -> tuple[str, ...]:
@@ -87,63 +93,27 @@ class ScreenplaySpec:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["beats"], d["speakers"] = list(self.beats), list(self.speakers)
+        d["beats"], d["speakers"], d["names"] = list(self.beats), list(self.speakers), list(self.names)
         return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScreenplaySpec:
-        return cls(**{**data, "beats": tuple(data["beats"]), "speakers": tuple(data["speakers"])})
+        return cls(
+            **{
+                **data,
+                "beats": tuple(data["beats"]),
+                "speakers": tuple(data["speakers"]),
+                "names": tuple(data.get("names") or ()),
+            }
+        )
 
 
 def _blen(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-# A dialogue line is plain speech: sentences of words, each starting with a capital, words of
-# letters (a capital only first, never a shouted all-capitals word), ", ; : —" between them, and
-# each sentence ends with ". ! ? …". No digits, quotes, brackets or markup: what a small model
-# writes there is noise, not speech. The line's shape is a small automaton over character classes:
-#   S line start, W after a space, C after a word's capital, L inside a word, A after ' or - in a
-#   word, P after a sentence end, M after , ; : or a dash; plus the word's length and whether the
-#   next word starts a sentence.
-LineState = tuple[str, int, bool]  # (class, letters in the current word, next word starts a sentence)
-LINE_START: LineState = ("S", 0, True)
-MAX_WORD = 18
-MID = ",;:\u2014"
-JOINERS = "'\u2019-"
-# fewest characters that make a line in each class end on a sentence
-_TO_CLOSE = {"P": 0, "L": 1, "C": 1, "A": 2, "W": 2, "S": 2, "M": 3}
-
-
-def line_step(st: LineState, ch: str) -> LineState | None:
-    """The line automaton's state after ``ch`` (None: not allowed there)."""
-    cls, wlen, sent = st
-    if ch.isalpha():
-        if ch.isupper():
-            if cls in ("S", "W"):
-                return ("C", 1, False)
-            return None  # a capital inside a word: shouting, or two words run together
-        if cls in ("S",) or (cls == "W" and sent):
-            return None  # a sentence starts with a capital
-        if cls in ("W", "L", "C", "A"):
-            n = wlen + 1 if cls != "W" else 1
-            return ("L", n, False) if n <= MAX_WORD else None
-        return None
-    if ch == " ":
-        if cls in ("L", "C", "P", "M"):
-            return ("W", 0, cls == "P")
-        return None
-    if ch in SENTENCE_END:
-        return ("P", 0, True) if cls in ("L", "C") else None
-    if ch in MID:
-        return ("M", 0, False) if cls in ("L", "C") else None
-    if ch in JOINERS:
-        return ("A", wlen, False) if cls in ("L", "C") else None
-    return None
-
-
-def _closable(st: LineState) -> bool:
-    return st[0] == "P"
+def _closable(st: prose.State) -> bool:
+    return prose.closable(st)
 
 
 # State: (phase, data, counters)
@@ -170,6 +140,9 @@ class ScreenplayMachine:
         self.spec = spec
         self.cues = spec.cues
         self.beat_lines = tuple(" ".join(b.split()) for b in spec.beats)
+        parts = {p for n in (*spec.speakers, *spec.names) for p in re.findall(r"[^\W\d_][\w'\u2019-]*", n)}
+        self.names = frozenset(p for p in parts if p[:1].isupper())
+        self._name_tokens: list[int] | None = None
         # a dialogue block the scene may still need: CUE \n line \n \n (the longest cue: any speaker
         # may be the one still missing)
         self._block = max(_blen(c) for c in self.cues) + 1 + spec.line_min + 4 + 2
@@ -203,7 +176,9 @@ class ScreenplayMachine:
                 rest = _blen(opt) - _blen(prefix)
                 if kind == "cue":
                     after = self._after_block(c, idx)
-                    cost = rest + self._line_rest(0, LINE_START, c[5]) + 2 + self._mandatory(after)
+                    cost = rest + self._line_rest(0, prose.START, c[5]) + 2 + self._mandatory(after)
+                    if self._requirements_met(c):
+                        cost += OPTIONAL_SLACK  # an optional line starts only with room to say it
                 else:
                     cost = rest + self._mandatory(self._after_beat(c))
                 best = cost if best is None else min(best, cost)
@@ -211,9 +186,9 @@ class ScreenplayMachine:
         speaker = c[2]
         after = self._after_block(c, speaker)
         if tag == "par?":
-            return self._line_rest(0, LINE_START, c[5]) + 2 + self._mandatory(after)
+            return self._line_rest(0, prose.START, c[5]) + 2 + self._mandatory(after)
         if tag == "paren":
-            start = self._line_rest(0, LINE_START, c[5])
+            start = self._line_rest(0, prose.START, c[5])
             return (0 if phase[1].strip() else 1) + 2 + start + 2 + self._mandatory(after)
         if tag == "line":
             text, lst = phase[1], phase[2]
@@ -229,15 +204,16 @@ class ScreenplayMachine:
         phase, c = state
         if phase[0] not in ("line", "par?"):
             return None
-        text, lst = (phase[1], phase[2]) if phase[0] == "line" else ("", LINE_START)
+        text, lst = (phase[1], phase[2]) if phase[0] == "line" else ("", prose.START)
         n = len(text)
         after = self._mandatory(self._after_block(c, c[2]))
         out = []
         lines = c[5]
-        for tok, k, end in _line_table(vocab, lst):
+        table = _line_table(vocab, lst) if lst[0] != "N" else []  # inside a name: exact checks only
+        for tok, k, end in table:
             if n + k > self.spec.line_max:
                 break
-            close = _TO_CLOSE[end[0]]
+            close = prose.to_close(end)
             if n + k + close > self.spec.line_max:
                 continue
             pad = max(0, self.spec.line_min - n - k - close)
@@ -251,6 +227,24 @@ class ScreenplayMachine:
             out.append(tok)
         return out
 
+    def name_tokens(self, vocab: Any) -> list[int]:
+        """Tokens that may start or continue a capitalised name (checked one by one, never tabled)."""
+        if self._name_tokens is None:
+            stems = {n for n in (*self.names, *prose.SELF)}
+            found = []
+            for tok, text in enumerate(vocab.text):
+                if not text or vocab.bytes[tok] is None:
+                    continue
+                t = text.lstrip(" ")
+                if not t or not (t[0].isupper() or (t[0].isalpha() and not t[0].isupper())):
+                    continue
+                if any(n.startswith(t) or t.startswith(n) for n in stems) or any(
+                    t[:1].islower() and n[1:].startswith(t[: len(n) - 1]) for n in stems
+                ):
+                    found.append(tok)
+            self._name_tokens = found
+        return self._name_tokens
+
     def next_chars(self, state: tuple[Any, ...]) -> frozenset[str] | str:
         """The characters that may come next (or their open class: see ``constraint.char_class``)."""
         phase, c = state
@@ -262,13 +256,15 @@ class ScreenplayMachine:
             return frozenset(o[len(p)] for o, _, _ in self._options(c) if o.startswith(p) and len(o) > len(p))
         if tag == "paren":
             return frozenset(PAREN_CHARS | {")"})
-        lst = phase[2] if tag == "line" else LINE_START
+        lst = phase[2] if tag == "line" else prose.START
         if lst[0] in ("S", "W") and lst[2]:
             return "upper"
         if lst[0] in ("S", "P", "M"):
-            return frozenset(SENTENCE_END + MID + JOINERS + " \n")
+            return frozenset(prose.ENDS + prose.MID + prose.JOINERS + " \n")
         if lst[0] == "W":
             return "alpha"
+        if lst[0] == "N":
+            return "name"
         return "uncapped" if lst[0] == "A" else "word"
 
     in_class = staticmethod(char_class)
@@ -282,7 +278,7 @@ class ScreenplayMachine:
                 return None
             if i + 1 < len(text):
                 return (("lit", text, i + 1, then), c)
-            return (("blk", ""), c) if then == "blk" else (("line", "", LINE_START), c)
+            return (("blk", ""), c) if then == "blk" else (("line", "", prose.START), c)
         if tag == "blk":
             p = phase[1] + ch
             options = self._options(c)
@@ -300,7 +296,7 @@ class ScreenplayMachine:
         if tag == "par?":
             if ch == "(":
                 return (("paren", ""), c)
-            return self._line_char(("line", "", LINE_START), c, ch)
+            return self._line_char(("line", "", prose.START), c, ch)
         if tag == "paren":
             text = phase[1]
             if ch == ")":
@@ -324,21 +320,21 @@ class ScreenplayMachine:
                 return None  # a line said twice
             nc = self._after_block(c, c[2], key)
             return (("lit", "\n", 0, "blk"), nc)
-        nxt = line_step(lst, ch)
+        nxt = prose.step(lst, ch, self.names)
         if nxt is None:
             return None
         n = len(text) + 1
-        if n + _TO_CLOSE[nxt[0]] > spec.line_max:
+        if n + prose.to_close(nxt, self.names) > spec.line_max:
             return None  # keep room to end the sentence within the line's length
         return (("line", text + ch, nxt), c)
 
-    def _line_rest(self, n: int, lst: LineState, lines: frozenset[str] | None, text: str = "") -> int:
+    def _line_rest(self, n: int, lst: prose.State, lines: frozenset[str] | None, text: str = "") -> int:
         """Fewest bytes that end a dialogue line of ``n`` characters in state ``lst`` (newline included).
 
         A path that always works: close the sentence, pad it to the minimum length with short
         sentences (" Ab." style), and add one more (" A.") if the line would repeat an earlier one.
         """
-        close = _TO_CLOSE[lst[0]]
+        close = prose.to_close(lst, self.names)
         pad = max(0, self.spec.line_min - n - close)
         if pad:
             pad += 3  # whole short sentences
@@ -467,10 +463,10 @@ def to_gbnf(spec: ScreenplaySpec) -> str:
     return "\n".join(rules) + "\n"
 
 
-_LINE_TABLES: dict[tuple[int, LineState], list[tuple[int, int, LineState]]] = {}
+_LINE_TABLES: dict[tuple[int, prose.State], list[tuple[int, int, prose.State]]] = {}
 
 
-def _line_table(vocab: Any, start: LineState) -> list[tuple[int, int, LineState]]:
+def _line_table(vocab: Any, start: prose.State) -> list[tuple[int, int, prose.State]]:
     """Every plain token that may follow line state ``start``, with its length and end state, shortest first."""
     key = (id(vocab), start)
     table = _LINE_TABLES.get(key)
@@ -479,9 +475,9 @@ def _line_table(vocab: Any, start: LineState) -> list[tuple[int, int, LineState]
         for tok, text in enumerate(vocab.text):
             if not text or vocab.bytes[tok] is None or "\n" in text:
                 continue
-            st: LineState | None = start
+            st: prose.State | None = start
             for ch in text:
-                st = line_step(st, ch)  # type: ignore[arg-type]
+                st = prose.step(st, ch, None)  # type: ignore[arg-type]
                 if st is None:
                     break
             if st is not None:

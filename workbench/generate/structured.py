@@ -37,13 +37,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput, InvalidOutput
+from . import prose
 from .constraint import ByteConstraint, FreeText, char_class
 from .tokens import TokenVocab
 
 DEFAULT_MAX_LENGTH = 300  # characters of a string without maxLength
 DEFAULT_MAX_ITEMS = 8  # items of an array without maxItems
 DEFAULT_MAX_INTEGER = 999_999
-FORMATS = ("sentence", "name", "place", "title")
+FORMATS = ("sentence", "prose", "name", "place", "title")
 SENTENCE_END = ".!?"
 
 # --- schema -> nodes ------------------------------------------------------------------
@@ -57,6 +58,7 @@ class _Str:
     words: tuple[int, int] = (1, 9)
     forbid: frozenset[str] = frozenset()
     unique: str | None = None  # "exact" | "name": must differ from earlier items of the nearest array
+    names: frozenset[str] = frozenset()  # "prose": capitalised words allowed mid-sentence
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,10 @@ def _string_node(schema: dict[str, Any], path: str, unique: str | None) -> _Str:
     if fmt == "name" and hi < 2 * words[0] - 1:
         raise InvalidInput(f"JSON schema at {path}: maxLength too short for {words[0]} words")
     forbid = frozenset(_norm(str(v)) for v in schema.get("x-forbid", ()) if str(v).strip())
-    return _Str(lo, hi, fmt, (int(words[0]), int(words[1])), forbid, unique)
+    names = frozenset(
+        w for n in schema.get("x-names", ()) for w in re.findall(r"[^\W\d_][\w'\u2019-]*", str(n)) if w[:1].isupper()
+    )
+    return _Str(lo, hi, fmt, (int(words[0]), int(words[1])), forbid, unique, names)
 
 
 def _compile(schema: dict[str, Any], path: str = "$", unique: str | None = None) -> Any:
@@ -181,8 +186,8 @@ def _str_min(node: _Str) -> int:
     base = node.min
     if node.fmt == "name":
         base = max(base, 2 * node.words[0] - 1)
-    elif node.fmt == "sentence":
-        base = max(base, 1)
+    elif node.fmt in ("sentence", "prose"):
+        base = max(base, 2)
     elif node.fmt in ("place", "title"):
         base = max(base, 1)
     return base
@@ -314,7 +319,13 @@ def _str_extra(node: _Str, content: str, seen: Sequence[str]) -> int:
     n = len(content)
     need = max(0, _str_min(node) - n)
     last = content[-1] if content else ""
-    if node.fmt == "sentence":
+    if node.fmt == "prose":
+        st = prose.check(content, node.names)
+        close = prose.to_close(st, node.names) if st is not None else 10**6
+        need = max(need, close)
+        if n + close < node.min:  # pad with short sentences
+            need = max(need, close + (node.min - n - close) + 3)
+    elif node.fmt == "sentence":
         if last not in SENTENCE_END:
             need = max(need, 1)
     elif node.fmt == "name":
@@ -367,6 +378,10 @@ def _format_ok(node: _Str, content: str, ch: str) -> bool:
     fmt = node.fmt
     if fmt is None:
         return True
+    if fmt == "prose":
+        st = prose.check(content, node.names)
+        nxt = prose.step(st, ch, node.names) if st is not None else None
+        return nxt is not None and len(content) + 1 + prose.to_close(nxt, node.names) <= node.max
     if fmt == "sentence":
         if not content:
             return ch.isalnum() or ch in "'("
@@ -465,6 +480,15 @@ class JsonMachine:
         last = content[-1] if content else ""
         if node.fmt is None:
             return "free"
+        if node.fmt == "prose":
+            st = prose.check(content, node.names)
+            if st is None:
+                return frozenset()
+            if st[0] in ("S",) or (st[0] == "W" and st[2]):
+                return "upper"
+            if st[0] in ("P", "M"):
+                return frozenset(prose.ENDS + prose.MID + prose.JOINERS + ' "')
+            return {"W": "alpha", "N": "name", "A": "uncapped"}.get(st[0], "word")
         if node.fmt == "sentence":
             if not content:
                 return "sentence0"
@@ -628,6 +652,11 @@ def _check(value: Any, schema: dict[str, Any], path: str) -> str | None:
     if kinds and not any(type_ok.get(k, lambda v: True)(value) for k in kinds):
         return f"{path} must be of type {' or '.join(kinds)}, got {type(value).__name__}"
     if isinstance(value, str):
+        fmt = schema.get("x-format")
+        if fmt is not None and value and not _format_valid(value, schema):
+            return f"{path} is not a {fmt}: {value[:60]!r}"
+        if _norm(value) in {_norm(str(v)) for v in schema.get("x-forbid", ())}:
+            return f"{path} may not be {value!r}"
         if len(value) < schema.get("minLength", 0):
             return f"{path} is shorter than {schema['minLength']} characters"
         if "maxLength" in schema and len(value) > schema["maxLength"]:
@@ -657,6 +686,17 @@ def _check(value: Any, schema: dict[str, Any], path: str) -> str | None:
                 if problem:
                     return problem
     return None
+
+
+def _format_valid(value: str, schema: dict[str, Any]) -> bool:
+    """Whether ``value`` has the shape its ``x-format`` asks for (the decoding rules, replayed)."""
+    node = _string_node(schema, "$", None)
+    content = ""
+    for ch in value:
+        if not _format_ok(node, content, ch):
+            return False
+        content += ch
+    return _str_extra(node, content, ()) == 0 or node.fmt is None
 
 
 def validate(value: Any, schema: dict[str, Any]) -> Any:

@@ -472,7 +472,15 @@ class Writer:
         protagonist = next((n for n in named if n in alive), next(iter(listed or present or alive), None))
         must = [n for n in named if n in alive]
         first = beat_from_instruction(instruction, protagonist, cast) if instruction else None
+        names = set(cast)
+        for e in self.project.lore:
+            names.update(k for k in e.keys if k[:1].isupper())
+            if e.name[:1].isupper():
+                names.add(e.name)
+        for text in (self.project.title, state.location if state is not None and state.location else ""):
+            names.update(w.capitalize() if w.isupper() else w for w in text.split() if len(w) > 2)
         return {
+            "names": sorted(n for n in names if n),
             "cast": cast,
             "alive": alive,
             "dead": dead,
@@ -502,7 +510,7 @@ class Writer:
             raise InvalidInput(
                 "everybody in the cast is dead at this point: nobody is left to be in the scene"
             )
-        schema = plan_schema(alive, inputs["first"])
+        schema = plan_schema(alive, inputs["first"], inputs["names"])
         suffix = prompts.render(
             prompts.PLAN,
             title=title,
@@ -575,7 +583,7 @@ class Writer:
             plans = self.plans(base, n, seed, inputs, title, stop)
         gen = self.generator
         max_blocks = max(2, min(10, (max_new_tokens - 40) // 22))
-        specs = [p.grammar(max_blocks) for p in plans]
+        specs = [p.grammar(max_blocks, inputs["names"]) for p in plans]
         self._check_spelling(specs)
         scene_text = prompts.render(
             prompts.SCENE, title=title, first=plans[0].beats[0], characters=plans[0].characters
