@@ -580,10 +580,9 @@ class LocalTextGenerator:
                 # the sampler above has already drawn each row's token and left it the only
                 # finite score, so greedy selection takes exactly that draw
                 do_sample=False,
-                # JSON repeats its punctuation by necessity: no repetition control there
-                repetition_penalty=rep
-                if (rep := request.repetition_penalty) != 1.0 and not is_json
-                else None,
+                # JSON repeats its punctuation by necessity, but the forced punctuation is the only
+                # choice there anyway; the penalty keeps the free text inside strings from looping
+                repetition_penalty=rep if (rep := request.repetition_penalty) != 1.0 else None,
                 no_repeat_ngram_size=(request.no_repeat_ngram_size or None) if not is_json else None,
                 logits_processor=LogitsProcessorList(processors),
                 stopping_criteria=StoppingCriteriaList([h["StopOnEvent"](request.stop)]),

@@ -7,6 +7,9 @@ now (edits included).
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,57 +17,198 @@ from ..errors import InvalidInput, StoryError
 from ..seeding import new_seed
 from .writer import MAX_ACTION, Writer, clean_action
 
-__all__ = ["LEVELS", "OUTLINE_SCHEMAS", "Outline", "current_outline", "outline", "regenerate"]
+__all__ = [
+    "LEVELS",
+    "OUTLINE_SCHEMAS",
+    "Outline",
+    "current_outline",
+    "outline",
+    "outline_problems",
+    "outline_schema",
+    "regenerate",
+]
 
 LEVELS = ("title", "characters", "scenes")
+ATTEMPTS = 4  # regenerations of a level whose result a writer could not use
+_STOP = {
+    "the", "and", "a", "an", "of", "to", "in", "on", "for", "with", "who", "that", "his", "her", "their",
+    "has", "have", "been", "is", "are", "was", "were", "be", "from", "by", "at", "as", "into", "after",
+    "before", "when", "while", "it", "its", "this", "these", "those", "them", "they", "she", "he",
+    "must", "can", "will", "not", "but", "or", "one", "two", "years", "year", "only", "all", "out",
+}  # fmt: skip
 
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[^\W\d_]{4,}", text.casefold()) if w not in _STOP}
+
+
+def outline_schema(
+    level: str,
+    title: str = "",
+    names: Sequence[str] = (),
+    k_characters: int = 3,
+    k_scenes: int = 4,
+    logline: str = "",
+) -> dict[str, Any]:
+    """The JSON schema of one outline level, shaped so its values are usable, not merely valid.
+
+    Characters have two-word names no reader would mix up, and descriptions that end on a
+    sentence; scene titles differ from each other, from the story's title and from every
+    character's name; a scene says who it is about and what they do, in prose that may name
+    only the cast mid-sentence. Letters are those of the scripts the logline is written in.
+    """
+    scripts = [logline, title, *names]
+    if level == "title":
+        return {
+            "type": "object",
+            "properties": {"title": {"type": "string", "minLength": 3, "maxLength": 40, "x-format": "title"}},
+            "required": ["title"],
+        }
+    if level == "characters":
+        item = {
+            "type": "object",
+            "properties": {
+                "name": {
+                    "type": "string",
+                    "minLength": 5,
+                    "maxLength": 28,
+                    "x-format": "name",
+                    "x-scripts-of": scripts,
+                },
+                "description": {
+                    "type": "string",
+                    "minLength": 25,
+                    "maxLength": 150,
+                    "x-format": "prose",
+                    "x-scripts-of": scripts,
+                },
+                "personality": {
+                    "type": "string",
+                    "minLength": 10,
+                    "maxLength": 70,
+                    "x-format": "prose",
+                    "x-scripts-of": scripts,
+                },
+                "appearance": {
+                    "type": "string",
+                    "minLength": 20,
+                    "maxLength": 110,
+                    "x-format": "prose",
+                    "x-scripts-of": scripts,
+                },
+            },
+            "required": ["name", "description", "personality", "appearance"],
+        }
+        return {
+            "type": "object",
+            "properties": {
+                "characters": {
+                    "type": "array",
+                    "minItems": 2,
+                    "maxItems": max(2, k_characters),
+                    "items": item,
+                    "x-unique-key": "name",
+                }
+            },
+            "required": ["characters"],
+        }
+    if level == "scenes":
+        parts = sorted({p for n in names for p in [n, *n.split()]})
+        who: dict[str, Any] = (
+            {"enum": list(names)} if names else {"type": "string", "minLength": 2, "maxLength": 30}
+        )
+        item = {
+            "type": "object",
+            "properties": {
+                "title": {
+                    "type": "string",
+                    "minLength": 4,
+                    "maxLength": 40,
+                    "x-format": "title",
+                    "x-forbid": [title, *parts],
+                    "x-scripts-of": scripts,
+                },
+                "who": who,
+                "does": {
+                    "type": "string",
+                    "minLength": 20,
+                    "maxLength": 140,
+                    "x-format": "predicate",
+                    "x-names": list(names),
+                    "x-scripts-of": scripts,
+                },
+            },
+            "required": ["title", "who", "does"],
+        }
+        return {
+            "type": "object",
+            "properties": {
+                "scenes": {
+                    "type": "array",
+                    "minItems": 3,
+                    "maxItems": max(3, k_scenes),
+                    "items": item,
+                    "x-unique-key": "title",
+                }
+            },
+            "required": ["scenes"],
+        }
+    raise InvalidInput(f"outline levels are {', '.join(LEVELS)}, not {level!r}")
+
+
+# the schemas as a writer first meets them (a new story: no title or cast yet)
 OUTLINE_SCHEMAS: dict[str, dict[str, Any]] = {
-    "title": {
-        "type": "object",
-        "properties": {"title": {"type": "string", "minLength": 2, "maxLength": 60}},
-        "required": ["title"],
-    },
-    "characters": {
-        "type": "object",
-        "properties": {
-            "characters": {
-                "type": "array",
-                "minItems": 2,
-                "maxItems": 4,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"type": "string", "minLength": 2, "maxLength": 30},
-                        "description": {"type": "string", "minLength": 5, "maxLength": 160},
-                        "personality": {"type": "string", "minLength": 3, "maxLength": 80},
-                        "appearance": {"type": "string", "minLength": 5, "maxLength": 120},
-                    },
-                    "required": ["name", "description", "personality", "appearance"],
-                },
-            }
-        },
-        "required": ["characters"],
-    },
-    "scenes": {
-        "type": "object",
-        "properties": {
-            "scenes": {
-                "type": "array",
-                "minItems": 3,
-                "maxItems": 6,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "title": {"type": "string", "minLength": 2, "maxLength": 50},
-                        "summary": {"type": "string", "minLength": 5, "maxLength": 200},
-                    },
-                    "required": ["title", "summary"],
-                },
-            }
-        },
-        "required": ["scenes"],
-    },
+    "title": outline_schema("title"),
+    "characters": outline_schema("characters"),
+    "scenes": outline_schema("scenes", "", ("Ada Stone", "Ben Marsh")),
 }
+
+
+def outline_problems(project: Any, level: str) -> list[str]:
+    """What would keep a writer from using this level of the project's outline (empty: usable).
+
+    Checked in code, whatever produced the outline: at least two characters with names a
+    reader tells apart; scene titles that differ from each other, from the title and from the
+    cast's names; every summary names a character and says something happens; the scene list
+    follows the logline's premise.
+    """
+    from .structured import names_clash
+
+    problems: list[str] = []
+    cast = [c.name for c in project.cast]
+    if level in ("characters", "scenes"):
+        if len(cast) < 2:
+            problems.append("the story needs at least two characters")
+        for i, a in enumerate(cast):
+            for b in cast[i + 1 :]:
+                if names_clash(a, b):
+                    problems.append(f"{a!r} and {b!r} are too alike to tell apart")
+        for c in project.cast:
+            for fld in ("description", "appearance"):
+                text = (c.data.get(fld) or "").strip()
+                if text and text[-1] not in ".!?\u2026":
+                    problems.append(f"{c.name}'s {fld} stops mid-sentence")
+    if level == "scenes":
+        scenes = [s for s in project.scenes if "outline" in s.tags]
+        titles = [s.title.casefold() for s in scenes]
+        parts = {p.casefold() for n in cast for p in [n, *n.split()]}
+        if len(scenes) < 3:
+            problems.append("the outline needs at least three scenes")
+        if len(set(titles)) < len(titles):
+            problems.append("two scenes share a title")
+        for s in scenes:
+            t = s.title.casefold()
+            if t == project.title.casefold() or t in parts or re.sub(r"\s*\(\d+\)$", "", t) in parts:
+                problems.append(f"the scene title {s.title!r} is the story's title or a character's name")
+            summary = s.summary or ""
+            if not any(re.search(r"\b" + re.escape(p) + r"\b", summary.casefold()) for p in parts):
+                problems.append(f"the summary of {s.title!r} names no character")
+            if len(summary.split()) < 5:
+                problems.append(f"the summary of {s.title!r} does not say what happens")
+        premise = _words(project.logline)
+        if premise and not any(_words(s.summary or "") & premise for s in scenes):
+            problems.append("no scene takes up the logline's premise")
+    return problems
 
 
 @dataclass
@@ -117,27 +261,48 @@ def outline(writer: Writer, logline: str, seed: int | None = None) -> Outline:
 
 
 def regenerate(writer: Writer, level: str, seed: int | None = None) -> Outline:
-    """Regenerate one outline level from the levels above it, as they are now (edits included)."""
-    from . import prompts
+    """Regenerate one outline level from the levels above it, as they are now (edits included).
 
-    if level not in OUTLINE_SCHEMAS:
-        raise InvalidInput(f"outline levels are {', '.join(OUTLINE_SCHEMAS)}, not {level!r}")
+    A result a writer could not use (:func:`outline_problems`) is drawn again with another
+    seed, a bounded number of times; the last problems are kept in the project's
+    ``outline_problems`` setting for the views to show.
+    """
+    if level not in LEVELS:
+        raise InvalidInput(f"outline levels are {', '.join(LEVELS)}, not {level!r}")
     seed = new_seed(seed)
     p = writer.project
+    problems: list[str] = []
+    for attempt in range(ATTEMPTS):
+        _draw(writer, level, seed + 7919 * attempt)
+        problems = outline_problems(p, level)
+        if not problems:
+            break
+    p.set_meta("outline_problems", json.dumps(problems))
+    return current_outline(p)
+
+
+def _draw(writer: Writer, level: str, seed: int) -> None:
+    """Write one outline level into the project (one transaction per level)."""
+    from . import prompts
+
+    p = writer.project
     system = "You are a story developer. You answer only with JSON."
-    schema = OUTLINE_SCHEMAS[level]
     if level == "title":
         value = writer.structured(
-            system, prompts.render(prompts.OUTLINE_TITLE, logline=p.logline), schema, seed, 60
+            system,
+            prompts.render(prompts.OUTLINE_TITLE, logline=p.logline),
+            outline_schema("title", logline=p.logline),
+            seed,
+            60,
         )
         p.title = " ".join(value["title"].split()).strip(" \"'")
     elif level == "characters":
         value = writer.structured(
             system,
             prompts.render(prompts.OUTLINE_CHARACTERS, title=p.title, logline=p.logline, k=3),
-            schema,
+            outline_schema("characters", p.title, logline=p.logline),
             seed,
-            500,
+            700,
         )
         with p.transaction("outline characters"):
             for c in list(p.cast):
@@ -157,13 +322,14 @@ def regenerate(writer: Writer, level: str, seed: int | None = None) -> Outline:
                     tags=["outline"],
                 )
     else:
+        names = [c.name for c in p.cast]
         chars = [{"name": c.name, "description": c.description} for c in p.cast]
         value = writer.structured(
             system,
             prompts.render(prompts.OUTLINE_SCENES, title=p.title, logline=p.logline, characters=chars, k=4),
-            schema,
+            outline_schema("scenes", p.title, names, logline=p.logline),
             seed,
-            600,
+            700,
         )
         with p.transaction("outline scenes"):
             outlined = [s for s in p.scenes if "outline" in s.tags]
@@ -174,13 +340,17 @@ def regenerate(writer: Writer, level: str, seed: int | None = None) -> Outline:
             for s in reversed(outlined):
                 if s.exists:
                     p.delete(s)
-            names = [c.name for c in p.cast]
             prev = None
             for item in value["scenes"]:
                 title = p.unique_title(item["title"].strip(" .") or "Scene")
-                summary = " ".join(item["summary"].split())
-                present = [
-                    n for n in names if any(part.casefold() in summary.casefold() for part in n.split())
+                who = item.get("who")
+                summary = " ".join(f"{who or ''} {item['does']}".split())
+                present = [who] if who in names else []
+                present += [
+                    n
+                    for n in names
+                    if n not in present
+                    and any(re.search(r"\b" + re.escape(part) + r"\b", summary) for part in n.split())
                 ]
                 sc = p.add_scene(
                     title,
@@ -191,4 +361,3 @@ def regenerate(writer: Writer, level: str, seed: int | None = None) -> Outline:
                 )
                 p.set_summary(sc, summary)
                 prev = sc
-    return current_outline(p)

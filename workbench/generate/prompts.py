@@ -87,8 +87,9 @@ Give this story a short, evocative title. Answer in JSON: {"title": "..."}"""
 
 OUTLINE_CHARACTERS = """Story: {{ title }}
 Logline: {{ logline }}
-List the {{ k }} main characters. For each give a full name, a one-sentence description, a short personality, \
-and a visual appearance (age, clothes, hair). Answer in JSON."""
+List the {{ k }} main characters of this story. For each give a first and last name (no two alike), \
+one sentence on who they are and what they want in this story, a short personality, and a visual \
+appearance (age, clothes, hair). Answer in JSON."""
 
 OUTLINE_SCENES = """Story: {{ title }}
 Logline: {{ logline }}
@@ -96,8 +97,10 @@ Characters:
 {% for c in characters %}
 - {{ c.name }}: {{ c.description }}
 {% endfor %}
-Outline the story as {{ k }} scenes in order. For each give a short title, a one-sentence summary of what happens, \
-and which of the characters above appear. Answer in JSON."""
+Outline the story as {{ k }} scenes in order, from the logline's start to its end. For each give a short \
+title (a place, an object or an event, not a character's name), who the scene is about, and what that \
+character does and what changes, as words that follow their name ("finds the door open and goes in."). \
+Answer in JSON."""
 
 CHOICES = """Scene so far:
 {{ text }}

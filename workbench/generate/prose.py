@@ -24,10 +24,29 @@ a joiner), P (after a sentence end), M (after ``, ; : —``) and N (inside a nam
 
 from __future__ import annotations
 
-__all__ = ["ENDS", "JOINERS", "MAX_WORD", "MID", "START", "State", "closable", "step", "to_close"]
+import unicodedata
+from functools import lru_cache
+
+__all__ = [
+    "ENDS",
+    "JOINERS",
+    "LATIN",
+    "MAX_WORD",
+    "MID",
+    "PREDICATE",
+    "START",
+    "State",
+    "closable",
+    "script",
+    "scripts_of",
+    "step",
+    "to_close",
+]
 
 State = tuple[str, int, bool, str]
 START: State = ("S", 0, True, "")
+PREDICATE: State = ("W", 0, False, "")  # prose that goes on after a name: "[Mara] finds the key."
+LATIN = frozenset({"LATIN"})
 MAX_WORD = 18
 ENDS = ".!?\u2026"
 MID = ",;:\u2014"
@@ -35,6 +54,27 @@ JOINERS = "'\u2019-"
 # fewest characters that make prose in each class end on a sentence
 _TO_CLOSE = {"P": 0, "L": 1, "C": 1, "N": 1, "A": 2, "W": 2, "S": 2, "M": 3}
 SELF = ("I", "I'm", "I'll", "I've", "I'd", "I\u2019m", "I\u2019ll", "I\u2019ve", "I\u2019d")
+
+
+@lru_cache(maxsize=4096)
+def script(ch: str) -> str:
+    """The script a letter belongs to (``LATIN``, ``CYRILLIC``, ``CJK``, ``GREEK``...), from its Unicode name."""
+    name = unicodedata.name(ch, "")
+    return name.split(" ")[0] if name else ""
+
+
+def scripts_of(texts: object) -> frozenset[str]:
+    """Latin, plus every script the letters of ``texts`` (an iterable of strings) are written in.
+
+    A story's prose may use the scripts its own names and words use: a small model that wanders
+    into another alphabet mid-sentence is writing noise.
+    """
+    found = {"LATIN"}
+    for text in texts:  # type: ignore[attr-defined]
+        for ch in str(text):
+            if ch.isalpha():
+                found.add(script(ch))
+    return frozenset(found)
 
 
 def to_close(st: State, names: frozenset[str] | None = None) -> int:
@@ -59,10 +99,13 @@ def _name_prefix(word: str, names: frozenset[str]) -> bool:
     return any(n.startswith(word) for n in names) or any(s.startswith(word) for s in SELF)
 
 
-def step(st: State, ch: str, names: frozenset[str] | None) -> State | None:
+def step(st: State, ch: str, names: frozenset[str] | None, scripts: frozenset[str] = LATIN) -> State | None:
     """The state after ``ch`` (None: not allowed there). ``names`` None: a capitalised word in the
-    middle of a sentence is not allowed at all (the token tables, which cannot know the word)."""
+    middle of a sentence is not allowed at all (the token tables, which cannot know the word).
+    Letters must be of one of ``scripts``."""
     cls, wlen, sent, word = st
+    if ch.isalpha() and script(ch) not in scripts:
+        return None
     if cls == "N":
         if ch.isalpha() and not ch.isupper() or ch in JOINERS:
             nw = word + ch
@@ -98,11 +141,13 @@ def step(st: State, ch: str, names: frozenset[str] | None) -> State | None:
     return None
 
 
-def check(text: str, names: frozenset[str] | None) -> State | None:
-    """The state after ``text`` from the start (None if it is not prose of this shape)."""
-    st: State | None = START
+def check(
+    text: str, names: frozenset[str] | None, scripts: frozenset[str] = LATIN, start: State = START
+) -> State | None:
+    """The state after ``text`` from ``start`` (None if it is not prose of this shape)."""
+    st: State | None = start
     for ch in text:
-        st = step(st, ch, names) if st is not None else None
+        st = step(st, ch, names, scripts) if st is not None else None
         if st is None:
             return None
     return st

@@ -142,6 +142,7 @@ class ScreenplayMachine:
         self.beat_lines = tuple(" ".join(b.split()) for b in spec.beats)
         parts = {p for n in (*spec.speakers, *spec.names) for p in re.findall(r"[^\W\d_][\w'\u2019-]*", n)}
         self.names = frozenset(p for p in parts if p[:1].isupper())
+        self.scripts = prose.scripts_of([*spec.speakers, *spec.names, *spec.beats])
         self._name_tokens: list[int] | None = None
         # a dialogue block the scene may still need: CUE \n line \n \n (the longest cue: any speaker
         # may be the one still missing)
@@ -209,7 +210,9 @@ class ScreenplayMachine:
         after = self._mandatory(self._after_block(c, c[2]))
         out = []
         lines = c[5]
-        table = _line_table(vocab, lst) if lst[0] != "N" else []  # inside a name: exact checks only
+        table = (
+            _line_table(vocab, lst, self.scripts) if lst[0] != "N" else []
+        )  # inside a name: exact checks only
         for tok, k, end in table:
             if n + k > self.spec.line_max:
                 break
@@ -320,7 +323,7 @@ class ScreenplayMachine:
                 return None  # a line said twice
             nc = self._after_block(c, c[2], key)
             return (("lit", "\n", 0, "blk"), nc)
-        nxt = prose.step(lst, ch, self.names)
+        nxt = prose.step(lst, ch, self.names, self.scripts)
         if nxt is None:
             return None
         n = len(text) + 1
@@ -463,12 +466,14 @@ def to_gbnf(spec: ScreenplaySpec) -> str:
     return "\n".join(rules) + "\n"
 
 
-_LINE_TABLES: dict[tuple[int, prose.State], list[tuple[int, int, prose.State]]] = {}
+_LINE_TABLES: dict[tuple[int, prose.State, frozenset[str]], list[tuple[int, int, prose.State]]] = {}
 
 
-def _line_table(vocab: Any, start: prose.State) -> list[tuple[int, int, prose.State]]:
+def _line_table(
+    vocab: Any, start: prose.State, scripts: frozenset[str] = prose.LATIN
+) -> list[tuple[int, int, prose.State]]:
     """Every plain token that may follow line state ``start``, with its length and end state, shortest first."""
-    key = (id(vocab), start)
+    key = (id(vocab), start, scripts)
     table = _LINE_TABLES.get(key)
     if table is None:
         table = []
@@ -477,7 +482,7 @@ def _line_table(vocab: Any, start: prose.State) -> list[tuple[int, int, prose.St
                 continue
             st: prose.State | None = start
             for ch in text:
-                st = prose.step(st, ch, None)  # type: ignore[arg-type]
+                st = prose.step(st, ch, None, scripts)  # type: ignore[arg-type]
                 if st is None:
                     break
             if st is not None:

@@ -44,7 +44,7 @@ from .tokens import TokenVocab
 DEFAULT_MAX_LENGTH = 300  # characters of a string without maxLength
 DEFAULT_MAX_ITEMS = 8  # items of an array without maxItems
 DEFAULT_MAX_INTEGER = 999_999
-FORMATS = ("sentence", "prose", "name", "place", "title")
+FORMATS = ("sentence", "prose", "predicate", "name", "place", "title")
 SENTENCE_END = ".!?"
 
 # --- schema -> nodes ------------------------------------------------------------------
@@ -59,6 +59,7 @@ class _Str:
     forbid: frozenset[str] = frozenset()
     unique: str | None = None  # "exact" | "name": must differ from earlier items of the nearest array
     names: frozenset[str] = frozenset()  # "prose": capitalised words allowed mid-sentence
+    scripts: frozenset[str] = frozenset({"LATIN"})  # the scripts letters may be written in
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,13 @@ def _string_node(schema: dict[str, Any], path: str, unique: str | None) -> _Str:
         raise InvalidInput(f"JSON schema at {path}: maxLength too short for {words[0]} words")
     forbid = frozenset(_norm(str(v)) for v in schema.get("x-forbid", ()) if str(v).strip())
     names = frozenset(
-        w for n in schema.get("x-names", ()) for w in re.findall(r"[^\W\d_][\w'\u2019-]*", str(n)) if w[:1].isupper()
+        w
+        for n in schema.get("x-names", ())
+        for w in re.findall(r"[^\W\d_][\w'\u2019-]*", str(n))
+        if w[:1].isupper()
     )
-    return _Str(lo, hi, fmt, (int(words[0]), int(words[1])), forbid, unique, names)
+    scripts = prose.scripts_of([*schema.get("x-names", ()), *schema.get("x-scripts-of", ())])
+    return _Str(lo, hi, fmt, (int(words[0]), int(words[1])), forbid, unique, names, scripts)
 
 
 def _compile(schema: dict[str, Any], path: str = "$", unique: str | None = None) -> Any:
@@ -186,7 +191,7 @@ def _str_min(node: _Str) -> int:
     base = node.min
     if node.fmt == "name":
         base = max(base, 2 * node.words[0] - 1)
-    elif node.fmt in ("sentence", "prose"):
+    elif node.fmt in ("sentence", "prose", "predicate"):
         base = max(base, 2)
     elif node.fmt in ("place", "title"):
         base = max(base, 1)
@@ -238,7 +243,7 @@ def _int_more(digits: str, node: _Int) -> int:
 
 
 def _norm(text: str) -> str:
-    return " ".join(text.casefold().split())
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
 def _first(text: str) -> str:
@@ -257,7 +262,8 @@ def _clashes(value: str, seen: Sequence[str], mode: str | None) -> bool:
     if mode == "name":
         return any(names_clash(value, s) for s in seen)
     if mode == "exact":
-        return _norm(value) in {_norm(s) for s in seen}
+        v = _norm(value)
+        return any(v == _norm(s) or difflib.SequenceMatcher(a=v, b=_norm(s)).ratio() >= 0.85 for s in seen)
     return False
 
 
@@ -319,8 +325,8 @@ def _str_extra(node: _Str, content: str, seen: Sequence[str]) -> int:
     n = len(content)
     need = max(0, _str_min(node) - n)
     last = content[-1] if content else ""
-    if node.fmt == "prose":
-        st = prose.check(content, node.names)
+    if node.fmt in ("prose", "predicate"):
+        st = _prose_state(node, content)
         close = prose.to_close(st, node.names) if st is not None else 10**6
         need = max(need, close)
         if n + close < node.min:  # pad with short sentences
@@ -341,6 +347,8 @@ def _str_extra(node: _Str, content: str, seen: Sequence[str]) -> int:
             need = max(need, 2 * max(0, lo - words))
     elif node.fmt in ("place", "title"):
         if not content or last == " " or (node.fmt == "place" and not last.isalpha()):
+            need = max(need, 1)
+        elif node.fmt == "title" and not (last.isalnum() or last in "?!"):
             need = max(need, 1)
     if content and need == 0 and (_norm(content) in node.forbid or _clashes(content, seen, node.unique)):
         need = 1
@@ -372,15 +380,22 @@ def _frame_min(f: tuple[Any, ...], state: State) -> int:
     raise TypeError(f)
 
 
+def _prose_state(node: _Str, content: str) -> prose.State | None:
+    start = prose.PREDICATE if node.fmt == "predicate" else prose.START
+    return prose.check(content, node.names, node.scripts, start)
+
+
 def _format_ok(node: _Str, content: str, ch: str) -> bool:
     """May ``ch`` extend a string of format ``node.fmt`` whose content is ``content``?"""
     last = content[-1] if content else ""
     fmt = node.fmt
     if fmt is None:
         return True
-    if fmt == "prose":
-        st = prose.check(content, node.names)
-        nxt = prose.step(st, ch, node.names) if st is not None else None
+    if ch.isalpha() and prose.script(ch) not in node.scripts:
+        return False
+    if fmt in ("prose", "predicate"):
+        st = _prose_state(node, content)
+        nxt = prose.step(st, ch, node.names, node.scripts) if st is not None else None
         return nxt is not None and len(content) + 1 + prose.to_close(nxt, node.names) <= node.max
     if fmt == "sentence":
         if not content:
@@ -480,8 +495,8 @@ class JsonMachine:
         last = content[-1] if content else ""
         if node.fmt is None:
             return "free"
-        if node.fmt == "prose":
-            st = prose.check(content, node.names)
+        if node.fmt in ("prose", "predicate"):
+            st = _prose_state(node, content)
             if st is None:
                 return frozenset()
             if st[0] in ("S",) or (st[0] == "W" and st[2]):
