@@ -114,13 +114,27 @@ def test_import_reads_every_link_form(tmp_path):
     assert g["start"] == "Mouth"
     scenes = {s["title"]: s for s in g["scenes"]}
     assert scenes["Mouth"]["choices"] == [("go in", "Tunnel"), ("climb up", "Ledge"), ("Lake", "Lake")]
-    assert scenes["Mouth"]["text"] == "You stand at the cave mouth. You could go in or climb up."
+    # the passage text as written, inline links included; the trailing link line is the choice list
+    assert (
+        scenes["Mouth"]["text"]
+        == "You stand at the cave mouth. You could [[go in|Tunnel]] or [[Ledge<-climb up]]."
+    )
     assert scenes["Mouth"]["tags"] == ["dark"]
     assert scenes["Ledge"]["position"] == [10.5, 20.0]
     assert scenes["Tunnel"]["choices"] == [("Onwards", "Lake")]
+    assert scenes["Ledge"]["choices"] == [("Lake", "Lake")]  # the link to a passage not written yet...
+    with open_project(tmp_path / "cave.wbproj") as project:
+        [nowhere] = project.open_choices  # ...is an open choice
+        assert (nowhere.label, nowhere.wanted, nowhere.source.title) == ("Nowhere", "Nowhere", "Ledge")
+        assert [(x.name, x.tags, x.text) for x in project.specials] == [
+            ("Style", ["stylesheet"], "body { color: red; }")
+        ]
     assert "Style" not in scenes
-    assert any("Nowhere" in w for w in result.warnings)
-    assert any("stylesheet" in w for w in result.warnings)
+    assert any("line 20: 'Ledge' links to 'Nowhere', which is not written yet" in w for w in result.warnings)
+    out = tmp_path / "cave_again.tw"
+    with open_project(tmp_path / "cave.wbproj") as project:
+        export_project(project, "twee", out)
+    assert out.read_text() == FOREIGN  # the notes before the first passage too
 
 
 @pytest.mark.parametrize(
@@ -134,7 +148,14 @@ def test_import_reads_every_link_form(tmp_path):
         (":: A\n[[B]]\n\n:: B\ny\n\n:: A\nagain\n", "line 7: a passage named 'A' already exists (line 1)"),
         (':: StoryData\n{"ifid": "nope"}\n\n:: A\nx\n', "StoryData ifid 'nope' is not a UUID"),
         (':: StoryData\n{"start": "Z"}\n\n:: A\nx\n', "the start passage 'Z' does not exist"),
-        (":: A\n[[B]]\n\n:: B\n[[back->A]]\n", "line 4: the choice 'back' in 'B' leads back to 'A'"),
+        (
+            ":: A\n[[B]]\n\n:: B\nx\n\n:: StoryInit\ny\n\n:: B\nz\n",
+            "line 10: a passage named 'B' already exists (line 4)",
+        ),
+        (
+            ':: StoryData\n{"ifid": "3B0A5B4C-2D52-4E6B-9F0C-7D1A2B3C4D5E",\n "zoom": 1,,}\n\n:: A\nx\n',
+            "line 3: StoryData is not valid JSON",
+        ),
         ("no passages at all\n", "no passages found"),
         (":: A\nbad \x00 byte\n", "line 2: NUL character"),
     ],

@@ -35,6 +35,7 @@ from .storydoc import (
     check_doc,
     check_passage_count,
     doc_from_project,
+    kept_data,
     loop_names,
 )
 from .twee import decode_text
@@ -141,7 +142,7 @@ def _knot_names(doc: StoryDoc) -> dict[str, str]:
     made: dict[str, str] = {}
     kept: dict[str, str] = {}
     for p in doc.passages:
-        data = p.extra.get(FMT) if isinstance(p.extra.get(FMT), dict) else {}
+        data = kept_data(p.extra, FMT)
         if data.get("root"):
             continue
         if isinstance(data.get("knot"), str):  # a knot read from ink keeps its name: diverts use it
@@ -182,7 +183,7 @@ def _retitle(pre: str, title: str, start: str | None) -> str:
 
 def write_ink(doc: StoryDoc, *, sticky: bool = False, author: str = "") -> str:
     """Serialise a :class:`StoryDoc` as ink source (see the module docstring)."""
-    kept_story = doc.formats.get(FMT) if isinstance(doc.formats.get(FMT), dict) else {}
+    kept_story = kept_data(doc.formats, FMT)
     knots = _knot_names(doc)
     loops = loop_names(doc)
     title = " ".join(doc.title.split())
@@ -210,7 +211,7 @@ def write_ink(doc: StoryDoc, *, sticky: bool = False, author: str = "") -> str:
         pre = "\n".join(lines)
     items: list[tuple[float, int, str]] = []
     for tie, p in enumerate(doc.passages):
-        data = p.extra.get(FMT) if isinstance(p.extra.get(FMT), dict) else {}
+        data = kept_data(p.extra, FMT)
         if data.get("root"):
             continue
         name = knots[p.name]
@@ -230,11 +231,10 @@ def write_ink(doc: StoryDoc, *, sticky: bool = False, author: str = "") -> str:
     for tie, x in enumerate(doc.specials, start=len(doc.passages)):
         if x.format != FMT:
             continue
-        data = x.extra.get(FMT) if isinstance(x.extra.get(FMT), dict) else {}
+        data = kept_data(x.extra, FMT)
         header = data.get("header") or f"=== function {x.name} ==="
-        items.append(
-            (data.get("order", float("inf")), tie, str(header) + "\n" + x.text + str(data.get("gap", "\n")))
-        )
+        body = "" if data.get("bare") and not x.text else "\n" + x.text + str(data.get("gap", "\n"))
+        items.append((data.get("order", float("inf")), tie, str(header) + body))
     items.sort(key=lambda it: (it[0], it[1]))
     chunks = ([] if pre is None else [pre]) + [text for _, _, text in items]
     out = "\n".join(chunks)
@@ -276,6 +276,8 @@ def _raw_knot(p: Passage, data: dict[str, Any], name: str, knots: dict[str, str]
                     f'{bullet} [{label}] -> END // open choice: "{lk.target}" is not written yet'
                 )
     text = p.text + ("\n" + "\n".join(extra_lines) if extra_lines else "")
+    if data.get("bare") and not text:
+        return header  # a header with no line after it (a knot that flows into its first stitch)
     return header + "\n" + text + str(data.get("gap", "\n"))
 
 
@@ -362,11 +364,15 @@ def ink_links(text: str, knot: str, names: set[str], data: dict[str, Any] | None
             if open_note and d and d.group(1) == "END":
                 out.append(Link(label=label, target=open_note.group("want"), kind="choice"))
                 continue
-            if d is not None:
+            if d is not None and not d.group(2):
                 t = _resolve(d.group(1), knot, names)
                 if t is not None and d.group(1) not in labels:
-                    out.append(Link(label=label, target=t, kind="include" if d.group(2) else "choice"))
+                    out.append(Link(label=label, target=t, kind="choice"))
                 continue
+            if d is not None:  # a tunnel: the choice visits it, then goes on where its next divert says
+                t = _resolve(d.group(1), knot, names)
+                if t is not None and d.group(1) not in labels:
+                    out.append(Link(label=t, target=t, kind="include"))
             pending.append((depth, label))
             continue
         g = _GATHER_RE.match(code)
@@ -576,6 +582,8 @@ def parse_ink(text: str, *, loops: str = "keep") -> tuple[StoryDoc, list[str]]:
         raw_body = "\n".join(it.body)
         body, gap = _split_gap(raw_body)
         data: dict[str, Any] = {"knot": it.name, "header": it.header, "order": it.order}
+        if not it.body:
+            data["bare"] = True
         if it.kind == "function":
             doc.specials.append(
                 SpecialPassage(

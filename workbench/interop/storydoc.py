@@ -44,6 +44,7 @@ __all__ = [
     "doc_from_project",
     "drop_loops",
     "find_loop",
+    "kept_data",
     "loop_names",
     "passage_names",
     "unique_names",
@@ -135,6 +136,12 @@ def unique_names(titles: list[str], clean=lambda s: s) -> list[str]:  # noqa: AN
         seen.add(name)
         out.append(name)
     return out
+
+
+def kept_data(data: Any, fmt: str) -> dict[str, Any]:
+    """What format ``fmt`` kept in ``data`` (a passage's ``extra`` or a story's ``formats``), or ``{}``."""
+    value = data.get(fmt) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def passage_names(
@@ -421,8 +428,8 @@ def apply_doc(doc: StoryDoc, project: Any, fmt: str = "") -> tuple[list[Any], li
         value = getattr(doc, attr)
         if value:
             meta[attr] = value
-    for key, value in doc.formats.items():
-        meta[FORMAT_META_PREFIX + key] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    for fmt_name, data in doc.formats.items():
+        meta[FORMAT_META_PREFIX + fmt_name] = json.dumps(data, ensure_ascii=False, sort_keys=True)
     entries = [index[n] for n in doc.entries if n in index]
     try:
         made = project.add_story(
@@ -445,16 +452,23 @@ def apply_doc(doc: StoryDoc, project: Any, fmt: str = "") -> tuple[list[Any], li
             project.ifid = doc.ifid
         except WorkbenchError as exc:
             raise FormatError(f"ifid: {exc}") from None
-    unreachable = project.structure().unreachable
+    succ: dict[int, list[int]] = {}
+    for c in choices:
+        if c.target is not None:
+            succ.setdefault(c.source, []).append(c.target)
+    seen_ids = {start, *entries}
+    stack = list(seen_ids)
+    while stack:
+        for t in succ.get(stack.pop(), ()):
+            if t not in seen_ids:
+                seen_ids.add(t)
+                stack.append(t)
+    unreachable = [p.name for i, p in enumerate(doc.passages) if i not in seen_ids]
     if unreachable:
-        names = [p.name for p in doc.passages]
-        ids = [s.id for s in made]
-        at = {sid: i for i, sid in enumerate(ids)}
-        shown = [names[at[sid]] for sid in unreachable[:5] if sid in at]
-        more = f" and {len(unreachable) - 5} more" if len(unreachable) > 5 else ""
+        more = f" and {len(unreachable) - 5:,} more" if len(unreachable) > 5 else ""
         warnings.append(
-            f"{len(unreachable)} passage(s) no link from the start reaches, kept as unreachable scenes: "
-            + ", ".join(repr(n) for n in shown)
+            f"{len(unreachable):,} passage(s) no link from the start reaches, kept as unreachable scenes: "
+            + ", ".join(repr(n) for n in unreachable[:5])
             + more
         )
     return made, warnings

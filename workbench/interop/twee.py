@@ -36,6 +36,7 @@ from .storydoc import (
     check_doc,
     check_passage_count,
     doc_from_project,
+    kept_data,
 )
 from .twine import compose_text, entries_from_specials, extract_links, is_special, split_tail
 from .twine import parse_link as parse_link
@@ -266,7 +267,7 @@ def write_twee(doc: StoryDoc, *, story_format: tuple[str, str] | None = None) ->
     items.append((d.get("order", -1), 0, chunk))
     tie = 1
     for p in doc.passages:
-        kept = p.extra.get(FMT) if isinstance(p.extra.get(FMT), dict) else {}
+        kept = kept_data(p.extra, FMT)
         text = passage_text(p, story_format=fmt[0])
         order = (kept.get("twee") or {}).get("order")
         items.append(
@@ -280,7 +281,7 @@ def write_twee(doc: StoryDoc, *, story_format: tuple[str, str] | None = None) ->
     for x in doc.specials:
         if x.format != FMT:
             continue
-        kept = x.extra.get(FMT) if isinstance(x.extra.get(FMT), dict) else {}
+        kept = kept_data(x.extra, FMT)
         order = (kept.get("twee") or {}).get("order")
         pos = (
             parse_position((kept.get("meta") or {}).get("position"), 0)
@@ -386,7 +387,7 @@ def parse_twee(text: str, *, loops: str = "keep") -> tuple[StoryDoc, list[str]]:
     for i, raw_line in enumerate(raw, start=1):
         if raw_line.startswith("::"):
             chunks.append((i, raw_line, []))
-            check_passage_count(len(chunks) - 2, i)
+            check_passage_count(len(chunks), i)
         elif chunks:
             chunks[-1][2].append(raw_line)
         else:

@@ -189,7 +189,15 @@ def extract_links(text: str) -> list[TwineLink]:
         if target:
             found.append(TwineLink(label, target, kind, start, end))
 
-    for m in _SUGAR_RE.finditer(text):
+    if (
+        "[[" not in text
+        and "<<" not in text
+        and "(" not in text
+        and "{" not in text
+        and "data-passage" not in text
+    ):
+        return found
+    for m in _SUGAR_RE.finditer(text) if "<<" in text else ():
         name = m.group(1)
         args, _ = _args(m.group(2), 0, "\x00")
         taken.append(m.span())
@@ -219,7 +227,7 @@ def extract_links(text: str) -> list[TwineLink]:
                 strings = _strings(args)
                 if len(strings) >= 2:
                     add(strings[0], strings[1], "choice", *m.span())
-    for m in _HARLOWE_RE.finditer(text):
+    for m in _HARLOWE_RE.finditer(text) if "(" in text else ():
         name = m.group(1).lower().replace("-", "")
         args, end = _args(text, m.end(), ")")
         taken.append((m.start(), end))
@@ -233,7 +241,7 @@ def extract_links(text: str) -> list[TwineLink]:
         else:
             label = strings[0] if len(strings) > 1 else strings[-1]
             add(label, strings[-1], "choice", m.start(), end)
-    for m in _CHAPBOOK_RE.finditer(text):
+    for m in _CHAPBOOK_RE.finditer(text) if "{" in text else ():
         name = m.group(1).lower()
         close = text.find("}", m.end())
         if close < 0:
@@ -244,20 +252,20 @@ def extract_links(text: str) -> list[TwineLink]:
         if first is None:
             continue
         value = _unquote(next(g for g in first.groups() if g is not None))
-        props = dict(
-            (k.lower(), _unquote(next(g for g in (a, b, c) if g is not None)))
-            for k, a, b, c in re.findall(
+        props = {
+            m2.group(1).lower(): _unquote(next(g for g in m2.group(2, 3, 4) if g is not None))
+            for m2 in re.finditer(
                 r"""(\w[\w ]*?)\s*:\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`((?:[^`\\]|\\.)*)`)""",
                 body[first.end() :],
             )
-        )
+        }
         if name == "link to":
             add(props.get("label", value), value, "choice", m.start(), close + 1)
         elif name.startswith("embed passage"):
             add(value, value, "include", m.start(), close + 1)
         elif "passage" in props:  # reveal link: 'label', passage: 'Target'
             add(value, props["passage"], "include", m.start(), close + 1)
-    for m in _SNOWMAN_RE.finditer(text):
+    for m in _SNOWMAN_RE.finditer(text) if "data-passage" in text else ():
         label = re.sub(r"<[^>]*>", "", m.group(3))
         add(label, m.group(2), "choice", *m.span())
 

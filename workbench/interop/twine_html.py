@@ -34,6 +34,7 @@ from .storydoc import (
     check_doc,
     check_passage_count,
     doc_from_project,
+    kept_data,
 )
 from .twee import (
     FMT,
@@ -222,8 +223,8 @@ def parse_twine_html(
 # --- export ------------------------------------------------------------------
 def _story_fields(doc: StoryDoc) -> dict[str, Any]:
     """format, format-version, zoom and tag colours, from what Twee or Twine HTML read."""
-    story = (doc.formats.get(FMT) or {}).get("story") or {}
-    data = story.get("data") if isinstance(story.get("data"), dict) else {}
+    story = kept_data(kept_data(doc.formats, FMT), "story")
+    data = kept_data(story, "data")
     out: dict[str, Any] = {}
     for key in ("zoom", "tag-colors"):
         value = story.get(key, data.get(key))
@@ -295,7 +296,7 @@ def write_twine_html(doc: StoryDoc, *, story_format: tuple[str, str] | None = No
     # passages: keep the pids read where they are unique, number the rest after them
     entries: list[tuple[str, list[str], tuple[float, float] | None, str, dict[str, Any]]] = []
     for p in doc.passages:
-        kept = p.extra.get(FMT) if isinstance(p.extra.get(FMT), dict) else {}
+        kept = kept_data(p.extra, FMT)
         entries.append((p.name, list(p.tags), p.position, passage_text(p, story_format=fmt[0]), kept))
     scripts: list[SpecialPassage] = []
     styles: list[SpecialPassage] = []
@@ -307,7 +308,7 @@ def write_twine_html(doc: StoryDoc, *, story_format: tuple[str, str] | None = No
         elif "stylesheet" in x.tags:
             styles.append(x)
         else:
-            kept = x.extra.get(FMT) if isinstance(x.extra.get(FMT), dict) else {}
+            kept = kept_data(x.extra, FMT)
             pos = (kept.get("meta") or {}).get("position")
             entries.append((x.name, list(x.tags), parse_position(pos, 0) if pos else None, x.text, kept))
     used: set[str] = set()

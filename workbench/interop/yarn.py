@@ -33,6 +33,7 @@ from .storydoc import (
     check_doc,
     check_passage_count,
     doc_from_project,
+    kept_data,
 )
 from .twee import decode_text
 
@@ -191,11 +192,11 @@ def _headers(
 
 def write_yarn(doc: StoryDoc) -> str:
     """Serialise a :class:`StoryDoc` as a Yarn Spinner 2 script (see the module docstring)."""
-    story = doc.formats.get(FMT) if isinstance(doc.formats.get(FMT), dict) else {}
+    story = kept_data(doc.formats, FMT)
     nodes = _node_names(doc)
     items: list[tuple[float, int, list[str]]] = []
     for tie, p in enumerate(doc.passages):
-        data = p.extra.get(FMT) if isinstance(p.extra.get(FMT), dict) else {}
+        data = kept_data(p.extra, FMT)
         node = nodes[p.name]
         title = " ".join(p.name.split())
         gap = [str(x) for x in data.get("gap", [])]
@@ -277,6 +278,8 @@ def yarn_links(body: str) -> list[Link]:
             nxt = lines[j]
             if nxt.strip() and len(nxt) - len(nxt.lstrip()) <= indent:
                 break
+            if _OPTION_RE.match(nxt):
+                break  # it leads to more options in this node, not to another node
             jm = _JUMP_RE.search(re.sub(r"(?<!\\)//.*$", "", nxt))
             if jm:
                 out.append(Link(label=label, target=jm.group(1), kind="choice"))
@@ -481,10 +484,10 @@ def parse_yarn(text: str, *, loops: str = "keep") -> tuple[StoryDoc, list[str]]:
                     )
                 )
                 continue
-        body = "\n".join(nd["body"])
+        source = "\n".join(nd["body"])
         tags = (parsed.get("tags") or "").split()
         if (
-            _STOP_RE.search(re.sub(r'// open choice: ".*" is not written yet', "", body))
+            _STOP_RE.search(re.sub(r'// open choice: ".*" is not written yet', "", source))
             and "ending" not in tags
         ):
             tags.append("ending")
@@ -494,10 +497,10 @@ def parse_yarn(text: str, *, loops: str = "keep") -> tuple[StoryDoc, list[str]]:
         doc.passages.append(
             Passage(
                 name=node,
-                text=body,
+                text=source,
                 tags=tags,
                 position=position,
-                links=yarn_links(body),
+                links=yarn_links(source),
                 line=nd["line"],
                 extra={FMT: data},
             )
@@ -506,8 +509,8 @@ def parse_yarn(text: str, *, loops: str = "keep") -> tuple[StoryDoc, list[str]]:
     for p in doc.passages:
         for lk in p.links:
             lk.target = by_node.get(lk.target, lk.target)
-    start = "Start" if "Start" in by_node else nodes[0]["parsed"]["title"]
-    doc.start = by_node[start]
+    first = "Start" if "Start" in by_node else str(nodes[0]["parsed"]["title"])
+    doc.start = by_node[first]
     doc.formats[FMT] = story
     doc.entries = []
     warnings = check_doc(doc, loops=loops)

@@ -191,7 +191,8 @@ def on_loops(snap: GraphSnapshot) -> set[str]:
 class Structure:
     """What the graph says about a story (scene ids; every list in creation order).
 
-    - ``unreachable``: scenes no path from the start reaches (drafts, notes, orphans);
+    - ``unreachable``: scenes no path from the start reaches (drafts, notes, orphans); a scene
+      only included in others (a reference) is reached, but no reader stands in it;
     - ``open_choices``: choices whose scene is not written yet;
     - ``endings``: scenes marked as endings (the tag ``ending``);
     - ``dead_ends``: scenes a reader can reach but not leave that are not marked as endings;
@@ -218,11 +219,13 @@ def structure(snap: GraphSnapshot) -> Structure:
     """Unreachable scenes, open choices, endings, dead ends, traps and back edges of ``snap``."""
     order = [s.id for s in snap.scenes]
     start = snap.start if snap.start in snap.by_id else None
-    reached = reachable(snap, ([start] if start else []) + list(snap.entries))
+    roots = ([start] if start else []) + list(snap.entries)
+    reached = reachable(snap, roots)  # shown to a reader somehow (an included scene too)
+    visited = reachable(snap, roots, WAY_OUT)  # a reader can stand in it
     unreachable = [sid for sid in order if sid not in reached]
     endings = [sid for sid in order if snap.by_id[sid].is_ending]
     leaves = {sid for sid in order if not snap.successors(sid, WAY_OUT)}
-    dead_ends = [sid for sid in order if sid in reached and sid in leaves and not snap.by_id[sid].is_ending]
+    dead_ends = [sid for sid in order if sid in visited and sid in leaves and not snap.by_id[sid].is_ending]
     # scenes from which a finish (an ending, a leaf, or an open choice: the writer's to-do) is reachable
     finish = set(endings) | leaves | {c.source for c in snap.choices if c.is_open and c.kind in WAY_OUT}
     preds: dict[str, list[str]] = {sid: [] for sid in order}
@@ -237,7 +240,7 @@ def structure(snap: GraphSnapshot) -> Structure:
             continue
         can_finish.add(sid)
         stack.extend(p for p in preds.get(sid, []) if p not in can_finish)
-    traps = [sid for sid in order if sid in reached and sid not in can_finish]
+    traps = [sid for sid in order if sid in visited and sid not in can_finish]
     back = back_edges(snap)
     return Structure(
         start=start,

@@ -925,7 +925,7 @@ class Project:
         :meth:`content_hash` identifies the story, not the file.
         """
         title_of = {s.id: s.title for s in self.scenes}
-        scenes = []
+        scenes: list[dict[str, Any]] = []
         for s in self.scenes:
             takes = s.takes
             chosen = s.chosen
@@ -970,7 +970,7 @@ class Project:
         return hashlib.sha256(dumps(self.content()).encode()).hexdigest()
 
     def summary(self) -> dict[str, Any]:
-        snap = self.snapshot(text=False)
+        snap = self.snapshot(text=False, extra=False)
         st = structure(snap)
         title = {s.id: s.title for s in snap.scenes}
         by_choice = {c.id: c for c in snap.choices}
@@ -1002,9 +1002,9 @@ class Project:
         }
 
     # ---- the graph as a whole
-    def snapshot(self, text: bool = True) -> GraphSnapshot:
+    def snapshot(self, text: bool = True, extra: bool = True) -> GraphSnapshot:
         """The whole story graph as plain data, read in a few queries (``text``: with each scene's
-        chosen text). For maps, exports and checks of large stories."""
+        chosen text; ``extra``: with what formats kept). For maps, exports and checks of large stories."""
         texts: dict[str, str] = {}
         counts: dict[str, int] = {}
         if text:
@@ -1028,9 +1028,13 @@ class Project:
                 text=texts.get(r["id"], ""),
                 takes=counts.get(r["id"], 0),
                 characters=tuple(loads(r["characters"], [])),
-                extra=loads(r["extra"], {}),
+                extra=loads(r["extra"], {}) if extra else {},
             )
-            for r in self.db.all("SELECT * FROM scenes ORDER BY seq")
+            for r in self.db.all(
+                "SELECT id, title, tags, characters, x, y, "
+                + ("extra" if extra else "'{}' AS extra")
+                + " FROM scenes ORDER BY seq"
+            )
         ]
         choices = [
             ChoiceInfo(r["id"], r["source"], r["target"], r["label"], r["wanted"], r["kind"])
@@ -1041,7 +1045,7 @@ class Project:
 
     def structure(self) -> Structure:
         """Unreachable scenes, open choices, endings, dead ends and loops with no way out, back edges."""
-        return structure(self.snapshot(text=False))
+        return structure(self.snapshot(text=False, extra=False))
 
     @property
     def unreachable(self) -> list[Scene]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -58,8 +59,8 @@ def now() -> str:
 
 
 def new_id(prefix: str) -> str:
-    """A fresh random row id with a kind prefix (``s_`` scene, ``t_`` take, ...)."""
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
+    """A fresh random row id with a kind prefix (``s_`` scene, ``t_`` take, ...): 12 hex digits."""
+    return f"{prefix}{secrets.token_hex(6)}"
 
 
 def loads(raw: str | None, default: Any = None) -> Any:
