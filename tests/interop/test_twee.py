@@ -210,3 +210,45 @@ def test_names_escape_and_unescape():
     assert twee.parse_link("x->y->Z").target == "Z"
     assert twee.parse_link("Z<-a<-b").label == "a<-b"
     assert (twee.parse_link("say|T").label, twee.parse_link("say|T").target) == ("say", "T")
+
+
+def test_crlf_a_bom_and_case_twins_come_back_as_they_were(tmp_path):
+    src = tmp_path / "win.twee"
+    text = (
+        "\ufeff:: StoryTitle\r\nTwins\r\n\r\n:: StoryData\r\n"
+        '{"ifid": "3b0a5b4c-2d52-4e6b-9f0c-7d1a2b3c4d5e", "format": "SugarCube", "start": "Hub"}\r\n\r\n'
+        ":: Hub\r\nUpper.\r\n[[hub]]\r\n\r\n:: hub\r\nLower.\r\n[[Hub]]\r\n"
+    )
+    src.write_bytes(text.encode("utf-8"))
+    with open_project(tmp_path / "p.wbproj") as project:
+        import_file(src, project)
+        assert [s.title for s in project.scenes] == ["Hub", "hub (2)"]  # titles are unique case-insensitively
+        assert [(c.label, t.title) for c, t in project.scene("Hub").children] == [("hub", "hub (2)")]
+        out = tmp_path / "out.twee"
+        export_project(project, "twee", out)
+        assert out.read_bytes() == src.read_bytes()  # the file's own names, line ends and BOM
+
+
+def test_renaming_a_scene_rewrites_the_link_lines_the_workbench_reads_as_choices(tmp_path):
+    src = tmp_path / "r.twee"
+    src.write_text(":: Start\nGo on.\n[[Onwards->Hall]]\n\n:: Hall\nA hall.\n")
+    with open_project(tmp_path / "p.wbproj") as project:
+        import_file(src, project)
+        project.rename("Hall", "Great Hall")
+        out = tmp_path / "out.twee"
+        export_project(project, "twee", out)
+    text = out.read_text()
+    assert ":: Start\nGo on.\n\n[[Onwards->Great Hall]]\n" in text and ":: Great Hall\nA hall.\n" in text
+
+
+def test_a_library_archive_imports_the_story_named(tmp_path):
+    src = tmp_path / "library.html"
+    src.write_text(
+        '<tw-storydata name="One" startnode="1" ifid="3B0A5B4C-2D52-4E6B-9F0C-7D1A2B3C4D5E">'
+        '<tw-passagedata pid="1" name="A">first</tw-passagedata></tw-storydata>\n'
+        '<tw-storydata name="Two" startnode="1" ifid="4B0A5B4C-2D52-4E6B-9F0C-7D1A2B3C4D5E">'
+        '<tw-passagedata pid="1" name="B">second &amp; last</tw-passagedata></tw-storydata>\n'
+    )
+    with open_project(tmp_path / "p.wbproj") as project:
+        import_file(src, project, story="Two")
+        assert project.title == "Two" and project.scene("B").text == "second & last"

@@ -114,6 +114,8 @@ def node_lines(
                 out.append(f'<<stop>> // open choice: "{lk.target}" is not written yet')
         elif lk.kind == "include":
             out.append(f'// shows "{lk.target}"')
+    if out[-1] == "---":
+        out.append("<<stop>>")  # a node needs a body: an empty scene ends the dialogue
     out.append("===")
     return out
 
@@ -326,6 +328,8 @@ def _simple(
     tags = (headers.get("tags") or "").split()
     text: list[str] = []
     links: list[Link] = []
+    if body == ["<<stop>>"]:
+        return title, tags, "", []
     i = 0
     while i < len(body):
         line = body[i]
