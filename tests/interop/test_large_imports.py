@@ -113,3 +113,49 @@ def test_fifty_thousand_passages_import_in_bounded_time_and_space(tmp_path):
     # before, the same file ran past two minutes and grew the log past 2.5 GB
     assert seconds < 240 and undo_seconds < 120
     assert wal.peak < 400e6
+
+
+IMPORTER = """
+import sys
+from workbench.interop.registry import import_file
+from workbench.story import open_project
+p = open_project(sys.argv[1])
+print("importing", flush=True)
+import_file(sys.argv[2], p)
+print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("wait", [0.3, 1.0, 2.5])
+def test_an_import_killed_midway_leaves_the_project_as_it_was(tmp_path, wait):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    src = tmp_path / "big.twee"
+    src.write_text(hub_story(20_000))
+    path = tmp_path / "k.wbproj"
+    with open_project(path) as p:
+        p.add_scene("Before", "kept")
+        p.undo()  # an empty project with an undo history behind it
+        before = p.content_hash()
+        triggers = p.conn.execute("SELECT count(*) FROM sqlite_master WHERE type='trigger'").fetchone()[0]
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", IMPORTER, str(path), str(src)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "importing"
+    time.sleep(wait)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with open_project(path) as q:
+        assert q.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        done = len(q.scenes) == 20_000
+        if not done:  # killed before it committed: nothing of it is there, and the undo triggers are
+            assert q.content_hash() == before and q.scenes == []
+        assert q.conn.execute("SELECT count(*) FROM sqlite_master WHERE type='trigger'").fetchone()[0] == triggers
+        q.add_scene("After", "x")  # edits are undoable as ever
+        q.undo()
+        assert "After" not in [s.title for s in q.scenes]
