@@ -155,7 +155,10 @@ def test_an_import_killed_midway_leaves_the_project_as_it_was(tmp_path, wait):
         done = len(q.scenes) == 20_000
         if not done:  # killed before it committed: nothing of it is there, and the undo triggers are
             assert q.content_hash() == before and q.scenes == []
-        assert q.conn.execute("SELECT count(*) FROM sqlite_master WHERE type='trigger'").fetchone()[0] == triggers
+        assert (
+            q.conn.execute("SELECT count(*) FROM sqlite_master WHERE type='trigger'").fetchone()[0]
+            == triggers
+        )
         q.add_scene("After", "x")  # edits are undoable as ever
         q.undo()
         assert "After" not in [s.title for s in q.scenes]

@@ -958,6 +958,9 @@ class Project:
         formats = {k: v for k, v in self.db.all_meta().items() if k.startswith(FORMAT_META_PREFIX)}
         if formats:
             out["formats"] = formats
+        entries = [title_of[e] for e in loads(self.get_meta("entries") or "[]", []) if e in title_of]
+        if entries:
+            out["entries"] = entries
         specials = [
             {"name": x.name, "tags": x.tags, "text": x.text, "format": x.format, "extra": x.extra}
             for x in self.specials
