@@ -74,7 +74,11 @@ class TakeNotFound(StoryError, KeyError):
 
 
 class CycleError(StoryError):
-    """A choice would make the story loop back on itself."""
+    """A choice would make the story loop back on itself.
+
+    Kept for compatibility: the story graph may loop (hubs, "back to the square", "try again"),
+    so nothing in Story Workbench raises it for a loop any more. Code that caught it still runs.
+    """
 
 
 class AmbiguousPathError(StoryError):

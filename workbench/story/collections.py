@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BranchNotFound, CharacterNotFound, DuplicateName, InvalidInput, StoryError
 from ..seeding import stable_int
-from .handles import Branch, Character, LoreEntry, Scene, clean_title
+from .handles import Branch, Character, LoreEntry, Scene, Special, clean_title
 from .model import CHARACTER_FIELDS, Asset, default_palette
 from .storage import dumps, loads, new_id, now
 
 if TYPE_CHECKING:
     from .project import Project
 
-__all__ = ["Assets", "Branches", "Cast", "Lore", "clean_branch_name"]
+__all__ = ["Assets", "Branches", "Cast", "Lore", "Specials", "clean_branch_name"]
 
 DEFAULT_BRANCH = "main"
 
@@ -277,6 +277,61 @@ class Assets:
 
     def __len__(self) -> int:
         return self.project.db.scalar("SELECT count(*) AS n FROM assets")
+
+
+class Specials:
+    """A story format's passages that are not scenes (scripts, stylesheets, ``StoryInit``, ink
+    functions...), kept verbatim in file order so exports write them back."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+
+    def __iter__(self) -> Iterator[Special]:
+        rows = self.project.db.all("SELECT id FROM specials ORDER BY seq")
+        return iter([Special(self.project, r["id"]) for r in rows])
+
+    def __len__(self) -> int:
+        return self.project.db.scalar("SELECT count(*) AS n FROM specials")
+
+    def of(self, fmt: str) -> list[Special]:
+        """The special passages that came from format ``fmt``."""
+        rows = self.project.db.all("SELECT id FROM specials WHERE format=? ORDER BY seq", (fmt,))
+        return [Special(self.project, r["id"]) for r in rows]
+
+    def add(
+        self,
+        name: str,
+        text: str,
+        tags: Iterable[str] = (),
+        format: str = "",
+        extra: Mapping[str, Any] | None = None,
+    ) -> Special:
+        """Keep a special passage (one undoable step)."""
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInput("a special passage needs a name")
+        if not isinstance(text, str):
+            raise InvalidInput("a special passage's text must be text")
+        data = dict(extra or {})
+        json.dumps(data)
+        sid = new_id("p_")
+        with self.project.transaction(f"keep {name}"):
+            self.project.db.execute(
+                "INSERT INTO specials(id, name, tags, text, format, extra, seq) VALUES(?,?,?,?,?,?,?)",
+                (
+                    sid,
+                    name,
+                    dumps([str(t) for t in tags]),
+                    text,
+                    format,
+                    dumps(data),
+                    self.project.db.next_seq("specials"),
+                ),
+            )
+        return Special(self.project, sid)
+
+    def remove(self, special: Special) -> None:
+        with self.project.transaction("remove special passage"):
+            self.project.db.execute("DELETE FROM specials WHERE id=?", (special.id,))
 
 
 class Branches(Mapping[str, Branch]):

@@ -31,14 +31,21 @@ __all__ = [
     "FeedbackEvent",
     "LoreEntry",
     "Scene",
+    "Special",
     "Take",
     "clean_text",
     "clean_title",
+    "CHOICE_KINDS",
+    "ENDING_TAG",
 ]
 
 MAX_TITLE = 200
 MAX_TEXT = 2_000_000  # characters in one take
 HUMAN_RATER = "writer"
+ENDING_TAG = "ending"  # a scene tagged so is an ending: a reader who reaches it is not stuck
+# "choice": the reader picks it; "goto": the story moves on by itself (Ink divert, <<goto>>, (go-to:));
+# "include": the scene shows another scene's text (<<include>>, (display:)), a reference, not a way out
+CHOICE_KINDS = ("choice", "goto", "include")
 
 
 def clean_title(title: Any, what: str = "title") -> str:
@@ -66,29 +73,45 @@ def clean_text(text: Any) -> str:
 
 @dataclass(frozen=True)
 class Choice:
-    """A labelled edge of the story graph."""
+    """A labelled edge of the story graph.
+
+    An *open* choice has no target yet (``target_id`` is None): it names the scene it wants
+    (``wanted``), like a Twine link to a passage not yet written. ``kind`` is ``"choice"`` (the
+    reader picks it), ``"goto"`` (the story moves on by itself) or ``"include"`` (a reference:
+    the scene shows the target's text).
+    """
 
     project: Project
     id: str
     source_id: str
-    target_id: str
+    target_id: str | None
     label: str
+    wanted: str | None = None
+    kind: str = "choice"
 
     @property
     def source(self) -> Scene:
         return Scene(self.project, self.source_id)
 
     @property
-    def target(self) -> Scene:
-        return Scene(self.project, self.target_id)
+    def target(self) -> Scene | None:
+        """The scene it leads to, or None for an open choice."""
+        return Scene(self.project, self.target_id) if self.target_id is not None else None
+
+    @property
+    def is_open(self) -> bool:
+        """True when the scene behind this choice is not written yet."""
+        return self.target_id is None
 
     @classmethod
     def from_row(cls, project: Project, row: sqlite3.Row) -> Choice:
         """The choice stored in a ``choices`` row."""
-        return cls(project, row["id"], row["source"], row["target"], row["label"])
+        return cls(project, row["id"], row["source"], row["target"], row["label"], row["wanted"], row["kind"])
 
     def __repr__(self) -> str:
-        return f"Choice({self.label!r}: {self.source_id} -> {self.target_id})"
+        to = self.target_id if self.target_id is not None else f"open: {self.wanted!r}"
+        kind = "" if self.kind == "choice" else f" [{self.kind}]"
+        return f"Choice({self.label!r}: {self.source_id} -> {to}{kind})"
 
 
 class _Handle:
@@ -159,6 +182,21 @@ class Scene(_Handle):
         return self.row()["summary"]
 
     @property
+    def extra(self) -> dict[str, Any]:
+        """What the scene's source format said that the workbench does not model, kept verbatim
+        for export (by format name, e.g. ``extra["twine"]``)."""
+        return loads(self.row()["extra"], {})
+
+    @property
+    def is_ending(self) -> bool:
+        """Whether the writer marked this scene as an ending (the tag ``ending``)."""
+        return any(t.casefold() == ENDING_TAG for t in self.tags)
+
+    @is_ending.setter
+    def is_ending(self, value: bool) -> None:
+        self.project.mark_ending(self, value)
+
+    @property
     def takes(self) -> list[Take]:
         self.row()
         rows = self.project.db.all("SELECT id FROM takes WHERE scene_id=? ORDER BY seq", (self.id,))
@@ -176,8 +214,22 @@ class Scene(_Handle):
 
     @property
     def children(self) -> list[tuple[Choice, Scene]]:
-        rows = self.project.db.all("SELECT * FROM choices WHERE source=? ORDER BY seq", (self.id,))
+        """The choices that lead to a scene, with that scene (open choices are in :attr:`choices`)."""
+        rows = self.project.db.all(
+            "SELECT * FROM choices WHERE source=? AND target IS NOT NULL ORDER BY seq", (self.id,)
+        )
         return [(Choice.from_row(self.project, r), Scene(self.project, r["target"])) for r in rows]
+
+    @property
+    def choices(self) -> list[Choice]:
+        """Every choice out of this scene in order, open ones (no scene yet) included."""
+        rows = self.project.db.all("SELECT * FROM choices WHERE source=? ORDER BY seq", (self.id,))
+        return [Choice.from_row(self.project, r) for r in rows]
+
+    @property
+    def open_choices(self) -> list[Choice]:
+        """The choices out of this scene whose scene is not written yet."""
+        return [c for c in self.choices if c.is_open]
 
     @property
     def parents(self) -> list[tuple[Choice, Scene]]:
@@ -357,6 +409,44 @@ class Character(_Handle):
             return f"Character(<removed>, id={self.id!r})"
 
 
+class Special(_Handle):
+    """A story-format passage that is not a scene (a script, a stylesheet, ``StoryInit``, an ink
+    function...), kept verbatim so exports write it back."""
+
+    def row(self) -> sqlite3.Row:
+        row = self.project.db.one("SELECT * FROM specials WHERE id=?", (self.id,))
+        if row is None:
+            raise InvalidInput(f"the special passage {self.id!r} no longer exists")
+        return row
+
+    @property
+    def name(self) -> str:
+        return self.row()["name"]
+
+    @property
+    def tags(self) -> list[str]:
+        return loads(self.row()["tags"], [])
+
+    @property
+    def text(self) -> str:
+        return self.row()["text"]
+
+    @property
+    def format(self) -> str:
+        """The format it came from (``"twine"``, ``"ink"``, ``"yarn"``)."""
+        return self.row()["format"]
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        return loads(self.row()["extra"], {})
+
+    def __repr__(self) -> str:
+        try:
+            return f"Special({self.name!r}, {self.format}, tags={self.tags})"
+        except InvalidInput:
+            return f"Special(<removed>, id={self.id!r})"
+
+
 @dataclass(frozen=True)
 class LoreEntry:
     id: str
@@ -377,7 +467,7 @@ class LoreEntry:
 
 @dataclass(frozen=True)
 class Branch:
-    """A named, explicit ordered path of scenes from the start."""
+    """A named, explicit ordered path of scenes from the start; it may revisit a scene (a loop)."""
 
     project: Project
     name: str
