@@ -2,6 +2,7 @@
 #   make demo   build the sample project and render its pitch report on the embedded default model
 #   make test   install everything the tests need (Python, Node validators, Chromium) and run the suite
 #   make lab    JupyterLab on the notebooks, offline
+#   make docs   the documentation site in site/ (offline; warnings are errors)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -18,7 +19,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast lab lint typecheck system-deps node-deps bench clean screenshots
+.PHONY: install demo test test-fast lab lint typecheck system-deps node-deps bench clean screenshots docs
 
 install: $(STAMP)
 
@@ -64,8 +65,8 @@ lab: install
 	$(VENV)/bin/jupyter lab --no-browser --ServerApp.token='' --ServerApp.ip=127.0.0.1 notebooks/
 
 lint: install
-	$(VENV)/bin/ruff check workbench tests bench
-	$(VENV)/bin/ruff format --check workbench tests bench
+	$(VENV)/bin/ruff check workbench tests bench docs
+	$(VENV)/bin/ruff format --check workbench tests bench docs
 
 typecheck: install
 	$(VENV)/bin/mypy workbench
@@ -81,5 +82,10 @@ bench: install
 screenshots: install system-deps
 	WORKBENCH_DOCS_SCREENSHOTS=1 $(PY) -m pytest -m browser tests/browser/test_serve.py tests/browser/test_jupyterlab.py
 
+# the documentation site: the notebooks as the tests ran them (run first where missing), then
+# `mkdocs build --strict` into site/ (tests/docs/test_site.py runs the same build)
+docs: install node-deps
+	$(PY) docs/build_docs.py --site-dir site
+
 clean:
-	rm -rf out .pytest_cache
+	rm -rf out .pytest_cache site
