@@ -296,3 +296,30 @@ def test_missing_executed_notebooks_are_named(
 def test_readme_points_to_the_docs() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "make docs" in readme and "site/index.html" in readme
+
+
+def test_every_cli_argument_says_what_it_means() -> None:
+    """The generated reference has a meaning in every row: each argument has help text."""
+    import argparse
+
+    from workbench.cli import build_parser
+
+    parser = build_parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    silent = [
+        f"{name} {action.dest}"
+        for name, sub in subs.items()
+        for action in sub._actions
+        if not action.help and not isinstance(action, argparse._HelpAction)
+    ]
+    assert not silent, f"arguments without help: {silent}"
+
+
+def test_docstrings_read_as_markdown() -> None:
+    griffe_doctest = hook("griffe_doctest")
+    text = "Raises :class:`~workbench.errors.PluginError`.\n\n>>> f(1)  # doctest: +SKIP\n2\n\nAfter."
+    out = griffe_doctest.ROLE.sub(griffe_doctest._role, text)
+    out = griffe_doctest.fence_doctests(out)
+    assert out == "Raises `PluginError`.\n\n```pycon\n>>> f(1)\n2\n```\n\nAfter."
+    indented = "Examples:\n    >>> f(1)\n    2"
+    assert griffe_doctest.fence_doctests(indented) == indented  # a Google "Examples:" section stays
