@@ -300,9 +300,12 @@ def test_reproduce_a_report_from_its_provenance(tmp_path: Path, capsys) -> None:
 
     story = tmp_path / "skerry.story"
     project = workbench.build_sample(story)
-    project.add_scene("Night Watch", after="The Lamp Goes Dark", choice="Mara keeps watch", branch="main")
+    project.branches["pitch"] = project.start  # a branch whose last scene has no take: the report writes one
+    project.add_scene("Night Watch", after=project.start, choice="Mara keeps watch", branch="pitch")
     project.close()
-    pitch = run_report(story, tmp_path / "pitch.html", seed=5, media=False, max_new_tokens=16, progress=False)
+    pitch = run_report(
+        story, tmp_path / "pitch.html", branch="pitch", seed=5, media=False, max_new_tokens=16, progress=False
+    )
     ns = example("reproduce_report.py")
     assert ns["reproduce"](story, pitch, tmp_path / "again.html") is True
     out = capsys.readouterr().out
