@@ -35,7 +35,16 @@ WAY_OUT = ("choice", "goto")  # kinds a reader can leave a scene by (an include 
 # --------------------------------------------------------------------------- snapshots
 @dataclass(frozen=True)
 class SceneInfo:
-    """One scene as plain data (the chosen take's text, not every take)."""
+    """One scene as plain data, as :meth:`~workbench.story.project.Project.snapshot` reads it.
+
+    ``text`` is the chosen take's text (empty when the snapshot was read without text), ``takes``
+    how many takes the scene has, ``extra`` what story formats kept about it. A snapshot is a
+    copy: changing the project does not change it, and it never touches the file.
+
+    >>> scene = SceneInfo("s_1", "The Light Returns", tags=("Ending",), text="Dawn.", takes=2)
+    >>> scene.title, scene.is_ending, scene.position
+    ('The Light Returns', True, None)
+    """
 
     id: str
     title: str
@@ -48,12 +57,23 @@ class SceneInfo:
 
     @property
     def is_ending(self) -> bool:
+        """Whether the scene is tagged ``ending`` (in any case): a reader who reaches it is not stuck."""
         return any(t.casefold() == ENDING_TAG for t in self.tags)
 
 
 @dataclass(frozen=True)
 class ChoiceInfo:
-    """One choice as plain data; ``target`` is None for an open choice (``wanted`` names its scene)."""
+    """One choice as plain data: a labelled edge from scene id ``source`` to scene id ``target``.
+
+    ``target`` is None for an open choice (its scene is not written yet; ``wanted`` names it).
+    ``kind`` is one of :data:`~workbench.story.handles.CHOICE_KINDS`: ``"choice"`` (the reader
+    picks it), ``"goto"`` (the story moves on by itself) or ``"include"`` (a reference, not a way out).
+
+    >>> ChoiceInfo("x_1", "s_1", None, "Ask the ferryman", wanted="The Ferry").is_open
+    True
+    >>> ChoiceInfo("x_2", "s_1", "s_2", "Climb the tower").is_open
+    False
+    """
 
     id: str
     source: str
@@ -64,12 +84,39 @@ class ChoiceInfo:
 
     @property
     def is_open(self) -> bool:
+        """True when the choice has no target yet (the scene behind it is to be written)."""
         return self.target is None
 
 
 @dataclass
 class GraphSnapshot:
-    """The whole story graph at one moment: scenes in creation order, choices in order."""
+    """The whole story graph at one moment: scenes in creation order, choices in order.
+
+    :meth:`~workbench.story.project.Project.snapshot` reads one from a project in a few queries;
+    the analyses of this module (:func:`structure`, :func:`reachable`, :func:`back_edges`,
+    :func:`on_loops`) take one, so they work on a story of any size without asking the file per
+    scene. ``start`` is the start scene's id (None in an empty story), ``entries`` the scenes a
+    reader can enter besides the start (a story format's menu). Built from its lists, it indexes
+    them: ``by_id`` (scene id to :class:`SceneInfo`), ``out`` and ``into`` (scene id to the
+    choices out of it and into it, in order).
+
+    >>> snap = GraphSnapshot(
+    ...     scenes=[SceneInfo("a", "Harbour"), SceneInfo("b", "Tower"), SceneInfo("c", "Shore")],
+    ...     choices=[
+    ...         ChoiceInfo("x1", "a", "b", "Climb the hill"),
+    ...         ChoiceInfo("x2", "b", "a", "Go back down"),
+    ...         ChoiceInfo("x3", "b", "c", "The stairs give way", kind="goto"),
+    ...         ChoiceInfo("x4", "a", None, "Ask the ferryman", wanted="Ferry"),
+    ...     ],
+    ...     start="a",
+    ... )
+    >>> snap.successors("b"), snap.successors("b", kinds=("choice",))
+    (['a', 'c'], ['a'])
+    >>> [c.label for c in snap.out["a"]], [c.label for c in snap.into["a"]]
+    (['Climb the hill', 'Ask the ferryman'], ['Go back down'])
+    >>> sorted(reachable(snap, [snap.start]))
+    ['a', 'b', 'c']
+    """
 
     scenes: list[SceneInfo]
     choices: list[ChoiceInfo]
@@ -86,6 +133,8 @@ class GraphSnapshot:
                 self.into.setdefault(c.target, []).append(c)
 
     def successors(self, sid: str, kinds: Sequence[str] | None = None) -> list[str]:
+        """The ids of the scenes the choices out of scene ``sid`` lead to, in the choices' order
+        (open choices left out; only choices of ``kinds`` when given). An unknown id has none."""
         return [
             c.target
             for c in self.out.get(sid, [])
@@ -199,6 +248,25 @@ class Structure:
     - ``traps``: scenes a reader can reach, and leave, but from which no ending and no way out of
       the story can be reached (a loop with no exit);
     - ``back_edges``: choices that lead back (loops), as the branch map draws them.
+
+    :func:`structure` computes it from a :class:`GraphSnapshot`;
+    :meth:`~workbench.story.project.Project.structure` from a project. Here a harbour leads into a
+    maze that only loops on itself (a trap), a draft nothing leads to, and a choice not written yet:
+
+    >>> snap = GraphSnapshot(
+    ...     [SceneInfo("a", "Harbour"), SceneInfo("b", "Maze"), SceneInfo("c", "Draft")],
+    ...     [
+    ...         ChoiceInfo("x1", "a", "b", "Enter the maze"),
+    ...         ChoiceInfo("x2", "b", "b", "Turn left again"),
+    ...         ChoiceInfo("x3", "a", None, "Take the ferry"),
+    ...     ],
+    ...     start="a",
+    ... )
+    >>> st = structure(snap)
+    >>> st.unreachable, st.open_choices, st.traps, st.back_edges
+    (['c'], ['x3'], ['b'], ['x2'])
+    >>> st.stuck
+    ['b']
     """
 
     start: str | None
@@ -256,7 +324,26 @@ def structure(snap: GraphSnapshot) -> Structure:
 # --------------------------------------------------------------------------- bulk input
 @dataclass
 class NewScene:
-    """A scene to add with :meth:`~workbench.story.project.Project.add_story`."""
+    """A scene to add with :meth:`~workbench.story.project.Project.add_story`.
+
+    Plain input, checked only when the story is added: ``text`` becomes the scene's first take
+    (chosen), ``extra`` is what a story format keeps about the scene, by format name, and ``line``
+    is where the scene starts in an imported file, so an error can name it. An importer builds
+    the whole graph as lists of these and writes it in one transaction (one undo step):
+
+    >>> import pathlib, tempfile
+    >>> from workbench.story.project import open_project
+    >>> project = open_project(pathlib.Path(tempfile.mkdtemp()) / "imported.story")
+    >>> scenes = project.add_story(
+    ...     [NewScene("Harbour", "Gulls over the quay."), NewScene("Tower", tags=["ending"], line=7)],
+    ...     [NewChoice(0, "Climb the hill", target=1), NewChoice(0, "Take the ferry", wanted="Ferry")],
+    ... )
+    >>> [s.title for s in scenes], project.start.title, scenes[0].text
+    (['Harbour', 'Tower'], 'Harbour', 'Gulls over the quay.')
+    >>> project.undo_label
+    'add story'
+    >>> project.close()
+    """
 
     title: str
     text: str = ""
@@ -269,7 +356,28 @@ class NewScene:
 
 @dataclass
 class NewChoice:
-    """A choice between two :class:`NewScene` (indices), or an open one (``target`` None, ``wanted`` set)."""
+    """A choice to add with :meth:`~workbench.story.project.Project.add_story`: ``source`` and
+    ``target`` are indices into the list of :class:`NewScene` added with it.
+
+    Without a ``target`` it is an open choice to a scene not written yet, called ``wanted``
+    (default: the label). ``kind`` is one of :data:`~workbench.story.handles.CHOICE_KINDS`;
+    ``line`` is where it was read in an imported file (named in errors).
+
+    >>> import pathlib, tempfile
+    >>> from workbench.story.project import open_project
+    >>> project = open_project(pathlib.Path(tempfile.mkdtemp()) / "loop.story")
+    >>> hub, cellar = project.add_story(
+    ...     [NewScene("Hub"), NewScene("Cellar")],
+    ...     [
+    ...         NewChoice(0, "Go down", target=1),
+    ...         NewChoice(1, "Back up", target=0),  # a loop back to the hub
+    ...         NewChoice(0, "Open the attic", wanted="Attic"),  # an open choice
+    ...     ],
+    ... )
+    >>> [c.label for c in hub.open_choices], [s.title for _, s in cellar.children]
+    (['Open the attic'], ['Hub'])
+    >>> project.close()
+    """
 
     source: int
     label: str
@@ -281,7 +389,23 @@ class NewChoice:
 
 @dataclass
 class NewSpecial:
-    """A non-scene passage kept verbatim (see :class:`~workbench.story.handles.Special`)."""
+    """A story format's passage that is not a scene (a script, a stylesheet, ``StoryInit``...), to
+    keep verbatim with :meth:`~workbench.story.project.Project.add_story`; it is then a
+    :class:`~workbench.story.handles.Special` in ``project.specials``, written back on export.
+
+    ``format`` names the story format it came from; ``line`` is where it was read (named in errors).
+
+    >>> import pathlib, tempfile
+    >>> from workbench.story.project import open_project
+    >>> project = open_project(pathlib.Path(tempfile.mkdtemp()) / "kept.story")
+    >>> _ = project.add_story(
+    ...     [NewScene("Harbour")],
+    ...     specials=[NewSpecial("StoryInit", "<<set $lamp to false>>", format="twine")],
+    ... )
+    >>> [(x.name, x.format, x.text) for x in project.specials]
+    [('StoryInit', 'twine', '<<set $lamp to false>>')]
+    >>> project.close()
+    """
 
     name: str
     text: str = ""

@@ -9,6 +9,13 @@ cast snapshot, lore, special passages of imported story formats (kept verbatim),
 The parts: :mod:`.storage` (the file, transactions, undo, opening), :mod:`.handles`
 (``Scene``, ``Take``, ``Character``... thin handles that read on demand), :mod:`.collections`
 (cast, lore, assets, branches) and this module's :class:`Project`, which ties them together.
+
+The examples in this module share a scratch folder and the sample story:
+
+    >>> import pathlib, tempfile
+    >>> import workbench
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> project = workbench.build_sample(folder / "sample.story")
 """
 
 from __future__ import annotations
@@ -118,18 +125,39 @@ __all__ = [
 ]
 
 AUTO_RATER = "auto"
+"""The rater of choices a program makes (a scene's first take chosen on its own, a report run
+picking the take it generated): kept in the feedback log, never exported as a human preference."""
 TAKE_SOURCES = ("writer", "model", "edit", "import")
+"""Where a take's text can come from: the writer, a model, a hand edit of another take, an import."""
 FEEDBACK_KINDS = ("rate", "choose", "edit", "ab")
+"""The kinds of feedback event: a rating, a pick over the sibling takes, an edit (preferred over its
+original), a blind A/B pick (see :class:`~workbench.story.handles.FeedbackEvent`)."""
 META_FIELDS = ("title", "logline", "genre", "style", "author_note")
-MAX_LABEL = 500  # characters in a choice label
-# Limits of one add_story call (an import): beyond them the file is refused before anything is written.
+"""The project settings that are part of the story: each is a property of :class:`Project`, and
+:meth:`Project.content` holds them (with the IFID)."""
+MAX_LABEL = 500
+"""The most characters a choice label may have (:func:`clean_label`)."""
 MAX_STORY_SCENES = 100_000
+"""The most scenes one :meth:`Project.add_story` call (an import) may bring; beyond it the story is
+refused with :class:`~workbench.errors.TooLarge` before anything is written."""
 MAX_STORY_CHOICES = 500_000
+"""The most choices one :meth:`Project.add_story` call (an import) may bring; beyond it the story is
+refused with :class:`~workbench.errors.TooLarge` before anything is written."""
 MAX_CHOICES_PER_SCENE = 1_000
+"""The most choices out of one scene, open ones included: one more raises
+:class:`~workbench.errors.TooLarge` (in an import, before anything is written)."""
 
 
 def clean_label(label: Any) -> str:
-    """A choice label as one line; :class:`InvalidInput` when empty or too long."""
+    """A choice label as one line; :class:`InvalidInput` when empty, not text or too long.
+
+    >>> clean_label("  Climb the\\n   tower ")
+    'Climb the tower'
+    >>> clean_label("x" * (MAX_LABEL + 1))
+    Traceback (most recent call last):
+    ...
+    workbench.errors.InvalidInput: a choice label can have at most 500 characters (this one has 501)
+    """
     if not isinstance(label, str):
         raise InvalidInput(f"a choice label must be text, not {type(label).__name__}")
     label = " ".join(label.split())
@@ -157,7 +185,25 @@ def _reached_avoiding(succ: Mapping[str, list[str]], root: str, avoid: set[str])
 
 
 class Project:
-    """An open project file. Use :func:`open_project` to get one."""
+    """An open project file. Use :func:`open_project` to get one.
+
+    A project reads the file whenever asked, so it sees changes made by another process; every
+    change is one transaction and one undo step (:meth:`undo` takes back the last, whoever made
+    it). Its collections are attributes: ``cast``, ``lore``, ``assets``, ``branches`` and
+    ``specials``. A project is a context manager that closes the file on leaving.
+
+    >>> story = open_project(folder / "ferry.story", title="The Ferry")
+    >>> harbour = story.add_scene("Harbour", "EXT. HARBOUR QUAY - NIGHT\\n\\nGulls wheel over the quay.")
+    >>> tower = story.add_scene("Tower", choice="Climb the hill")  # follows the tip of main
+    >>> back = story.connect(tower, harbour, "Go back down")  # a loop
+    >>> story.start == harbour, [s.title for s in story.branches["main"].scenes]
+    (True, ['Harbour', 'Tower'])
+    >>> [s.title for s in story.path(tower)], story.structure().back_edges == [back.id]
+    (['Harbour', 'Tower'], True)
+    >>> story.undo(), len(story.choices)
+    ('connect scenes', 1)
+    >>> story.close()
+    """
 
     def __init__(self, file: Path, conn: sqlite3.Connection) -> None:
         self.file = file  # the project file (``path()`` is the story so far)
@@ -171,6 +217,8 @@ class Project:
     # ---- storage
     @property
     def conn(self) -> sqlite3.Connection:
+        """The open SQLite connection (:class:`~workbench.errors.ProjectClosed` once closed). Only
+        the story layer runs SQL; other parts use the project's methods."""
         return self.db.conn
 
     @contextlib.contextmanager
@@ -194,6 +242,8 @@ class Project:
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` was called (reading a closed project raises
+        :class:`~workbench.errors.ProjectClosed`)."""
         return self.db.closed
 
     def __enter__(self) -> Project:
@@ -234,6 +284,8 @@ class Project:
 
     @property
     def ifid(self) -> str:
+        """The story's IFID: an upper-case UUID that names it across Twine and Twee round trips.
+        Setting it checks it is a UUID (:class:`~workbench.errors.InvalidInput`); one undoable step."""
         return self.get_meta("ifid")
 
     @ifid.setter
@@ -247,14 +299,23 @@ class Project:
     # ---- scenes
     @property
     def scenes(self) -> list[Scene]:
+        """Every scene, in the order they were added (drafts no path reaches included)."""
         return [Scene(self, r["id"]) for r in self.db.all("SELECT id FROM scenes ORDER BY seq")]
 
     @property
     def start(self) -> Scene | None:
+        """The start scene (the first scene added, or the one an import named); None in an empty story."""
         sid = self.get_meta("start")
         return Scene(self, sid) if sid else None
 
     def scene(self, id_or_title: str | Scene) -> Scene:
+        """The scene with this id or title (an exact match first, then any case); a
+        :class:`Scene` given is checked to still exist. :class:`~workbench.errors.SceneNotFound`
+        otherwise.
+
+        >>> project.scene("the lamp goes dark").title
+        'The Lamp Goes Dark'
+        """
         if isinstance(id_or_title, Scene):
             id_or_title.row()
             return id_or_title
@@ -269,6 +330,7 @@ class Project:
 
     @property
     def choices(self) -> list[Choice]:
+        """Every choice of the story in the order they were made, open ones included."""
         return [Choice.from_row(self, r) for r in self.db.all("SELECT * FROM choices ORDER BY seq")]
 
     def title_taken(self, title: str) -> bool:
@@ -514,6 +576,7 @@ class Project:
             self.db.execute("DELETE FROM choices WHERE id=?", (choice.id,))
 
     def relabel(self, choice: Choice, label: str) -> None:
+        """Change what a choice says (checked by :func:`clean_label`); one undoable step."""
         label = clean_label(label)
         with self.transaction("relabel choice"):
             self.db.execute("UPDATE choices SET label=? WHERE id=?", (label, choice.id))
@@ -528,6 +591,9 @@ class Project:
         summary: str | None = None,
         label: str = "edit scene",
     ) -> None:
+        """Change a scene's tags, characters, position or summary in one undoable step named
+        ``label``; what is left out stays as it is (``position=None`` clears the position). The
+        :class:`Scene` properties' setters call this."""
         with self.transaction(label):
             scene.row()
             if tags is not None:
@@ -555,6 +621,7 @@ class Project:
         self.update_scene(scene, tags=tags, label="mark ending" if ending else "unmark ending")
 
     def set_summary(self, scene: Scene, summary: str) -> None:
+        """Store a scene's summary (:attr:`Scene.summary`); one undoable step."""
         self.update_scene(scene, summary=summary, label="summarise scene")
 
     # ---- paths and branches
@@ -655,6 +722,11 @@ class Project:
         return self.branches[name]
 
     def unique_branch_name(self, base: str) -> str:
+        """``base`` (cut to 70 characters), or ``base 2``, ``base 3``... whichever branch name is free.
+
+        >>> project.unique_branch_name("ines"), project.unique_branch_name("rowing")
+        ('ines 2', 'rowing')
+        """
         base = clean_branch_name(base)[:70]
         name, n = base, 1
         while name in self.branches:
@@ -783,6 +855,12 @@ class Project:
         parent: Take | None,
         choose: bool | None,
     ) -> Take:
+        """Add a take to ``scene`` (what :meth:`Scene.add_take` calls); one undoable step.
+
+        ``source`` is one of :data:`TAKE_SOURCES`, ``provenance`` JSON-safe data on how the text
+        was made, ``parent`` the take it was made from. ``choose=True`` makes it the chosen take;
+        ``None`` chooses it only when the scene has none yet (logged with :data:`AUTO_RATER`).
+        """
         text = clean_text(text)
         if source not in TAKE_SOURCES:
             raise InvalidInput(f"a take's source is one of {', '.join(TAKE_SOURCES)}, not {source!r}")
@@ -836,6 +914,7 @@ class Project:
         return self.db.all(sql + " ORDER BY seq", params)
 
     def chosen_take_id(self, scene_id: str) -> str | None:
+        """The id of the scene's chosen take (its latest pick or edit not undone), or None."""
         rows = self._live_events(
             "e.scene_id=? AND e.kind IN ('choose','edit') AND EXISTS (SELECT 1 FROM takes t WHERE t.id=e.take_id)",
             (scene_id,),
@@ -843,6 +922,7 @@ class Project:
         return rows[-1]["take_id"] if rows else None
 
     def rating_of(self, take_id: str) -> int | None:
+        """The take's latest rating in stars that has not been undone, or None."""
         rows = self._live_events("e.take_id=? AND e.kind='rate'", (take_id,))
         return loads(rows[-1]["value"]) if rows else None
 
@@ -852,6 +932,8 @@ class Project:
         return rater.strip()
 
     def choose_take(self, take: Take, rater: str) -> None:
+        """Make ``take`` its scene's chosen take, logged by ``rater`` as chosen over each of its
+        siblings (what :meth:`Take.choose` calls); one undoable step."""
         rater = self._check_rater(rater)
         with self.transaction("choose take"):
             scene = take.scene
@@ -859,6 +941,8 @@ class Project:
             self._event("choose", rater, take, others)
 
     def rate_take(self, take: Take, stars: int, rater: str) -> None:
+        """Log ``rater``'s rating of ``take``, a whole number of stars from 1 to 5
+        (:class:`~workbench.errors.InvalidInput` otherwise); one undoable step."""
         rater = self._check_rater(rater)
         if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
             raise InvalidInput(f"a rating is a whole number of stars from 1 to 5, not {stars!r}")
@@ -867,6 +951,9 @@ class Project:
             self._event("rate", rater, take, value=stars)
 
     def edit_take(self, take: Take, text: str, rater: str) -> Take:
+        """A hand edit (what :meth:`Take.edit` calls): a new take of source ``"edit"`` made from
+        ``take``, chosen and logged as preferred over it; one undoable step. The same text again
+        raises :class:`~workbench.errors.InvalidInput`."""
         rater = self._check_rater(rater)
         text = clean_text(text)
         if text == take.text:
@@ -904,6 +991,7 @@ class Project:
         ]
 
     def take(self, take_id: str) -> Take:
+        """The take with this id; :class:`~workbench.errors.TakeNotFound` when there is none."""
         t = Take(self, take_id)
         t.row()
         return t
@@ -970,9 +1058,20 @@ class Project:
         return out
 
     def content_hash(self) -> str:
+        """The sha256 (hex) of :meth:`content`: it names the story, not the file, so two projects
+        built the same way have the same hash and any change to the story changes it."""
         return hashlib.sha256(dumps(self.content()).encode()).hexdigest()
 
     def summary(self) -> dict[str, Any]:
+        """An overview as plain data (what ``workbench info --json`` prints): title, logline, genre,
+        IFID; how many scenes, choices, takes, lore entries, assets and loops; each branch's length;
+        the cast's names; and by title the unreachable scenes, open choices, endings, the scenes
+        where a reader gets stuck and the special passages kept.
+
+        >>> info = project.summary()
+        >>> info["scenes"], info["branches"], info["open_choices"], info["stuck"]
+        (7, {'main': 5, 'ines': 5}, [], ['The Light Returns'])
+        """
         snap = self.snapshot(text=False, extra=False)
         st = structure(snap)
         title = {s.id: s.title for s in snap.scenes}
@@ -1337,7 +1436,17 @@ def open_project(path: str | os.PathLike[str], create: bool = True, title: str |
     """Open a project file, creating it when it does not exist (unless ``create=False``).
 
     A file that is not a project, is damaged, or was written by a newer version raises a clear
-    :class:`~workbench.errors.ProjectError` and is left byte-for-byte as it was.
+    :class:`~workbench.errors.ProjectError` and is left byte-for-byte as it was. A new
+    project is titled ``title``, else after the file's name; an older file is brought up to date.
+
+    >>> draft = open_project(folder / "night_ferry.story")
+    >>> draft.title, draft.scenes, draft.closed
+    ('night ferry', [], False)
+    >>> draft.close()
+    >>> open_project(folder / "elsewhere.story", create=False)
+    Traceback (most recent call last):
+    ...
+    workbench.errors.ProjectNotFound: there is no project at .../elsewhere.story
     """
     p = Path(path).expanduser()
     if p.exists():
