@@ -4,6 +4,9 @@
 (``BEGIN IMMEDIATE``; nested calls join the outer one), and one outer transaction is one
 undo step: the undo triggers of :mod:`.schema` write the inverse SQL of each change into
 ``undolog``, and :meth:`Database.undo` replays one step backwards inside a write transaction.
+Bulk writes (an import of thousands of scenes) pause the triggers with
+:meth:`Database.undo_triggers_paused` and record a few compact inverse statements instead
+(:meth:`Database.log_undo`), so the undo log stays small and the import is still one undo step.
 
 Only the story layer talks SQL; everything above it uses :class:`~workbench.story.project.Project`.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -55,8 +59,8 @@ def now() -> str:
 
 
 def new_id(prefix: str) -> str:
-    """A fresh random row id with a kind prefix (``s_`` scene, ``t_`` take, ...)."""
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
+    """A fresh random row id with a kind prefix (``s_`` scene, ``t_`` take, ...): 12 hex digits."""
+    return f"{prefix}{secrets.token_hex(6)}"
 
 
 def loads(raw: str | None, default: Any = None) -> Any:
@@ -112,6 +116,12 @@ class Database:
         if self._depth == 0:
             raise StoryError("internal: write outside a transaction")
         return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        """Many writes of one statement; only inside :meth:`transaction`."""
+        if self._depth == 0:
+            raise StoryError("internal: write outside a transaction")
+        return self.conn.executemany(sql, rows)
 
     def next_seq(self, table: str) -> int:
         """The next ordering number of ``table`` (rows keep their creation order)."""
@@ -196,11 +206,36 @@ class Database:
                     "SELECT sql FROM undolog WHERE seq BETWEEN ? AND ? ORDER BY seq DESC",
                     (step["first_seq"], step["last_seq"]),
                 ).fetchall()
-                for r in rows:
-                    self.conn.execute(r["sql"])
+                # an undo is never itself undone: its own changes need no inverse rows
+                with self.undo_triggers_paused():
+                    for r in rows:
+                        self.conn.execute(r["sql"])
                 self.conn.execute("DELETE FROM undolog WHERE seq >= ?", (step["first_seq"],))
                 self.conn.execute("DELETE FROM undo_steps WHERE step=?", (step["step"],))
             return str(step["label"])
+
+    @contextlib.contextmanager
+    def undo_triggers_paused(self) -> Iterator[None]:
+        """Inside a transaction: write without the undo triggers (they come back before it commits).
+
+        For bulk writes that record their own compact inverse with :meth:`log_undo`. Other
+        connections never see the triggers missing: the change is part of this transaction.
+        """
+        if self._depth == 0:
+            raise StoryError("internal: undo triggers can only be paused inside a transaction")
+        schema.drop_undo_triggers(self.conn)
+        try:
+            yield
+        finally:
+            schema.create_undo_triggers(self.conn)
+
+    def log_undo(self, sql: str) -> None:
+        """Record ``sql`` as part of the inverse of the current transaction's undo step."""
+        self.execute("INSERT INTO undolog(sql) VALUES(?)", (sql,))
+
+    def max_rowid(self, table: str) -> int:
+        """The highest rowid of ``table`` (0 when empty): rows inserted later all have larger ones."""
+        return int(self.conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0])
 
     @property
     def undo_label(self) -> str | None:
@@ -223,6 +258,9 @@ class Database:
             "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
         )
+
+    def all_meta(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self.all("SELECT key, value FROM meta ORDER BY key")}
 
     def delete_meta(self, key: str) -> None:
         self.execute("DELETE FROM meta WHERE key=?", (key,))
