@@ -49,7 +49,11 @@ def words(text: str) -> list[str]:
 
 def content_words(text: str, cast: list[str]) -> set[str]:
     names = {p.casefold() for n in cast for p in n.split()}
-    return {w.casefold() for w in words(text) if len(w) >= 4 and w.casefold() not in STOP and w.casefold() not in names}
+    return {
+        w.casefold()
+        for w in words(text)
+        if len(w) >= 4 and w.casefold() not in STOP and w.casefold() not in names
+    }
 
 
 def parts_of(cast: list[str]) -> dict[str, str]:
@@ -122,7 +126,9 @@ def near_misses(text: str, cast: list[str]) -> list[str]:
     return out
 
 
-def check_scene(text: str, move: str, cast: list[str], dead: set[str], item: dict | None, prev: list[str]) -> dict:
+def check_scene(
+    text: str, move: str, cast: list[str], dead: set[str], item: dict | None, prev: list[str]
+) -> dict:
     blocks = cues(text, cast) or prose_speech(text, cast)
     speakers = [s for s, _ in blocks]
     v = {
@@ -136,8 +142,12 @@ def check_scene(text: str, move: str, cast: list[str], dead: set[str], item: dic
     if item is not None:
         first = item["from"].split()[0]
         for sent in re.split(r"(?<=[.!?])\s+|\n+", text):
-            if re.search(r"\b" + re.escape(first) + r"\b", sent) and re.search(r"\b" + item["item"] + r"s?\b", sent, re.I):
-                if re.search(r"\b" + USE_VERBS + r"\b", sent, re.I) and not re.search(r"\b(gives?|gave|hands?|handed)\b", sent, re.I):
+            if re.search(r"\b" + re.escape(first) + r"\b", sent) and re.search(
+                r"\b" + item["item"] + r"s?\b", sent, re.I
+            ):
+                if re.search(r"\b" + USE_VERBS + r"\b", sent, re.I) and not re.search(
+                    r"\b(gives?|gave|hands?|handed)\b", sent, re.I
+                ):
                     v["holder_uses_item"] += 1
     mine = ngrams(text)
     if mine and any(len(mine & ngrams(p)) / len(mine) > 0.35 for p in prev[-2:]):

@@ -38,7 +38,7 @@ from .base import TextRequest, TextResult
 from .constraint import ByteConstraint
 from .scene_grammar import ScreenplayMachine, ScreenplaySpec, check_scene
 from .spec import ModelSpec, parse_spec
-from .structured import JsonMachine, parse_and_validate
+from .structured import JsonMachine, parse_and_validate, token_floor
 from .tokens import TokenVocab
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -531,7 +531,7 @@ class LocalTextGenerator:
         is_json = request.json_schema is not None
         constraints = self.constraints(request, n)
         if constraints is not None:  # room to finish the value or scene, whatever the cap says
-            max_new = max(max_new, *(c.min_remaining(c.start()) + 1 for c in constraints))
+            max_new = max(max_new, *(token_floor(c.min_remaining(c.start())) + 1 for c in constraints))
         prefix_text, rest_text = self.render(request.prefix, request.suffix)
         prefix_ids, rest_ids = self._ids(prefix_text), self._ids(rest_text)
         if not rest_ids:  # at least one token must be new to the cache

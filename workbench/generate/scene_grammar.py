@@ -206,14 +206,13 @@ class ScreenplayMachine:
         if phase[0] not in ("line", "par?"):
             return None
         text, lst = (phase[1], phase[2]) if phase[0] == "line" else ("", prose.START)
+        if lst[0] == "N":  # inside a name: every way on (more of it, or what may follow it) checked exactly
+            return None
         n = len(text)
         after = self._mandatory(self._after_block(c, c[2]))
         out = []
         lines = c[5]
-        table = (
-            _line_table(vocab, lst, self.scripts) if lst[0] != "N" else []
-        )  # inside a name: exact checks only
-        for tok, k, end in table:
+        for tok, k, end in _line_table(vocab, lst, self.scripts):
             if n + k > self.spec.line_max:
                 break
             close = prose.to_close(end)

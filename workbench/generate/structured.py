@@ -200,8 +200,8 @@ def _str_min(node: _Str) -> int:
 
 def _min_len(node: Any) -> int:
     """Fewest bytes of a complete value of ``node``."""
-    if isinstance(node, _Str):
-        return _str_min(node) + 2 + (1 if node.forbid or node.unique else 0)
+    if isinstance(node, _Str):  # what an opened, still empty string needs, so the estimate never rises
+        return max(_str_min(node), _str_extra(node, "", ())) + 2 + (1 if node.forbid or node.unique else 0)
     if isinstance(node, _Int):
         return len(str(node.min))
     if isinstance(node, _Choice):
@@ -637,6 +637,18 @@ def allowed_tokens(machine: JsonMachine, state: State, trie: TokenVocab, budget:
     own vocabulary goes through :class:`~workbench.generate.constraint.ByteConstraint`.
     """
     return [t for t in range(len(trie.bytes)) if token_ok(machine, state, trie, t, budget) is not None]
+
+
+def token_floor(min_remaining: int) -> int:
+    """The fewest new tokens a constrained request is given: the machine's estimate of what a
+    complete value needs (one byte per token) plus a margin. The estimate is a lower bound that
+    ignores some rules (a unique value must differ from earlier ones, a format's shape), so the
+    margin keeps a text that follows the slower way finishable within the budget.
+
+    >>> token_floor(100)
+    133
+    """
+    return min_remaining + min_remaining // 4 + 8
 
 
 def min_tokens(schema: dict[str, Any]) -> int:

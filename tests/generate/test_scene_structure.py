@@ -1,0 +1,266 @@
+"""Structured scenes on tiny random-weight models: every take is a screenplay of the cast.
+
+A random model writes nonsense words, so these tests check what the grammar and the plan
+guarantee whatever the words: the heading and the opening beat, cues only of the characters
+present and alive, turn-taking, no line said twice, the end within the token budget, names
+written exactly (also with a SentencePiece byte-fallback tokenizer and names outside ASCII),
+and clear errors for what cannot be written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench import Session
+from workbench.errors import InvalidInput
+from workbench.generate.plan import ScenePlan, beat_from_instruction, plan_schema
+from workbench.generate.scene_grammar import (
+    ScreenplayMachine,
+    ScreenplaySpec,
+    check_scene,
+    cue_of,
+    describe_plan,
+    to_gbnf,
+)
+from workbench.generate.tokens import TokenVocab, token_bytes
+from workbench.story.screenplay import parse_scene
+
+CAST = ("Mara Quell", "Tomas Reyes", "Ines Vale")
+
+
+def _story(project, cast=CAST, text: str | None = None):
+    for name in cast:
+        project.cast.add(name, description=f"{name.split()[0]} keeps the harbour light.")
+    return project.add_scene("The Harbour", text=text or "", characters=list(cast))
+
+
+def _session(project, generator) -> Session:
+    s = Session(project, text="tiny")
+    s.text_generator = generator
+    return s
+
+
+def _assert_screenplay(take, present: set[str], budget: int) -> ScenePlan:
+    prov = take.provenance
+    assert prov["structure"] == "screenplay"
+    plan = ScenePlan.from_dict(prov["plan"])
+    assert set(plan.characters) <= present
+    spec = plan.grammar(10)
+    assert check_scene(take.text, spec) == [], take.text
+    parsed = parse_scene(take.text, sorted(present))
+    cues = [el.text for el in parsed.elements if el.kind == "character"]
+    assert cues and set(cues) <= {cue_of(n) for n in plan.characters}
+    assert prov["completion_tokens"] <= budget
+    return plan
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_structured_take_is_a_screenplay_of_the_characters_present(tiny, project, seed) -> None:
+    scene = _story(project)
+    session = _session(project, tiny)
+    budget = 200
+    takes = session.write_scene(scene, n=3, seed=seed, max_new_tokens=budget, structure="screenplay")
+    assert len(takes) == 3
+    for take in takes:
+        _assert_screenplay(take, set(CAST), budget)
+
+
+def test_the_dead_are_never_cued_and_a_move_of_the_dead_is_refused(tiny, project) -> None:
+    first = _story(project, text="EXT. QUAY - NIGHT\n\nInes Vale drowns in the harbour.\n")
+    session = _session(project, tiny)
+    scene = session.continue_story(first, "Mara looks for help", n=1, seed=3, structure="screenplay")
+    more = session.write_scene(scene, n=2, seed=4, structure="screenplay")
+    for take in [scene.takes[0], *more]:
+        plan = _assert_screenplay(take, {"Mara Quell", "Tomas Reyes"}, 10_000)
+        assert "Ines Vale" not in plan.characters
+        assert "INES VALE" not in take.text
+    before = len(project.scenes)
+    with pytest.raises(InvalidInput, match="Ines Vale is dead"):
+        session.continue_story(first, "Ines Vale sings a song", n=1, seed=5, structure="screenplay")
+    assert len(project.scenes) == before  # nothing written
+
+
+def test_a_plan_naming_someone_outside_the_cast_is_refused(tiny, project) -> None:
+    scene = _story(project)
+    session = _session(project, tiny)
+    plan = {
+        "setting": "INT.",
+        "location": "LIGHTHOUSE",
+        "time": "NIGHT",
+        "characters": ["Mara Quell", "Halvor Brand"],
+        "beats": ["Mara climbs the stairs."],
+    }
+    with pytest.raises(InvalidInput, match="Halvor Brand"):
+        session.write_scene(scene, n=1, seed=1, structure="screenplay", plan=plan)
+    assert scene.takes == []
+
+
+def test_an_empty_cast_gets_a_clear_error(tiny, project) -> None:
+    scene = project.add_scene("Alone")
+    session = _session(project, tiny)
+    with pytest.raises(InvalidInput, match="no characters yet"):
+        session.write_scene(scene, n=1, seed=1, structure="screenplay")
+    assert scene.takes == []
+
+
+def test_a_name_the_tokenizer_cannot_spell_is_refused_up_front(tiny, project) -> None:
+    scene = _story(project, cast=("Mara Quell", "\u2f00\u2f01 \U0001d504"))  # CJK radicals, a Fraktur letter
+    session = _session(project, tiny)
+    vocab = tiny.vocab()
+    if vocab.can_spell("\u2f00\u2f01 \U0001d504"):  # byte-level BPE spells every byte
+        pytest.skip("this tokenizer can write any text (byte-level)")
+    with pytest.raises(InvalidInput, match="cannot write"):
+        session.write_scene(scene, n=1, seed=1, structure="screenplay")
+
+
+# ---------------------------------------------------------------- the grammar on its own
+
+
+def test_check_scene_names_what_is_wrong() -> None:
+    spec = ScreenplaySpec(
+        "INT. LIGHTHOUSE - NIGHT", ("Mara climbs the stairs.",), ("Mara Quell", "Tomas Reyes")
+    )
+    good = "INT. LIGHTHOUSE - NIGHT\n\nMara climbs the stairs.\n\nMARA QUELL\nThe lamp is out.\n\nTOMAS REYES\nThen we light it.\n"
+    assert check_scene(good, spec) == []
+    stranger = good.replace("TOMAS REYES", "HALVOR BRAND")
+    assert any("HALVOR BRAND" in p for p in check_scene(stranger, spec))
+    twice = good.replace("Then we light it.", "The lamp is out.")
+    assert any("said twice" in p for p in check_scene(twice, spec))
+    monologue = good.replace("TOMAS REYES", "MARA QUELL")
+    assert check_scene(monologue, spec)
+    assert any(
+        "heading" in p for p in check_scene(good.replace("INT. LIGHTHOUSE", "Lighthouse"), spec, exact=False)
+    )
+
+
+def test_the_machine_accepts_a_valid_scene_and_rejects_a_stranger_character_by_character() -> None:
+    spec = ScreenplaySpec(
+        "INT. LIGHTHOUSE - NIGHT", ("Mara climbs the stairs.",), ("Mara Quell", "Tomas Reyes")
+    )
+    machine = ScreenplayMachine(spec)
+
+    def run(text: str):
+        state = machine.start()
+        for ch in text:
+            state = machine.step(state, ch)
+            if state is None:
+                return None
+        return state
+
+    good = "INT. LIGHTHOUSE - NIGHT\n\nMara climbs the stairs.\n\nMARA QUELL\nThe lamp is out.\n\nTOMAS REYES\nThen we light it.\n\n"
+    end = run(good)
+    assert end is not None and machine.accepts(end)
+    assert run(good.replace("TOMAS REYES", "HALVOR BRAND")) is None
+    assert run(good.replace("Then we light it.", "The lamp is out.")) is None  # said twice
+    assert run(good.replace("TOMAS REYES", "MARA QUELL")) is None  # a monologue
+    assert not machine.accepts(run(good.split("TOMAS")[0]))  # one speaker is not a conversation
+
+
+def test_gbnf_and_the_plan_in_words_carry_the_cues_and_the_beats() -> None:
+    spec = ScreenplaySpec("EXT. QUAY - DAWN", ("Tomas waits.", "A bell rings."), ("Tomas Reyes", "Zoë Hart"))
+    grammar = to_gbnf(spec)
+    assert grammar.startswith("root ::=") and '"ZOË HART"' in grammar and '"A bell rings.\\n\\n"' in grammar
+    words = describe_plan(spec)
+    assert "EXT. QUAY - DAWN" in words and "Tomas Reyes, Zoë Hart" in words
+
+
+def test_an_instruction_becomes_a_third_person_beat() -> None:
+    cast = ["Mara Quell", "Tomas Reyes"]
+    assert (
+        beat_from_instruction("Go down to the harbour", "Mara Quell", cast)
+        == "Mara goes down to the harbour."
+    )
+    beat = beat_from_instruction("Tomas opens the door", "Mara Quell", cast)
+    assert beat.startswith("Tomas opens the door")
+    schema = plan_schema(cast, "Mara goes down to the harbour.", cast)
+    assert schema["properties"]["characters"]["items"]["enum"] == cast
+
+
+# ---------------------------------------------------------------- a SentencePiece tokenizer
+
+
+def _sentencepiece_model(out: Path) -> Path:
+    """A 2-layer Llama with a Llama-2-style tokenizer (SentencePiece pieces, ``▁`` spaces,
+    ``<0xNN>`` byte fallback) built here with ``tokenizers``: every letter outside ASCII is
+    written byte by byte."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, normalizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    pieces = ["<unk>", "<s>", "</s>", *[f"<0x{b:02X}>" for b in range(256)]]
+    letters = [chr(c) for c in range(33, 127)] + ["\u2581"]
+    pieces += letters
+    merges = [
+        ("\u2581", "t"),
+        ("h", "e"),
+        ("\u2581t", "he"),
+        ("\u2581", "a"),
+        ("i", "n"),
+        ("o", "n"),
+        ("e", "r"),
+    ]
+    pieces += ["".join(m) for m in merges]
+    vocab = {p: i for i, p in enumerate(pieces)}
+    model = models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True, fuse_unk=True)
+    tok = Tokenizer(model)
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+    tok.decoder = decoders.Sequence(
+        [decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
+    )
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+    fast.chat_template = (
+        "{% for m in messages %}<s>{{ m['role'] }}\n{{ m['content'] }}</s>\n{% endfor %}"
+        "{% if add_generation_prompt %}<s>assistant\n{% endif %}"
+    )
+    config = LlamaConfig(
+        vocab_size=len(fast),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=8192,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=0,
+    )
+    torch.manual_seed(7)
+    llama = LlamaForCausalLM(config)
+    with torch.no_grad():
+        llama.model.embed_tokens.weight.normal_(0.0, 1.0)
+        llama.lm_head.weight.normal_(0.0, 0.35)
+    llama.generation_config.eos_token_id = 2
+    out.mkdir(parents=True, exist_ok=True)
+    llama.save_pretrained(str(out))
+    fast.save_pretrained(str(out))
+    return out
+
+
+@pytest.fixture(scope="module")
+def sp_generator(tmp_path_factory):
+    pytest.importorskip("torch")
+    from workbench.generate.local import get_local_generator
+
+    return get_local_generator(str(_sentencepiece_model(tmp_path_factory.mktemp("sp-llama"))))
+
+
+def test_sentencepiece_bytes_are_read_exactly(sp_generator) -> None:
+    tokenizer = sp_generator.tokenizer
+    table = token_bytes(tokenizer)
+    assert table[tokenizer.convert_tokens_to_ids("<0xC3>")] == b"\xc3"
+    assert table[tokenizer.convert_tokens_to_ids("\u2581the")] == b" the"
+    vocab = TokenVocab.from_tokenizer(tokenizer)
+    assert vocab.can_spell("Zoë Hart") and vocab.can_spell("Ngozi Ọkafor")
+
+
+def test_names_outside_ascii_are_written_exactly_through_byte_fallback(sp_generator, project) -> None:
+    cast = ("Zoë Hart", "Ngozi Ọkafor")
+    scene = _story(project, cast=cast)
+    session = _session(project, sp_generator)
+    takes = session.write_scene(scene, n=2, seed=11, max_new_tokens=220, structure="screenplay")
+    for take in takes:
+        _assert_screenplay(take, set(cast), 220)
+        assert "ZOË HART" in take.text or "NGOZI ỌKAFOR" in take.text
+        assert "\ufffd" not in take.text
