@@ -36,6 +36,10 @@ class ProjectClosed(ProjectError):
     """The project handle was closed."""
 
 
+class ProjectBusy(ProjectError):
+    """Another program held the project's write lock longer than the lock timeout; the message says who."""
+
+
 class PluginError(WorkbenchError):
     """An installed plug-in (backend, format or view) failed to load; the message names it and the cause."""
 
@@ -89,6 +93,10 @@ class NothingToUndo(StoryError):
     """There is no change left to undo."""
 
 
+class UndoConflict(StoryError):
+    """A step cannot be undone: someone else changed the same part of the story since."""
+
+
 class InvalidInput(WorkbenchError, ValueError):
     """A value given by the user is not acceptable (empty, too long, wrong type)."""
 
@@ -100,6 +108,18 @@ class CastError(WorkbenchError):
 
 class CardError(CastError):
     """A character card could not be read or written."""
+
+
+class StaleCharacter(CastError):
+    """A library character was changed by someone else since it was read (its revision moved on)."""
+
+
+class CastBusy(CastError):
+    """The cast library stayed locked by another program longer than the lock timeout."""
+
+
+class UnsafeName(InvalidInput):
+    """A name from a card or another file holds HTML markup (names are shown in pages and reports)."""
 
 
 # --- generation --------------------------------------------------------------

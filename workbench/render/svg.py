@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from html import escape
+import contextlib
 from typing import Any
+
+from .text import esc
 
 BOX_W, BOX_H = 150, 46
 GAP_X, GAP_Y = 70, 26
@@ -65,7 +67,17 @@ def branch_map_svg(
     project: Any, branch: str | None = "main", selected: str | None = None, compare: str | None = None
 ) -> str:
     """The story graph as SVG. ``branch`` is highlighted (``compare`` too, in a second colour);
-    every scene box carries ``data-scene-id`` so views can make it clickable."""
+    every scene box carries ``data-scene-id`` so views can make it clickable.
+
+    Scenes, choices and branches are read in one snapshot of the project, so another program
+    changing the story meanwhile never leaves a choice pointing at a scene the map has not read.
+    """
+    snapshot = getattr(project, "snapshot", None)
+    with snapshot() if callable(snapshot) else contextlib.nullcontext():
+        return _branch_map_svg(project, branch, selected, compare)
+
+
+def _branch_map_svg(project: Any, branch: str | None, selected: str | None, compare: str | None) -> str:
     pos = layout(project)
     if not pos:
         return (
@@ -85,7 +97,7 @@ def branch_map_svg(
     height = max(y for _, y in pos.values()) + BOX_H + PAD
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="wb-branch-map" width="{width:.0f}" height="{height:.0f}" '
-        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="Branch map of {escape(project.title)}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="Branch map of {esc(project.title)}" '
         'font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif">',
         "<defs>"
         '<marker id="wb-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
@@ -108,15 +120,15 @@ def branch_map_svg(
         width_px = 2.6 if hot or alt else 1.3
         marker = "wb-arrow-b" if hot else "wb-arrow"
         out.append(
-            f'<path class="wb-edge" data-choice-id="{escape(c.id)}" d="M{sx:.1f},{sy:.1f} C{mx:.1f},{sy:.1f} '
+            f'<path class="wb-edge" data-choice-id="{esc(c.id)}" d="M{sx:.1f},{sy:.1f} C{mx:.1f},{sy:.1f} '
             f'{mx:.1f},{ty:.1f} {tx:.1f},{ty:.1f}" fill="none" stroke="{colour}" stroke-width="{width_px}" '
             f'marker-end="url(#{marker})"/>'
         )
         lx, ly = mx, (sy + ty) / 2 - 4
         out.append(
             f'<text class="wb-choice" x="{lx:.1f}" y="{ly:.1f}" text-anchor="middle" font-size="10" '
-            f'fill="{colour}" paint-order="stroke" stroke="#fff" stroke-width="3">{escape(_short(c.label, 24))}'
-            f"<title>{escape(c.label)}</title></text>"
+            f'fill="{colour}" paint-order="stroke" stroke="#fff" stroke-width="3">{esc(_short(c.label, 24))}'
+            f"<title>{esc(c.label)}</title></text>"
         )
     start = project.start
     for s in project.scenes:
@@ -131,12 +143,12 @@ def branch_map_svg(
         title = s.title
         dash = "" if has_text else ' stroke-dasharray="5 3"'
         out.append(
-            f'<g class="wb-scene" data-scene-id="{escape(s.id)}" style="cursor:pointer">'
-            f"<title>{escape(title)}{'' if has_text else ' (no text yet)'}</title>"
+            f'<g class="wb-scene" data-scene-id="{esc(s.id)}" style="cursor:pointer">'
+            f"<title>{esc(title)}{'' if has_text else ' (no text yet)'}</title>"
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="{sw}"{dash}/>'
             f'<text x="{x + 10:.1f}" y="{y + 19:.1f}" font-size="12" font-weight="600" fill="#111827">'
-            f"{escape(_short(title, 20))}</text>"
+            f"{esc(_short(title, 20))}</text>"
             f'<text x="{x + 10:.1f}" y="{y + 35:.1f}" font-size="10" fill="#6b7280">'
             f"{'start · ' if start is not None and s.id == start.id else ''}{len(s.takes)} take"
             f"{'' if len(s.takes) == 1 else 's'}</text></g>"

@@ -49,6 +49,7 @@ from .handles import (
 from .model import Asset
 from .storage import (
     Database,
+    acting_as,
     connect,
     create_schema,
     dumps,
@@ -113,6 +114,20 @@ class Project:
     def transaction(self, label: str = "change", undoable: bool = True) -> Iterator[Project]:
         """Group writes into one atomic transaction and one undo step. Nested calls join the outer one."""
         with self.db.transaction(label, undoable):
+            yield self
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Project]:
+        """Reads inside the block see one consistent state of the story, whatever other programs
+        commit meanwhile (e.g. to draw the branch map from scenes and choices that belong together)."""
+        with self.db.snapshot():
+            yield self
+
+    @contextlib.contextmanager
+    def acting_as(self, user: str | None) -> Iterator[Project]:
+        """Changes made in the block (in this thread) are ``user``'s undo steps, and :meth:`undo`
+        undoes ``user``'s own last step (a shared server gives each writer their own Undo)."""
+        with acting_as(user):
             yield self
 
     def on_change(self, callback: Callable[[Project], None]) -> Callable[[], None]:
@@ -555,14 +570,23 @@ class Project:
             self.db.execute("DELETE FROM branches WHERE name=?", (branch,))
         return removed
 
-    def undo(self) -> str:
-        """Undo the last change (of any kind, by anyone). Returns what was undone."""
-        return self.db.undo()
+    def undo(self, by: str | None = None) -> str:
+        """Undo the last change and return what was undone.
+
+        Whose change: ``by`` when given; else the writer acting now (:meth:`acting_as`); else the
+        last change of anyone. Undoing a writer's change that someone else has changed since
+        raises :class:`~workbench.errors.UndoConflict` and changes nothing.
+        """
+        return self.db.undo() if by is None else self.db.undo(by=by)
 
     @property
     def undo_label(self) -> str | None:
-        """What :meth:`undo` would undo, or None."""
+        """What :meth:`undo` would undo (for the writer acting now), or None."""
         return self.db.undo_label
+
+    def undo_label_for(self, user: str | None) -> str | None:
+        """What ``user``'s Undo would undo (anyone's last change when ``user`` is None), or None."""
+        return self.db.undo_label_for(user)
 
     def forget_undo(self) -> None:
         """Make the current state the starting point: nothing is left to undo (e.g. a freshly built sample)."""
@@ -789,7 +813,7 @@ def open_project(path: str | os.PathLike[str], create: bool = True, title: str |
         inspect_file(p)
         conn = connect(p)
         try:
-            migrate_file(conn)
+            migrate_file(conn, p)
         except BaseException:
             conn.close()
             raise

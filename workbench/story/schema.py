@@ -1,11 +1,19 @@
-"""The project file's schema, its migrations, and the undo log triggers."""
+"""The project file's schema, its migrations, and the undo log triggers.
+
+A new file gets ``SCHEMA_V1`` and then every migration in order, so a new file and a migrated
+old one have the same schema. Migrations run with the undo triggers dropped and end with the
+triggers rebuilt from the tables as they are then (:func:`rebuild_undo_triggers`): a migration
+that adds a column or rebuilds a table keeps undo covering it without writing a trigger itself.
+"""
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Callable
 
 APPLICATION_ID = 0x53574B42  # "SWKB": marks a file as a Story Workbench project
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Tables whose changes can be undone. Assets (content-addressed, immutable) and the
 # generation cache are not: undoing a change never needs to forget a picture.
@@ -118,7 +126,9 @@ def undo_triggers(conn: sqlite3.Connection) -> list[str]:
     """Triggers that write the inverse of every change to an undoable table into ``undolog``.
 
     The technique is SQLite's own "automatic undo/redo using triggers"; inverse statements
-    are built with ``quote()`` so every value round-trips exactly.
+    are built with ``quote()`` so every value round-trips exactly. Each ``undolog`` row also
+    names the table and row it restores (``tbl``, ``row``), so undoing one writer's step can
+    tell whether someone else changed the same row since.
     """
     out = []
     for table in UNDOABLE:
@@ -128,23 +138,45 @@ def undo_triggers(conn: sqlite3.Connection) -> list[str]:
         sets = " || ',' || ".join([f"'{c}=' || quote(old.{c})" for c in cols])
         out.append(
             f"CREATE TRIGGER undo_{table}_insert AFTER INSERT ON {table} BEGIN "
-            f"INSERT INTO undolog(sql) VALUES('DELETE FROM {table} WHERE rowid=' || new.rowid); END"
+            f"INSERT INTO undolog(sql, tbl, row) VALUES('DELETE FROM {table} WHERE rowid=' || new.rowid, "
+            f"'{table}', new.rowid); END"
         )
         out.append(
             f"CREATE TRIGGER undo_{table}_update AFTER UPDATE ON {table} BEGIN "
-            f"INSERT INTO undolog(sql) VALUES('UPDATE {table} SET ' || {sets} || ' WHERE rowid=' || old.rowid); END"
+            f"INSERT INTO undolog(sql, tbl, row) VALUES('UPDATE {table} SET ' || {sets} || ' WHERE rowid=' "
+            f"|| old.rowid, '{table}', old.rowid); END"
         )
         out.append(
             f"CREATE TRIGGER undo_{table}_delete BEFORE DELETE ON {table} BEGIN "
-            f"INSERT INTO undolog(sql) VALUES('INSERT INTO {table}({col_list}) VALUES(' || {old_vals} || ')'); END"
+            f"INSERT INTO undolog(sql, tbl, row) VALUES('INSERT INTO {table}({col_list}) VALUES(' || {old_vals} "
+            f"|| ')', '{table}', old.rowid); END"
         )
     # feedback is append-only: the inverse of an event is a 'void' event that points at it
     out.append(
         "CREATE TRIGGER undo_events_insert AFTER INSERT ON events WHEN new.kind != 'void' BEGIN "
-        "INSERT INTO undolog(sql) VALUES('INSERT INTO events(ts, rater, kind, ref) VALUES("
-        "strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now''), ''undo'', ''void'', ' || new.seq || ')'); END"
+        "INSERT INTO undolog(sql, tbl, row) VALUES('INSERT INTO events(ts, rater, kind, ref) VALUES("
+        "strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now''), ''undo'', ''void'', ' || new.seq || ')', 'events', new.seq); END"
     )
     return out
+
+
+def drop_undo_triggers(conn: sqlite3.Connection) -> None:
+    """Drop every undo trigger (before a migration changes the tables they read)."""
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='trigger' AND name LIKE 'undo\\_%' ESCAPE '\\'"
+        )
+    ]
+    for name in names:
+        conn.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+
+
+def rebuild_undo_triggers(conn: sqlite3.Connection) -> None:
+    """Drop the undo triggers and create them again from the tables' current columns."""
+    drop_undo_triggers(conn)
+    for trig in undo_triggers(conn):
+        conn.execute(trig)
 
 
 def _statements(script: str) -> list[str]:
@@ -156,19 +188,56 @@ def create(conn: sqlite3.Connection) -> None:
     """Create the schema inside the caller's open transaction (``executescript`` would commit)."""
     for stmt in _statements(SCHEMA_V1):
         conn.execute(stmt)
-    for trig in undo_triggers(conn):
-        conn.execute(trig)
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    conn.execute("PRAGMA user_version = 1")
+    migrate(conn, 1)
 
 
-# Migrations: MIGRATIONS[v] upgrades a file at version v to v + 1, inside the open transaction.
-MIGRATIONS: dict[int, str] = {}
+# --------------------------------------------------------------------------- migrations
+_UNDO_SQL = (
+    re.compile(r"DELETE FROM (\w+) WHERE rowid=(-?\d+)$"),
+    re.compile(r"UPDATE (\w+) SET .* WHERE rowid=(-?\d+)$", re.DOTALL),
+    re.compile(r"INSERT INTO (\w+)\(rowid, .*?\) VALUES\((-?\d+),", re.DOTALL),
+)
 
 
-def migrate(conn: sqlite3.Connection, version: int) -> None:
-    while version < SCHEMA_VERSION:
-        for stmt in _statements(MIGRATIONS[version]):
-            conn.execute(stmt)
+def _v2_undo_authors(conn: sqlite3.Connection) -> None:
+    """Version 2: undo steps name who made them; undo log rows name the table and row they restore."""
+    conn.execute("ALTER TABLE undo_steps ADD COLUMN author TEXT")
+    conn.execute("ALTER TABLE undolog ADD COLUMN tbl TEXT")
+    conn.execute("ALTER TABLE undolog ADD COLUMN row INTEGER")
+    for seq, sql in conn.execute("SELECT seq, sql FROM undolog").fetchall():
+        if sql.startswith("INSERT INTO events("):
+            conn.execute("UPDATE undolog SET tbl='events' WHERE seq=?", (seq,))
+            continue
+        for pattern in _UNDO_SQL:
+            m = pattern.match(sql)
+            if m:
+                conn.execute(
+                    "UPDATE undolog SET tbl=?, row=? WHERE seq=?", (m.group(1), int(m.group(2)), seq)
+                )
+                break
+
+
+# MIGRATIONS[v] upgrades a file at version v to v + 1 inside the open transaction: SQL statements,
+# or a function of the connection for what SQL alone cannot say. Foreign keys are off while they
+# run (a table can be rebuilt) and checked before the upgrade commits. Never rebuild the undo
+# triggers here: :func:`migrate` does that after every migration.
+Migration = str | Callable[[sqlite3.Connection], None]
+MIGRATIONS: dict[int, Migration] = {1: _v2_undo_authors}
+
+
+def migrate(conn: sqlite3.Connection, version: int, target: int | None = None) -> None:
+    """Upgrade from ``version`` to ``target`` (default: :data:`SCHEMA_VERSION`) in the open transaction."""
+    target = SCHEMA_VERSION if target is None else target
+    while version < target:
+        step = MIGRATIONS[version]
+        drop_undo_triggers(conn)  # a migration's own row changes are not undo steps
+        if callable(step):
+            step(conn)
+        else:
+            for stmt in _statements(step):
+                conn.execute(stmt)
         version += 1
         conn.execute(f"PRAGMA user_version = {version}")
+    rebuild_undo_triggers(conn)
