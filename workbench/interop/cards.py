@@ -10,7 +10,7 @@
 * Hostile input is refused with a :class:`CardError` naming the field: files over
   20 MB, JSON over 2 MB, oversized base64, non-UTF-8 text, pictures past Pillow's
   decompression-bomb guard (chunks are read without decoding pixels), names with
-  path separators or control characters.
+  path separators, control characters or HTML markup.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from ..errors import CardError, TooLarge, WorkbenchError
 from ..files import atomic_write_bytes, atomic_write_text
 from ..story.cards import EXT_KEY, card_v3_to_character, character_to_card_v3
 from ..story.cast import slug
+from ..story.names import markup_in
 from .registry import Format, ImportResult, read_limited
 
 __all__ = [
@@ -262,6 +263,12 @@ def _check_types(fields: dict[str, Any], where: str) -> None:
     name = fields.get("name", "")
     if _BAD_NAME_RE.search(name) or name in (".", ".."):
         raise CardError(f"{where}: data.name {name[:60]!r} contains a path separator or control character")
+    found = markup_in(name)
+    if found is not None:  # see workbench.story.names: a name is never markup
+        raise CardError(
+            f"{where}: data.name {name[:60]!r} contains HTML markup ({found!r}); names are shown in pages "
+            "and reports, so the card is refused. Rename the character in the card and import it again."
+        )
     ext = f"data.extensions.{EXT_KEY}"
     checks = {
         "voice": (dict, "an object"),

@@ -6,13 +6,13 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
 
 from ..errors import WorkbenchError
+from ..render import esc
 from .components import LiveHTML
 
 if TYPE_CHECKING:
@@ -39,6 +39,11 @@ class SessionView(pn.viewable.Viewer):
     error = param.String(default="", doc="The last error, shown in an alert inside the view.")
     busy = param.Boolean(default=False, doc="True while a long action (generation, media) runs.")
     status = param.String(default="", doc="A one-line status: progress or the last action's result.")
+    user = param.String(
+        default="",
+        doc="The signed-in writer on a shared server ('' in a notebook): their ratings carry this name "
+        "and their Undo undoes their own last change.",
+    )
 
     def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session=session, **params)
@@ -69,7 +74,7 @@ class SessionView(pn.viewable.Viewer):
     @param.depends("error", watch=True)
     def _show_error(self) -> None:
         self._alert.object = (
-            f"<div role='alert' class='wb-alert' style='{ALERT_STYLE}'>{escape(self.error)}</div>"
+            f"<div role='alert' class='wb-alert' style='{ALERT_STYLE}'>{esc(self.error)}</div>"
             if self.error
             else ""
         )
@@ -77,9 +82,7 @@ class SessionView(pn.viewable.Viewer):
 
     @param.depends("status", watch=True)
     def _show_status(self) -> None:
-        self._status.object = (
-            f"<span class='wb-status-text'>{escape(self.status)}</span>" if self.status else ""
-        )
+        self._status.object = f"<span class='wb-status-text'>{esc(self.status)}</span>" if self.status else ""
 
     def fail(self, exc: BaseException) -> None:
         """Show an error in the view (and in the server log for unexpected ones)."""
@@ -87,11 +90,21 @@ class SessionView(pn.viewable.Viewer):
             traceback.print_exception(exc)
         self.error = _message(exc)
 
+    @property
+    def rater(self) -> str | None:
+        """Who feedback from this view is logged as: the signed-in user, else the session's rater."""
+        return self.user or None
+
+    def acting(self) -> Any:
+        """A context in which changes are this view's user's undo steps (see ``Project.acting_as``)."""
+        return self.project.acting_as(self.user or None)
+
     def attempt(self, action: Callable[[], Any]) -> Any:
-        """Run ``action``; an error is shown in the alert instead of escaping the callback."""
+        """Run ``action`` as this view's user; an error is shown in the alert instead of escaping the callback."""
         self.error = ""
         try:
-            return action()
+            with self.acting():
+                return action()
         except Exception as exc:
             self.fail(exc)
             return None
@@ -112,7 +125,8 @@ class SessionView(pn.viewable.Viewer):
 
         def run() -> None:
             try:
-                result = work()
+                with self.acting():
+                    result = work()
             except Exception as exc:
                 self.busy = False
                 self.fail(exc)
@@ -121,7 +135,8 @@ class SessionView(pn.viewable.Viewer):
             self.busy = False
             if done is not None:
                 try:
-                    done(result)
+                    with self.acting():
+                        done(result)
                 except Exception as exc:
                     self.fail(exc)
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
 
 from ..errors import InvalidInput
-from ..render import branch_map_svg, compare_html
+from ..render import branch_map_svg, compare_html, esc
 from .base import SessionView, safe_call
 from .components import ClickableMap, LiveHTML
 
@@ -105,6 +104,12 @@ class BranchMap(SessionView):
         return new
 
     def refresh(self) -> None:
+        # one snapshot: a writer in another program deleting a scene between the reads below
+        # must not leave a choice or a selection pointing at a scene this view has not read
+        with self.project.snapshot():
+            self._refresh()
+
+    def _refresh(self) -> None:
         project = self.project
         names = list(project.branches)
         if self.branch not in names and names:
@@ -130,8 +135,8 @@ class BranchMap(SessionView):
         if self.selected:
             sc = project.scene(self.selected)
             self.selected_pane.object = (
-                f"<div style='font:13px system-ui,sans-serif'>Selected: <b>{escape(sc.title)}"
-                f"</b> · on {escape(', '.join(project.branches.of(sc)) or 'no branch')}</div>"
+                f"<div style='font:13px system-ui,sans-serif'>Selected: <b>{esc(sc.title)}"
+                f"</b> · on {esc(', '.join(project.branches.of(sc)) or 'no branch')}</div>"
             )
         else:
             self.selected_pane.object = "<div style='color:#6b7280'>Click a scene to open it.</div>"
