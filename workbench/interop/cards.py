@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import CardError, TooLarge, WorkbenchError
 from ..files import atomic_write_bytes, atomic_write_text
+from ..generate.images import MAX_DECODED_BYTES, check_decoded_size, decoded_bytes
 from ..story.cards import EXT_KEY, card_v3_to_character, character_to_card_v3
 from ..story.cast import slug
 from ..story.names import markup_in
@@ -165,6 +166,11 @@ def _check_picture(data: bytes, where: str) -> tuple[int, int]:
     if width == 0 or height == 0 or width * height > MAX_PIXELS:
         raise CardError(
             f"{where}: the picture is {width:,} x {height:,} pixels; the limit is {MAX_PIXELS:,} pixels"
+        )
+    if decoded_bytes(width, height) > MAX_DECODED_BYTES:  # memory, not pixels: checked before decoding
+        raise CardError(
+            f"{where}: the picture is {width:,} x {height:,} pixels, {decoded_bytes(width, height) / 2**20:,.0f} MB "
+            f"once decoded; the limit is {MAX_DECODED_BYTES / 2**20:,.0f} MB. Scale the portrait down."
         )
     from PIL import Image
 
@@ -411,6 +417,7 @@ def _portrait_png(project: Any, character: Any) -> bytes:
             return asset.data
         from PIL import Image
 
+        check_decoded_size(asset.data, f"the portrait of {getattr(character, 'name', 'the character')}")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(asset.data)) as im:
