@@ -53,9 +53,12 @@ class SessionView(pn.viewable.Viewer):
         )
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._unsubscribe = session.project.on_change(self._on_project_change)
+        self._refresh_pending = False
         doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None:
+        # the page (Bokeh document) of a served view; None in a notebook
+        self._doc = doc if doc is not None and doc.session_context is not None else None
+        self._unsubscribe = session.project.on_change(self._on_project_change)
+        if self._doc is not None:
             pn.state.on_session_destroyed(lambda _ctx: self.close())
 
     @classmethod
@@ -152,8 +155,28 @@ class SessionView(pn.viewable.Viewer):
 
     # ---- re-rendering
     def _on_project_change(self, _project: Any) -> None:
+        """Re-render after a change. A served view of another page than the one whose click made the
+        change re-renders on its own page's next tick, and several changes meanwhile make one
+        re-render: the writer who clicked sees their change without waiting for every other page."""
         if self._closed:
             return
+        if self._doc is not None and pn.state.curdoc is not self._doc:
+            if self._refresh_pending:
+                return
+            self._refresh_pending = True
+            try:
+                self._doc.add_next_tick_callback(self._deferred_refresh)
+            except Exception:  # the page is gone
+                self._refresh_pending = False
+            return
+        self._refresh_now()
+
+    def _deferred_refresh(self) -> None:
+        self._refresh_pending = False
+        if not self._closed:
+            self._refresh_now()
+
+    def _refresh_now(self) -> None:
         try:
             self.refresh()
         except Exception as exc:
