@@ -221,6 +221,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--profile", default=None, metavar="FILE", help="write a cProfile of the server here")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="wb-serve-load-"))
@@ -245,8 +246,9 @@ def main() -> None:
         "PYTHONPATH": str(REPO),
     }
     log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - open for the server's lifetime
+    profile = ["-m", "cProfile", "-o", str(Path(args.profile).resolve())] if args.profile else []
     server = subprocess.Popen(
-        [sys.executable, "-m", "workbench.cli", "serve", str(project), "--port", str(port), "--password-file",
+        [sys.executable, *profile, "-m", "workbench.cli", "serve", str(project), "--port", str(port), "--password-file",
          str(tmp / "users.json")],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
     )  # fmt: skip

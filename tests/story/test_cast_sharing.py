@@ -190,3 +190,27 @@ def test_a_card_named_with_markup_is_refused_on_import(tmp_path: Path) -> None:
         import_card(card, p)
     assert p.content_hash() == before and len(p.cast) == 0
     p.close()
+
+
+def test_listing_reads_only_the_cards_that_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every open page lists the library after each change to the story: unchanged cards are not reread."""
+    from workbench.story.cast import CastLibrary
+
+    folder = tmp_path / "cast"
+    lib = open_cast(folder)
+    for name in ("Mara", "Ines", "Tomas"):
+        lib.add(name, description=name)
+    reads: list[str] = []
+    real = CastLibrary._read
+    monkeypatch.setattr(CastLibrary, "_read", lambda self, f: (reads.append(f.name), real(self, f))[1])
+    assert [c.name for c in open_cast(folder)] == ["Ines", "Mara", "Tomas"]
+    first = len(reads)
+    assert [c.name for c in open_cast(folder)] == ["Ines", "Mara", "Tomas"]
+    assert len(reads) == first  # nothing changed: nothing reread
+    open_cast(folder).update("Ines", description="harbour master")
+    reads.clear()
+    assert open_cast(folder)["Ines"].description == "harbour master"
+    assert reads == ["ines.json"]
+    got = open_cast(folder)["Mara"]
+    got.fields["description"] = "changed in memory only"
+    assert open_cast(folder)["Mara"].description == "Mara"  # callers get their own copies

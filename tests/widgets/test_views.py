@@ -230,6 +230,23 @@ def test_outline_edits_are_saved(session: Any) -> None:
     assert "outline levels" in view.error
 
 
+def test_outline_rows_are_updated_in_place(session: Any) -> None:
+    """Another writer's fork adds one row; every other row (and its widgets on every page) stays."""
+    view = OutlineView(session)
+    before = list(view.scenes_box.objects)
+    start = session.project.start
+    session.fork(start, "Mara rows out to the wreck")
+    view.refresh()
+    after = view.scenes_box.objects
+    assert len(after) == len(before) + 1
+    assert [id(r) for r in after if any(r is b for b in before)] == [id(b) for b in before]
+    session.project.rename(start, "Lamp Room")
+    view.refresh()
+    assert view.scenes_box.objects[0] is before[0]
+    assert view.scenes_box.objects[0].objects[0].value == "Lamp Room"
+    assert view.characters_box.objects[0].objects[0].name == next(iter(session.project.cast)).name
+
+
 @pytest.mark.slow
 def test_outline_regenerates_the_title_from_the_edited_logline(project: Any) -> None:
     from workbench.session import Session

@@ -20,6 +20,7 @@ Projects pin a snapshot of each character and pull newer revisions on request.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import re
@@ -47,6 +48,7 @@ from .names import check_name, markup_in
 
 MAX_CARD_BYTES = 2_000_000
 LOCK_NAME = ".cast.lock"
+_SCANS: dict[Path, dict[Path, tuple[tuple[int, int, int], Any]]] = {}  # folder -> file -> (stat, card)
 
 
 def slug(name: str) -> str:
@@ -150,14 +152,34 @@ class CastLibrary:
         return LibraryCharacter(cid, name, revision, fields, file)
 
     def scan(self) -> tuple[list[LibraryCharacter], list[DamagedCard]]:
-        """The readable characters and the damaged card files, in one pass over the folder."""
+        """The readable characters and the damaged card files, in one pass over the folder.
+
+        A card file is read again only when its size, time or inode changed since the last scan
+        (every open page of a served project lists the library after each change to the story).
+        """
         good: list[LibraryCharacter] = []
         bad: list[DamagedCard] = []
+        seen: dict[Path, tuple[tuple[int, int, int], LibraryCharacter | DamagedCard]] = {}
         for f in sorted(self.path.glob("*.json")):
             try:
-                good.append(self._read(f))
-            except CardError as exc:
-                bad.append(DamagedCard(f, str(exc)))
+                st = os.lstat(f)
+                key = (st.st_size, st.st_mtime_ns, st.st_ino)
+            except OSError:
+                key = (-1, -1, -1)
+            cached = _SCANS.get(self.path, {}).get(f)
+            if cached is not None and cached[0] == key and key[0] >= 0:
+                item = cached[1]
+            else:
+                try:
+                    item = self._read(f)
+                except CardError as exc:
+                    item = DamagedCard(f, str(exc))
+            seen[f] = (key, item)
+            if isinstance(item, DamagedCard):
+                bad.append(item)
+            else:
+                good.append(copy.deepcopy(item))  # callers may change what they get
+        _SCANS[self.path] = seen  # shared by every CastLibrary of this folder in this process
         return good, bad
 
     def __iter__(self) -> Iterator[LibraryCharacter]:
