@@ -104,6 +104,7 @@ class Writer:
         # (per-writer undo), and a fork's branch appears in the branch list. (Panel sends the views'
         # status lines, custom components, only to a browser that renders them.)
         undo = self._model(doc, "wb-undo")
+        tabs = self._model(doc, "wb-tabs")
         branches = self._model(doc, "wb-branch-select")
 
         def branch_names() -> list[str]:
@@ -125,6 +126,7 @@ class Writer:
                     await self._wait(lambda: undo.label == "Undo choose take", "the choice")
                 else:
                     label = f"{self.name} forks {len(self.forks) + 1}"
+                    tabs.active = 1  # the writer opens the Map tab, clicks a scene and forks
                     branch_map.data.selected = start_scene
                     branch_map.data.clicks = branch_map.data.clicks + 1
                     fork_input.value = label
@@ -132,6 +134,7 @@ class Writer:
                     doc.callbacks.send_event(ButtonClick(fork_button))
                     await self._wait(lambda label=label: label in branch_names(), "the fork")
                     self.forks.append(label)
+                    tabs.active = 0  # and goes back to writing
                 self.latency[kind].append(time.perf_counter() - t0)
                 self.done[kind] += 1
             except Exception as exc:  # recorded, and the writer goes on

@@ -54,6 +54,8 @@ class SessionView(pn.viewable.Viewer):
         self._thread: threading.Thread | None = None
         self._closed = False
         self._refresh_pending = False
+        self._shown = True  # False while the view sits in a tab that is not open
+        self._stale = False  # a change came while it was not shown
         doc = pn.state.curdoc
         # the page (Bokeh document) of a served view; None in a notebook
         self._doc = doc if doc is not None and doc.session_context is not None else None
@@ -160,6 +162,9 @@ class SessionView(pn.viewable.Viewer):
         re-render: the writer who clicked sees their change without waiting for every other page."""
         if self._closed:
             return
+        if not self._shown:  # in a closed tab: catch up when the tab opens
+            self._stale = True
+            return
         if self._doc is not None and pn.state.curdoc is not self._doc:
             if self._refresh_pending:
                 return
@@ -170,6 +175,13 @@ class SessionView(pn.viewable.Viewer):
                 self._refresh_pending = False
             return
         self._refresh_now()
+
+    def set_shown(self, shown: bool) -> None:
+        """Tell the view whether its tab is open; a view that missed changes meanwhile catches up."""
+        self._shown = shown
+        if shown and self._stale:
+            self._stale = False
+            self._refresh_now()
 
     def _deferred_refresh(self) -> None:
         self._refresh_pending = False

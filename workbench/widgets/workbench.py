@@ -61,7 +61,19 @@ class Workbench(SessionView):
         self._layout = pn.Column(
             self.header, self._alert, self.tabs, sizing_mode="stretch_width", css_classes=["wb-workbench"]
         )
+        # only the open tab's view follows every change; the others catch up when their tab opens
+        # (a served story open on many pages re-renders one view per page, not every view)
+        self.tabs.param.watch(lambda _e: self._show_active_tab(), "active")
+        self._show_active_tab()
         self.refresh()
+
+    def _tab_views(self) -> list[Any]:
+        return [*self.views, *self.extras.values()]
+
+    def _show_active_tab(self) -> None:
+        for i, view in enumerate(self._tab_views()):
+            if isinstance(view, SessionView):
+                view.set_shown(i == self.tabs.active)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
