@@ -61,12 +61,22 @@ def percentile(values: list[float], q: float) -> float | None:
 class Writer:
     """One simulated writer: a signed-in Bokeh client session on the workbench page."""
 
-    def __init__(self, name: str, cookie: str, ws_url: str, key: bytes, rng: random.Random) -> None:
-        self.name, self.cookie, self.ws_url, self.key, self.rng = name, cookie, ws_url, key, rng
+    def __init__(
+        self, name: str, scene_id: str, cookie: str, ws_url: str, key: bytes, rng: random.Random
+    ) -> None:
+        self.name, self.scene_id, self.cookie, self.ws_url, self.key, self.rng = (
+            name,
+            scene_id,
+            cookie,
+            ws_url,
+            key,
+            rng,
+        )
         self.latency: dict[str, list[float]] = {"rate": [], "choose": [], "fork": []}
         self.done: dict[str, int] = {"rate": 0, "choose": 0, "fork": 0}
         self.errors: list[str] = []
         self.forks: list[str] = []
+        self.project_file: Path | None = None
 
     # ---- the page's parts, found by their CSS classes
     def _model(self, doc: Any, css: str) -> Any:
@@ -74,6 +84,24 @@ class Writer:
             if css in (getattr(m, "css_classes", None) or []):
                 return m
         raise LookupError(css)
+
+    @staticmethod
+    def _send(doc: Any, model: Any, attr: str, value: Any) -> None:
+        """Send a widget change as a browser does, even when this client's copy already holds the value:
+        Panel does not send back every change the server makes, so the copy may be out of date."""
+        from bokeh.document.events import ModelChangedEvent
+
+        if getattr(model, attr) != value:
+            setattr(model, attr, value)
+        else:
+            doc.callbacks.trigger_on_change(ModelChangedEvent(doc, model, attr, value))
+
+    def _truth(self, story: Any) -> tuple[list[tuple[str, int | None]], int]:
+        """This writer's scene as the file has it: (take id, rating) in order, and the chosen take's index."""
+        scene = story.scene(self.scene_id)
+        takes = [(t.id, t.rating) for t in scene.takes]
+        chosen = scene.chosen
+        return takes, next((i for i, (tid, _) in enumerate(takes) if chosen and tid == chosen.id), -1)
 
     async def _wait(self, check: Any, what: str, timeout: float = 15.0) -> float:
         """Wait until ``check()`` is true in this session's copy of the page (the server's update arrived)."""
@@ -90,19 +118,13 @@ class Writer:
         doc = session.document
         rating = self._model(doc, "wb-rating")
         choose = self._model(doc, "wb-choose")
+        carousel = self._model(doc, "wb-takes")
         fork_input = self._model(doc, "wb-fork-choice")
         fork_button = self._model(doc, "wb-fork")
         branch_map = self._model(doc, "wb-branch-map-view")
-        scene_select = self._model(doc, "wb-scene-select")
-        start_scene = scene_select.value
-        end = time.monotonic() + seconds
-        plan = ["rate", "choose", "rate", "fork"]
-        step = self.rng.randrange(len(plan))
-        stars = self.rng.randint(1, 5)
-        await asyncio.sleep(self.rng.uniform(0, think[1]))  # writers do not all start at once
-        # What shows a click took effect: the writer's own Undo button names their last change
-        # (per-writer undo), and a fork's branch appears in the branch list. (Panel sends the views'
-        # status lines, custom components, only to a browser that renders them.)
+        # What shows a click took effect on this page: the writer's own Undo button names their last
+        # change (per-writer undo), and a fork's branch appears in the branch list. (Panel sends the
+        # views' status lines, custom components, only to a browser that renders them.)
         undo = self._model(doc, "wb-undo")
         tabs = self._model(doc, "wb-tabs")
         branches = self._model(doc, "wb-branch-select")
@@ -110,36 +132,74 @@ class Writer:
         def branch_names() -> list[str]:
             return [o if isinstance(o, str) else o[0] for o in branches.options]
 
-        while time.monotonic() < end:
-            kind = plan[step % len(plan)]
-            step += 1
-            t0 = time.perf_counter()
-            try:
-                if kind == "rate":
-                    stars = stars % 5 + 1
-                    if rating.active == stars:
+        # each writer works on their own scene (three takes, the first chosen) of the one shared story:
+        # they open the Map and click it (it opens in Write, and forks start there)
+        self._send(doc, tabs, "active", 1)
+        await asyncio.sleep(0.3)
+        self._send(doc, branch_map.data, "selected", self.scene_id)
+        branch_map.data.clicks = branch_map.data.clicks + 1
+        await asyncio.sleep(1.0)
+        self._send(doc, tabs, "active", 0)  # the server switched to Write; this client's copy follows
+        await asyncio.sleep(0.3)
+        shown = 0  # the take the page shows (the carousel starts at the first take)
+        from workbench import open_project
+
+        story = open_project(self.project_file, create=False)  # the truth, read as another program would
+        end = time.monotonic() + seconds
+        plan = ["rate", "choose", "rate", "fork"]
+        step = self.rng.randrange(len(plan))
+        stars = self.rng.randint(1, 5)
+        await asyncio.sleep(self.rng.uniform(0, think[1]))  # writers do not all start at once
+        try:
+            while time.monotonic() < end:
+                kind = plan[step % len(plan)]
+                step += 1
+                try:
+                    if kind == "rate":
+                        takes, _ = self._truth(story)
+                        current = takes[shown][1] or 0  # what the server's rating widget shows now
                         stars = stars % 5 + 1
-                    rating.active = stars  # options: –, ★1 … ★5
-                    await self._wait(lambda: undo.label == "Undo rate take", "the rating")
-                elif kind == "choose":
-                    doc.callbacks.send_event(ButtonClick(choose))
-                    await self._wait(lambda: undo.label == "Undo choose take", "the choice")
-                else:
-                    label = f"{self.name} forks {len(self.forks) + 1}"
-                    tabs.active = 1  # the writer opens the Map tab, clicks a scene and forks
-                    branch_map.data.selected = start_scene
-                    branch_map.data.clicks = branch_map.data.clicks + 1
-                    fork_input.value = label
-                    await asyncio.sleep(0)  # let the value go before the click
-                    doc.callbacks.send_event(ButtonClick(fork_button))
-                    await self._wait(lambda label=label: label in branch_names(), "the fork")
-                    self.forks.append(label)
-                    tabs.active = 0  # and goes back to writing
-                self.latency[kind].append(time.perf_counter() - t0)
-                self.done[kind] += 1
-            except Exception as exc:  # recorded, and the writer goes on
-                self.errors.append(f"{kind}: {type(exc).__name__}: {exc}")
-            await asyncio.sleep(self.rng.uniform(*think))
+                        if stars == current:
+                            stars = stars % 5 + 1
+                        t0 = time.perf_counter()
+                        self._send(doc, rating, "active", stars)  # options: –, ★1 … ★5
+                        await self._wait(lambda: undo.label == "Undo rate take", "the rating")
+                    elif kind == "choose":
+                        takes, chosen = self._truth(story)
+                        target = (
+                            next(i for i in range(len(takes)) if i != chosen and i != shown)
+                            if shown == chosen
+                            else shown
+                        )
+                        if shown != target:  # flip to a take that is not chosen: Choose is enabled there
+                            self._send(doc, carousel.data, "index", target)
+                            shown = target
+                            await self._wait(lambda: not choose.disabled, "the take")
+                        t0 = time.perf_counter()
+                        doc.callbacks.send_event(ButtonClick(choose))
+                        await self._wait(lambda: undo.label == "Undo choose take", "the choice")
+                    else:
+                        label = f"{self.name} forks {len(self.forks) + 1}"
+                        t0 = time.perf_counter()
+                        # on the Map, fork from the selected scene (the writer's scene, then each new fork)
+                        self._send(doc, tabs, "active", 1)
+                        fork_input.value = label
+                        await asyncio.sleep(0)  # let the value go before the click
+                        doc.callbacks.send_event(ButtonClick(fork_button))
+                        await self._wait(lambda label=label: label in branch_names(), "the fork")
+                        self.forks.append(label)
+                        self._send(doc, tabs, "active", 0)  # and back to writing
+                    self.latency[kind].append(time.perf_counter() - t0)
+                    self.done[kind] += 1
+                except Exception as exc:  # recorded, and the writer goes on
+                    self.errors.append(
+                        f"{kind} (after {plan[(step - 2) % len(plan)]}, undo shows {undo.label!r}, take shown "
+                        f"{shown}, chosen {self._truth(story)[1]}, choose disabled {choose.disabled}): "
+                        f"{type(exc).__name__}: {exc}"
+                    )
+                await asyncio.sleep(self.rng.uniform(*think))
+        finally:
+            story.close()
 
     def thread(self, seconds: float, think: tuple[float, float], ready: threading.Barrier) -> None:
         from bokeh.util.token import generate_session_id
@@ -232,8 +292,21 @@ def main() -> None:
     from workbench.story.sample import build_sample
 
     project = tmp / "sample.story"
-    build_sample(project).close()
     users = {f"writer{i:02d}": secrets.token_urlsafe(12) for i in range(1, args.sessions + 1)}
+    story = build_sample(project)
+    scenes = {}
+    for name in users:  # a scene of their own per writer, with three takes to rate and choose from
+        sc = story.add_scene(
+            f"{name} at the harbour",
+            f"EXT. HARBOUR - DAY\n\n{name} waits.",
+            after=story.start,
+            choice=f"{name} goes",
+        )
+        sc.add_take(f"EXT. HARBOUR - DAY\n\n{name} runs.")
+        sc.add_take(f"EXT. HARBOUR - DAY\n\n{name} sings.")
+        scenes[name] = sc.id
+    story.forget_undo()
+    story.close()
     (tmp / "users.json").write_text(json.dumps(users))
     secret = secrets.token_urlsafe(32)
     _KEY = derive_secret(secret, "bokeh session ids")
@@ -283,7 +356,7 @@ def main() -> None:
 
         rng = random.Random(args.seed)
         writers = [
-            Writer(n, _COOKIES[n], f"ws://127.0.0.1:{port}/ws", _KEY, random.Random(rng.random()))
+            Writer(n, scenes[n], _COOKIES[n], f"ws://127.0.0.1:{port}/ws", _KEY, random.Random(rng.random()))
             for n in users
         ]
         ready = threading.Barrier(len(writers) + 1)
@@ -292,6 +365,8 @@ def main() -> None:
             threading.Thread(target=w.thread, args=(args.seconds, tuple(args.think), ready), daemon=True)
             for w in writers
         ]
+        for w in writers:
+            w.project_file = project
         for t in threads:
             t.start()
         ready.wait()
