@@ -50,6 +50,15 @@ def loadavg() -> list[float]:
         return []
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (Linux), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -331,6 +340,9 @@ def main() -> None:
     import httpx
 
     load_before = loadavg()
+    server_cpu0: float | None = None
+    server_cpu1: float | None = None
+    client_cpu = 0.0
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -371,11 +383,15 @@ def main() -> None:
             t.start()
         ready.wait()
         connect_s = time.perf_counter() - t_connect
+        server_cpu0 = cpu_seconds(server.pid)
+        client_cpu0 = time.process_time()
         t0 = time.perf_counter()
         for t in threads:
             t.join(args.seconds + 180)
         wall = time.perf_counter() - t0
         load_after = loadavg()
+        server_cpu1 = cpu_seconds(server.pid)
+        client_cpu = time.process_time() - client_cpu0
     finally:
         server.terminate()
         try:
@@ -425,6 +441,10 @@ def main() -> None:
         "click_to_update_p95_s": percentile(all_lat, 0.95),
         "click_to_update_max_s": round(max(all_lat), 3) if all_lat else None,
         "by_kind": by_kind,
+        "server_cpu_s": round(server_cpu1 - server_cpu0, 1)
+        if server_cpu0 is not None and server_cpu1
+        else None,
+        "client_cpu_s": round(client_cpu, 1),  # the simulated pages share the machine with the server
         "integrity_check": integrity,
         "server_exit_code": rc,
         "loadavg_before": load_before,

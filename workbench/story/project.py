@@ -200,6 +200,10 @@ class Project:
     def scenes(self) -> list[Scene]:
         return [Scene(self, r["id"]) for r in self.db.all("SELECT id FROM scenes ORDER BY seq")]
 
+    def scene_titles(self) -> list[tuple[str, str]]:
+        """(id, title) of every scene in order, read in one query (for lists that show many scenes)."""
+        return [(r["id"], r["title"]) for r in self.db.all("SELECT id, title FROM scenes ORDER BY seq")]
+
     @property
     def start(self) -> Scene | None:
         sid = self.get_meta("start")

@@ -166,7 +166,9 @@ class SceneEditor(SessionView):
         scene = self.scene
         self._syncing = True
         try:
-            self.scene_select.options = {s.title: s.id for s in project.scenes}
+            options = {title: sid for sid, title in project.scene_titles()}
+            if options != self.scene_select.options:  # (a plain comparison is far cheaper than param's)
+                self.scene_select.options = options
             if scene is not None:
                 self.scene_select.value = scene.id
         finally:
@@ -192,7 +194,8 @@ class SceneEditor(SessionView):
                 if t.rating:
                     bits.append("★" * t.rating)
                 items.append({"id": t.id, "label": " · ".join(bits), "html": take_html(t)})
-            self.carousel.takes = items
+            if items != self.carousel.takes:
+                self.carousel.takes = items
             if takes and self.carousel.index >= len(takes):
                 self.carousel.index = len(takes) - 1
         label = project.undo_label_for(self.user or None)  # this writer's own last change
