@@ -54,7 +54,7 @@ class SessionView(pn.viewable.Viewer):
         self._thread: threading.Thread | None = None
         self._closed = False
         self._refresh_pending = False
-        self._shown = True  # False while the view sits in a tab that is not open
+        self._tab_open = True  # False while the view sits in a tab that is not open
         self._stale = False  # a change came while it was not shown
         doc = pn.state.curdoc
         # the page (Bokeh document) of a served view; None in a notebook
@@ -162,7 +162,7 @@ class SessionView(pn.viewable.Viewer):
         re-render: the writer who clicked sees their change without waiting for every other page."""
         if self._closed:
             return
-        if not self._shown:  # in a closed tab: catch up when the tab opens
+        if not self._tab_open:  # in a closed tab: catch up when the tab opens
             self._stale = True
             return
         if self._doc is not None and pn.state.curdoc is not self._doc:
@@ -178,7 +178,7 @@ class SessionView(pn.viewable.Viewer):
 
     def set_shown(self, shown: bool) -> None:
         """Tell the view whether its tab is open; a view that missed changes meanwhile catches up."""
-        self._shown = shown
+        self._tab_open = shown
         if shown and self._stale:
             self._stale = False
             self._refresh_now()
