@@ -20,8 +20,8 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
 
 def require_safetensors(folder: str | os.PathLike[str], what: str, weights: str | None = None) -> Path:
-    """``folder`` when it holds safetensors weights (``weights``, a file name, when given); else
-    :class:`ModelUnavailable`, naming the pickle files found there."""
+    """``folder`` unless it holds pickle weights and no safetensors ones (or, when ``weights`` names
+    the file, lacks that file): then :class:`ModelUnavailable`, naming the pickle files found there."""
     path = Path(folder).expanduser()
     if not path.is_dir():
         return path  # a hub id or a missing folder: the loader's own error says which
@@ -40,8 +40,9 @@ def require_safetensors(folder: str | os.PathLike[str], what: str, weights: str 
             "safetensors only, because a pickle file can run code when it is opened. Convert it where you "
             "trust it (load it and save_pretrained(..., safe_serialization=True)) or get a safetensors copy."
         )
-    missing = f" ({found[0]})" if found else ""
-    raise ModelUnavailable(f"the {what} at {path} has no safetensors weights{missing}")
+    if not found:
+        return path  # no weights at all: the loader's own error says what is missing
+    raise ModelUnavailable(f"the {what} at {path} has no safetensors weights ({found[0]})")
 
 
 def safetensors_name(name: str, what: str) -> str:
