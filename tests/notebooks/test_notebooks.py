@@ -1,4 +1,8 @@
-"""Every notebook runs top to bottom offline on the default model (`pytest --nbval-lax`), and is committed clean."""
+"""Every notebook runs top to bottom offline on the default model (`pytest --nbval-lax`), and is committed clean.
+
+A notebook that runs is kept with its outputs under ``build/notebooks/`` (see
+``tests/executed_notebooks.py``): the documentation site renders those copies as its tutorials.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
+
+from tests.executed_notebooks import executed_path, is_current, save_executed
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ["01_quickstart", "02_branching", "03_cast", "04_play", "05_trainers", "06_extending"]
@@ -55,6 +62,7 @@ def test_notebook_runs(name: str, tmp_path: Path) -> None:
         "MPLBACKEND": "Agg",
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
         "JUPYTER_PLATFORM_DIRS": "1",
+        "WORKBENCH_NBSAVE": str(tmp_path / f"{name}.executed.ipynb"),
     }
     out = subprocess.run(
         [
@@ -65,6 +73,8 @@ def test_notebook_runs(name: str, tmp_path: Path) -> None:
             "-q",
             "-p",
             "no:cacheprovider",
+            "-p",
+            "tests.notebooks.nbsave",
             "--nbval-cell-timeout=600",
             "-o",
             "addopts=",
@@ -81,3 +91,10 @@ def test_notebook_runs(name: str, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-3000:]
     assert " passed" in out.stdout
     assert not list((REPO / "notebooks").glob("*.story")), "a notebook wrote into the repository"
+    # keep the run, outputs and all, for the documentation's tutorials
+    executed = nbformat.read(str(tmp_path / f"{name}.executed.ipynb"), as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count for c in code)
+    assert any(c.outputs for c in code), "the executed copy lost the outputs"
+    save_executed(name, executed)
+    assert is_current(name) and executed_path(name).is_file()

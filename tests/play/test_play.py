@@ -290,3 +290,43 @@ def test_fallback_moves_name_who_is_missing(tiny_session) -> None:
         "Go and find Tomas",
         "Wait and watch what happens",
     ]
+
+
+def test_a_scripted_play_loops_through_a_hub_three_times(tiny_session) -> None:
+    """Following existing choices back to a hub: the branch revisits it, the story so far repeats
+    it in reading order, and nothing new is written."""
+    project = tiny_session.project
+    quay = project.scene("A Stranger on the Quay")
+    market = project.add_scene(
+        "The Fish Market", "Gulls scream over the stalls.", after=quay, choice="Walk to the market"
+    )
+    project.connect(market, quay, "Back to the quay")
+    scenes_before = len(project.scenes)
+    play = tiny_session.play(pregenerate=False)
+    play.move("Go down to the harbour")
+    for _ in range(3):
+        assert "Walk to the market" in play.choices
+        assert play.move("Walk to the market").title == "The Fish Market"
+        assert play.last_move["source"] == "followed"
+        assert play.move("Back to the quay") == quay
+    titles = [s.title for s in project.branches[play.branch].scenes]
+    assert titles == ["The Lamp Goes Dark"] + ["A Stranger on the Quay", "The Fish Market"] * 3 + [
+        "A Stranger on the Quay"
+    ]
+    assert [s.title for s in play.path()] == titles  # the story so far, revisits in reading order
+    ctx = tiny_session.writer.context_for(play.path(), "Next", "Ask Ines", [], None, 40)
+    assert ctx.part("story").note.startswith(f"{len(titles)} scene(s)")
+    assert len(project.scenes) == scenes_before
+
+
+def test_picking_an_open_choice_writes_the_scene_it_wanted(tiny_session) -> None:
+    project = tiny_session.project
+    quay = project.scene("A Stranger on the Quay")
+    wanted = project.add_choice(quay, "Climb onto the breakwater", wanted="The Breakwater")
+    play = tiny_session.play(pregenerate=False)
+    play.move(0)
+    assert "Climb onto the breakwater" in play.choices
+    new = play.move("Climb onto the breakwater")
+    assert new.title == "The Breakwater" and new.text
+    assert project.choice(wanted.id).target == new
+    assert [c.label for c in quay.choices].count("Climb onto the breakwater") == 1

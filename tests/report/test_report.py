@@ -15,6 +15,7 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
+from tests.executed_notebooks import is_current, save_executed
 from workbench.errors import ReportError
 from workbench.report import read_record, report_content, run_report
 from workbench.report.pipeline import check_parameters
@@ -185,6 +186,15 @@ def test_executed_notebook_is_kept_without_widget_state(runs: dict[str, Any]) ->
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and f'branch = "{BRANCH}"' in injected[0].source
     assert not [c for c in nb.cells if c.get("outputs") and any(o.output_type == "error" for o in c.outputs)]
+
+
+@pytest.mark.slow
+def test_first_run_is_kept_for_the_documentation(runs: dict[str, Any]) -> None:
+    """The run that wrote a take, outputs and all, is the pitch-report tutorial of the docs site."""
+    nb = nbformat.read(str(runs["first"].with_suffix(".ipynb")), as_version=4)
+    assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    save_executed("pitch_report", nb)
+    assert is_current("pitch_report")
 
 
 @pytest.mark.slow

@@ -73,18 +73,23 @@ def test_fork_merge_and_ambiguous_path(project):
     assert titles(project.path(end, "refusal")) == ["A", "Alt", "End"]
 
 
-def test_cycle_is_refused_and_nothing_written(project):
+def test_loops_are_stories_too(project):
     a = project.add_scene("A", "a")
     b = project.add_scene("B", "b")
     c = project.add_scene("C", "c")
-    before = project.content_hash()
-    with pytest.raises(CycleError):
-        project.connect(c, b, "back")
-    with pytest.raises(CycleError):
-        project.connect(c, a, "to start")
-    with pytest.raises(CycleError):
-        project.connect(b, b, "self")
-    assert project.content_hash() == before
+    back = project.connect(c, b, "back")
+    project.connect(c, a, "to start")
+    project.connect(b, b, "wait")
+    assert [(ch.label, t.title) for ch, t in c.children] == [("back", "B"), ("to start", "A")]
+    assert back.target == b and not back.is_open
+    # a path from the start never passes through the scene it ends at: loops add no ambiguity
+    assert titles(project.path(c)) == ["A", "B", "C"]
+    assert titles(project.path(b)) == ["A", "B"]
+    with pytest.raises(DuplicateName):
+        project.connect(c, b, "Back")  # the very same choice twice
+    project.connect(c, b, "return")  # another choice to the same scene is another choice
+    assert [ch.label for ch, t in c.children if t == b] == ["back", "return"]
+    assert issubclass(CycleError, WorkbenchError)  # still importable, raised for nothing here
 
 
 def test_clear_errors_for_bad_edits(project):

@@ -76,3 +76,109 @@ def test_objects_display_themselves(sample):
     html = project_html(sample)
     assert sample.title in html and "<svg" in html
     assert scene.chosen._repr_html_().startswith('<div class="wb-take"')
+
+
+def city(project):
+    """53 scenes: a square with eight districts of six rooms, each leading back to the square,
+    open choices, three orphans and an ending."""
+    start = project.add_scene("Arrival at the city gates", "x")
+    square = project.add_scene(
+        "The Great Square", "x", after=start, choice="Walk through the gate into the square"
+    )
+    for d in range(8):
+        prev = project.add_scene(
+            f"District {d} entrance",
+            "x",
+            after=square,
+            choice=f"Head down to district number {d} by the long road",
+        )
+        for r in range(5):
+            prev = project.add_scene(
+                f"District {d} room {r}", "x" if r % 2 else "", after=prev, choice=f"Go deeper ({r})"
+            )
+        project.connect(prev, square, "Back to the square, where every road in this city ends up")
+        if d % 3 == 0:
+            project.add_choice(prev, "Ask the stranger about the tower", wanted=f"Tower {d}")
+    for k in range(3):
+        orphan = project.add_scene(f"Orphan draft {k}", "x")
+        for c, _ in orphan.parents:
+            project.disconnect(c)
+    project.scene("District 1 room 4").is_ending = True
+    project.add_scene("Well", "x", after=square, choice="Look down the well")
+    return project
+
+
+def overlap(a, b, gap=0.0):
+    return (
+        a[0] < b[0] + b[2] + gap
+        and b[0] < a[0] + a[2] + gap
+        and a[1] < b[1] + b[3] + gap
+        and b[1] < a[1] + a[3] + gap
+    )
+
+
+def test_a_map_of_fifty_scenes_with_loops_keeps_every_label_whole_and_apart(project):
+    from workbench.render.svg import BOX_H, BOX_W, CHAR_W, map_layout
+
+    city(project)
+    assert len(project.scenes) >= 50
+    lay = map_layout(project)
+    boxes = {k: (x, y, BOX_W, BOX_H) for k, (x, y) in lay.pos.items()}
+    labels = {cid: (lb.x, lb.y, lb.w, lb.h) for cid, lb in lay.labels.items()}
+    assert set(labels) == {c.id for c in project.choices}
+    for cid, lb in lay.labels.items():  # the whole label, wrapped, in a box wide enough for it
+        assert " ".join(lb.lines) == project.choice(cid).label
+        assert max(len(line) for line in lb.lines) * CHAR_W <= lb.w
+    items = list(boxes.values()) + list(labels.values())
+    for i, a in enumerate(items):
+        for b in items[i + 1 :]:
+            assert not overlap(a, b), (a, b)
+    # scenes no path from the start reaches sit apart, below a divider
+    orphans = [s.id for s in project.scenes if s.title.startswith("Orphan")]
+    assert sorted(lay.unreachable) == sorted(orphans)
+    assert lay.divider is not None
+    assert all(lay.pos[o][1] > lay.divider for o in orphans)
+    assert all(lay.pos[s.id][1] < lay.divider for s in project.scenes if s.id not in orphans)
+    # each scene stands right of the scene it follows, loops aside
+    for c, t in project.scene("District 3 room 2").children:
+        assert lay.pos[t.id][0] > lay.pos[c.source_id][0]
+
+
+def test_loops_open_choices_and_stuck_scenes_are_drawn_as_such(project):
+    city(project)
+    svg = branch_map_svg(project, "main")
+    root = ET.fromstring(svg)
+    edges = {e.get("data-choice-id"): e for e in root.findall(f".//{SVG}path[@class='wb-edge']")}
+    st = project.structure()
+    assert {cid for cid, e in edges.items() if e.get("data-kind") == "back"} == set(st.back_edges)
+    opened = {cid for cid, e in edges.items() if e.get("data-kind") == "open"}
+    assert opened == {c.id for c in project.open_choices} and len(opened) == 3
+    assert all(edges[cid].get("stroke-dasharray") for cid in opened)  # dashed
+    ghosts = root.findall(f".//{SVG}g[@class='wb-open']")
+    assert {g.get("data-choice-id") for g in ghosts} == opened
+    assert "not written yet" in ET.tostring(ghosts[0], encoding="unicode")
+    stuck = {
+        g.get("data-scene-id")
+        for g in root.findall(f".//{SVG}g[@class='wb-scene']")
+        if g.find(f".//{SVG}text[@class='wb-stuck']") is not None
+    }
+    assert stuck == {project.scene("Well").id}  # a dead end; the ending is not stuck
+    faded = ET.fromstring(branch_map_svg(project, "main", view="stuck"))
+    shown = [g for g in faded.findall(f".//{SVG}g[@class='wb-scene']") if g.get("opacity") is None]
+    assert [g.get("data-scene-id") for g in shown] == [project.scene("Well").id]
+
+
+def test_stuck_view_lists_dead_ends_traps_open_choices_and_unreachable_scenes(project):
+    from workbench.render import stuck_html
+
+    city(project)
+    loop = project.add_scene("Maze", "x", after="The Great Square", choice="Enter the maze")
+    project.connect(loop, loop, "Turn left")
+    html = stuck_html(project)
+    assert "No way out" in html and "Well" in html
+    assert "Loops with no way out" in html and "Maze" in html
+    assert html.count("not written yet") == 3 and "Tower 3" in html
+    assert "Not reachable from the start" in html and "Orphan draft 2" in html
+    project.scene("Well").is_ending = True
+    project.connect(loop, "The Great Square", "Find the exit")
+    assert "Nowhere: every scene a reader can reach leads on or is an ending." in stuck_html(project)

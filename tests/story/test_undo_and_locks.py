@@ -275,7 +275,7 @@ def test_a_snapshot_sees_one_state_while_another_program_commits(tmp_path: Path)
     path = tmp_path / "s.story"
     a = _story(path)
     b = open_project(path)
-    with a.snapshot():
+    with a.reading():
         scenes = {s.id for s in a.scenes}
         b.delete(b.scene("Dock"))  # committed by another connection in the middle of the read
         targets = {c.target_id for c in a.choices}

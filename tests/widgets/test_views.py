@@ -76,6 +76,34 @@ def test_compare_two_branches_marks_differences(session: Any) -> None:
     assert 'stroke="#2563eb"' in view.map.svg  # the compared branch is drawn in its own colour
 
 
+def test_map_writes_the_scene_behind_an_open_choice_and_shows_where_a_reader_gets_stuck(session: Any) -> None:
+    project = session.project
+    quay = project.scene("A Stranger on the Quay")
+    open_choice = project.add_choice(quay, "Follow the gulls", wanted="The Gull Rock")
+    view = BranchMap(session)
+    assert f'data-choice-id="{open_choice.id}"' in view.map.svg and 'class="wb-open"' in view.map.svg
+    assert view.write_button.disabled
+    press(view.write_button)
+    assert "click an open choice" in view.error
+    view.map.selected = "open:" + open_choice.id  # what the ES module sends for a dashed box
+    view.map.clicks += 1
+    assert view.selected == "open:" + open_choice.id and not view.write_button.disabled
+    assert "The Gull Rock" in view.selected_pane.object and "not written yet" in view.selected_pane.object
+    opened: list[str] = []
+    view.on_open(lambda s: opened.append(s.title))
+    press(view.write_button)
+    assert view.error == "" and opened == ["The Gull Rock"]
+    with reopen(project) as saved:
+        assert saved.choice(open_choice.id).target.title == "The Gull Rock"
+    assert 'class="wb-open"' not in view.map.svg
+    # the stuck view: the new scene has no way out yet
+    view.view_select.value = "Where can the reader get stuck?"
+    assert view.view == "stuck" and "No way out" in view.stuck_pane.object
+    assert "The Gull Rock" in view.stuck_pane.object
+    view.view_select.value = "Branches"
+    assert view.stuck_pane.object == ""
+
+
 # ---------------------------------------------------------------- cast board
 def test_cast_cards_edit_and_add(session: Any) -> None:
     board = CastBoard(session)

@@ -46,7 +46,9 @@ def register(subparsers: Any) -> None:
     ex.set_defaults(func=cmd_export)
 
     im = subparsers.add_parser("import", help="import a story, screenplay or character card into a project")
-    im.add_argument("file", help="the file to import (.twee, .fountain, .json/.png card)")
+    im.add_argument(
+        "file", help="the file to import (.twee, Twine 2 .html, .ink, .yarn, .fountain, .json/.png card)"
+    )
     im.add_argument("--into", required=True, help="the project file (created if missing)")
     im.add_argument("--format", "-f", help="the format (default: from the file suffix)")
     im.add_argument(

@@ -48,7 +48,7 @@ def _show_scene(play: Any, out: TextIO, text: bool = True) -> None:
 
 
 def _show_choices(play: Any, out: TextIO) -> list[str]:
-    out.write("\n(choosing what could happen next...)\n" if not play.scene.children else "\n")
+    out.write("\n(choosing what could happen next...)\n" if not play.scene.choices else "\n")
     out.flush()
     choices = play.choices
     for i, label in enumerate(choices, 1):

@@ -9,21 +9,21 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("new", help="create a new, empty project file")
-    p.add_argument("path", type=Path)
-    p.add_argument("--title", default=None)
+    p.add_argument("path", type=Path, help="the project file to create (.story)")
+    p.add_argument("--title", default=None, help="the story's title")
     p.add_argument(
         "--sample", action="store_true", help="start from the sample story instead of an empty one"
     )
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("info", help="show a project's scenes, branches, cast and takes")
-    p.add_argument("path", type=Path)
+    p.add_argument("path", type=Path, help="the project file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("backup", help="copy a project safely (even while it is open elsewhere)")
-    p.add_argument("path", type=Path)
-    p.add_argument("out", type=Path)
+    p.add_argument("path", type=Path, help="the project file")
+    p.add_argument("out", type=Path, help="the copy to write (a complete project file)")
     p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser(

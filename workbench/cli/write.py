@@ -9,33 +9,39 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("write", help="generate takes of a scene (saved with provenance)")
-    p.add_argument("project", type=Path)
+    p.add_argument("project", type=Path, help="the project file")
     p.add_argument("scene", help="scene title or id")
-    p.add_argument("--takes", type=int, default=3)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--branch", default=None)
+    p.add_argument("--takes", type=int, default=3, help="how many takes to write (default 3)")
+    p.add_argument(
+        "--seed", type=int, default=None, help="seed of the takes (default: a fresh one, recorded)"
+    )
+    p.add_argument("--branch", default=None, help="the branch whose story so far leads to the scene")
     p.add_argument("--model", default="default", help="text model spec (default, a path, openai:MODEL@URL)")
-    p.add_argument("--max-new-tokens", type=int, default=200)
+    p.add_argument("--max-new-tokens", type=int, default=200, help="longest take, in tokens (default 200)")
     p.add_argument("--quiet", action="store_true", help="don't stream the text while it is written")
     p.set_defaults(func=cmd_write)
 
     p = sub.add_parser("outline", help="outline a new story from a logline (title, characters, scenes)")
-    p.add_argument("project", type=Path)
-    p.add_argument("logline")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--model", default="default")
+    p.add_argument("project", type=Path, help="the project file (created if missing)")
+    p.add_argument("logline", help="the story in one sentence")
+    p.add_argument("--seed", type=int, default=None, help="seed of the outline (default: a fresh one)")
+    p.add_argument("--model", default="default", help="text model spec")
     p.set_defaults(func=cmd_outline)
 
     p = sub.add_parser("media", help="portraits, storyboards and table reads, written to files and stored")
-    p.add_argument("project", type=Path)
-    p.add_argument("--portraits", action="store_true")
-    p.add_argument("--storyboard", metavar="BRANCH_OR_SCENE")
-    p.add_argument("--table-read", metavar="SCENE_OR_BRANCH")
-    p.add_argument("--frames", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("project", type=Path, help="the project file")
+    p.add_argument("--portraits", action="store_true", help="a portrait of each character (the default)")
+    p.add_argument("--storyboard", metavar="BRANCH_OR_SCENE", help="storyboard frames of each scene")
+    p.add_argument(
+        "--table-read", metavar="SCENE_OR_BRANCH", help="the dialogue read in each character's voice"
+    )
+    p.add_argument("--frames", type=int, default=3, help="storyboard frames per scene (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the frames and voices (default 0)")
     p.add_argument("--image", default="sketch", help="image model spec (sketch, or a diffusers model path)")
     p.add_argument("--voice", default="default", help="voice model spec")
-    p.add_argument("-o", "--out", type=Path, default=Path("media"))
+    p.add_argument(
+        "-o", "--out", type=Path, default=Path("media"), help="folder for the files (default: media/)"
+    )
     p.set_defaults(func=cmd_media)
 
 

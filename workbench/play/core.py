@@ -1,10 +1,12 @@
 """``Play``: read a story as a reader would, one move at a time, writing new scenes as needed.
 
 A play stands on a scene and extends one branch (a new ``play N`` branch unless one is
-named). It offers choices: the scene's existing choices where the graph has them, suggested
-ones otherwise. A move along an existing choice just follows it; any other move (a
-suggested choice not yet written, or an action the reader types) writes the next scene,
-streaming, and saves it on the play's branch with the move as the choice label.
+named). It offers choices: the scene's existing choices where the graph has them (open ones,
+whose scene is not written yet, included), suggested ones otherwise. A move along an existing
+choice just follows it, back to a scene read before too (a hub, a loop): the branch then
+revisits that scene. Any other move (an open choice, a suggested choice not yet written, or an
+action the reader types) writes the next scene, streaming, and saves it on the play's branch
+with the move as the choice label; an open choice's scene gets the title it wanted.
 
 While the reader reads, one background thread writes the scenes behind the offered choices
 (kept in memory, saved only when picked), so picking one shows text at once. Moving
@@ -200,14 +202,22 @@ class Play:
     def _existing(self, scene: Scene) -> dict[str, Scene]:
         out: dict[str, Scene] = {}
         for choice, target in scene.children:
-            out.setdefault(choice.label.casefold(), target)
+            if choice.kind != "include":  # a reference is not a way on
+                out.setdefault(choice.label.casefold(), target)
         return out
+
+    def _title_for(self, scene: Scene, label: str) -> str:
+        """The title of a new scene behind ``label``: what an open choice wants, else the label."""
+        for c in scene.open_choices:
+            if c.label.casefold() == label.casefold() and c.wanted:
+                return self.project.unique_title(c.wanted)
+        return self.project.unique_title(label[:60])
 
     def _offer(self, scene: Scene, stop: threading.Event | None = None) -> list[str]:
         with self._choices_lock:
             if scene.id in self._choices:
                 return self._choices[scene.id]
-            labels = list(dict.fromkeys(c.label for c, _ in scene.children))
+            labels = list(dict.fromkeys(c.label for c in scene.choices if c.kind != "include"))
             if not labels:
                 try:
                     labels = self._suggest(scene, stop)
@@ -273,7 +283,7 @@ class Play:
                     continue
                 job.state = "running"
                 try:
-                    job.title = self.project.unique_title(job.label[:60])
+                    job.title = self._title_for(scene, job.label)
                     history = self.project.path(scene, self._branch if self._created else self._from)
                     ctx = job.ctx = self._context(history, job.title, job.label)
                     job.results = self.writer.takes(
@@ -494,7 +504,7 @@ class Play:
         self.cancel()
         history = self.path()
         if results is None:
-            title = self.project.unique_title(label[:60])
+            title = self._title_for(self._scene, label)
             ctx = self._context(history, title, label, record=True)
             seed = self._seed_for(self._scene, label)
             results = self.writer.takes(

@@ -18,6 +18,7 @@ from .views import (
     diff_html,
     image_html,
     outline_html,
+    stuck_html,
 )
 
 __all__ = [
@@ -38,5 +39,6 @@ __all__ = [
     "project_html",
     "scene_html",
     "screenplay_html",
+    "stuck_html",
     "take_html",
 ]

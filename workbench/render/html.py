@@ -114,10 +114,15 @@ def scene_html(scene: Any, takes: bool = True) -> str:
             f'<details><summary style="{MUTED};cursor:pointer">Other takes ({len(all_takes) - 1})</summary>'
             f"{others}</details>"
         )
-    kids = scene.children
+    kids = scene.choices
     choices = ""
     if kids:
-        items = "".join(f"<li>{esc(c.label)} → {esc(t.title)}</li>" for c, t in kids)
+        items = "".join(
+            f"<li>{esc(c.label)} → {esc(c.target.title)}</li>"
+            if c.target is not None
+            else f"<li>{esc(c.label)} → <i>{esc(c.wanted or c.label)}</i> (not written yet)</li>"
+            for c in kids
+        )
         choices = f'<div style="{MUTED};margin-top:6px">Choices:<ul style="margin:2px 0">{items}</ul></div>'
     return f'<div class="wb-scene-card" data-scene-id="{esc(scene.id)}" style="{CARD}">{head}{body}{choices}{others}</div>'
 

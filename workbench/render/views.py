@@ -1,5 +1,6 @@
 """HTML for the workbench's inspection views: the context of a prompt, continuity, an outline,
-two branches compared, and media as data URIs. Every piece of story text is escaped.
+two branches compared, where a reader gets stuck, and media as data URIs. Every piece of
+story text is escaped.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "diff_html",
     "image_html",
     "outline_html",
+    "stuck_html",
 ]
 
 
@@ -173,4 +175,55 @@ def audio_html(asset: Any, css: str = "wb-audio") -> str:
     return (
         f"<audio class='{esc(css)}' data-sha256='{esc(asset.sha256)}' controls preload='auto' "
         f"src='{data_uri(asset)}'></audio>"
+    )
+
+
+def stuck_html(project: Any) -> str:
+    """Where a reader can get stuck, and what else the graph says a writer should look at:
+    dead ends (no way out, not marked as an ending), loops with no way out, open choices (their
+    scene not written yet) and scenes no path from the start reaches."""
+    st = project.structure()
+    title = {s.id: s.title for s in project.scenes}
+    muted = "color:#6b7280"
+
+    def items(ids: list[str], note: str = "") -> str:
+        return "".join(
+            f'<li data-scene-id="{esc(i)}"><b>{esc(title[i])}</b>{note}</li>' for i in ids if i in title
+        )
+
+    parts = []
+    if st.dead_ends:
+        parts.append(
+            '<div class="wb-dead-ends"><b>No way out</b> <span style="' + muted + '">(not marked as an '
+            "ending: add a choice, or mark it as an ending with the tag <code>ending</code>)</span>"
+            f"<ul>{items(st.dead_ends)}</ul></div>"
+        )
+    if st.traps:
+        parts.append(
+            f'<div class="wb-traps"><b>Loops with no way out</b> <span style="{muted}">(a reader here never '
+            f"reaches an ending)</span><ul>{items(st.traps)}</ul></div>"
+        )
+    if not parts:
+        parts.append(
+            '<div class="wb-not-stuck">Nowhere: every scene a reader can reach leads on or is an ending.</div>'
+        )
+    if st.open_choices:
+        rows = []
+        for cid in st.open_choices:
+            c = project.choice(cid)
+            rows.append(
+                f'<li data-choice-id="{esc(cid)}">{esc(title.get(c.source_id, "?"))}: '
+                f"<i>{esc(c.label)}</i> &rarr; {esc(c.wanted or c.label)} "
+                f'<span style="{muted}">(not written yet)</span></li>'
+            )
+        parts.append(f'<div class="wb-open-choices"><b>Open choices</b><ul>{"".join(rows)}</ul></div>')
+    if st.unreachable:
+        parts.append(
+            f'<div class="wb-unreachable"><b>Not reachable from the start</b> <span style="{muted}">'
+            f"(drafts and notes, or scenes a choice should lead to)</span><ul>{items(st.unreachable)}</ul></div>"
+        )
+    return (
+        '<div class="wb-stuck-view" style="font:13px system-ui,sans-serif;line-height:1.4">'
+        + "".join(parts)
+        + "</div>"
     )

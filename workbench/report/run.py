@@ -102,7 +102,14 @@ def _collect(nb: Any) -> tuple[dict[str, str], dict[str, Any] | None]:
 
 
 def read_record(executed: str | os.PathLike[str]) -> dict[str, Any]:
-    """The provenance record (parameters, models, seeds, versions, run facts) of an executed report notebook."""
+    """The provenance record (parameters, models, seeds, versions, run facts) of an executed report notebook.
+
+    ``workbench report`` keeps the executed notebook beside the HTML (``pitch.ipynb``):
+
+    >>> record = read_record("pitch.ipynb")                       # doctest: +SKIP
+    >>> record["parameters"]["seed"], record["project"]["content_hash"][:12]  # doctest: +SKIP
+    (0, '3f1c0a9e5b7d')
+    """
     import nbformat
 
     _, record = _collect(nbformat.read(str(executed), as_version=4))
@@ -112,7 +119,13 @@ def read_record(executed: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def report_content(html: str) -> str:
-    """The report without what changes between runs of the same story (times, durations, memory)."""
+    """The report without what changes between runs of the same story (times, durations, memory).
+
+    Compare two reports of the same story with it: parts marked ``data-volatile`` are dropped.
+
+    >>> report_content('<h3>Cast</h3><table data-volatile><tr><td>12.5 s</td></tr></table>')
+    '<h3>Cast</h3>'
+    """
     return _VOLATILE.sub("", html)
 
 
@@ -159,7 +172,11 @@ def run_report(
     """Run the pitch report notebook on ``project`` and write ``out_html`` (one self-contained file).
 
     The executed notebook is kept beside it (same name, ``.ipynb``), also when a cell fails. Any
-    failure raises :class:`ReportError` naming the cause; no HTML is written then.
+    failure raises :class:`ReportError` naming the cause; no HTML is written then. It starts a
+    kernel and may load the model, so the example is not run as a test:
+
+    >>> run_report("skerry.story", "pitch.html", branch="main", seed=0)   # doctest: +SKIP
+    PosixPath('pitch.html')
     """
     from .pipeline import check_parameters, open_checked
 

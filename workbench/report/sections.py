@@ -120,7 +120,8 @@ def branch_map_section(project: Any, branch: str) -> str:
         f'<p class="caption">The highlighted path, <b>{esc(branch)}</b>, is the one this pitch follows. '
         f"The story has {len(project.scenes)} scenes on {len(names)} "
         f"branch{'es' if len(names) != 1 else ''}: {esc(', '.join(names))}. "
-        "Dashed boxes have no text yet.</p>"
+        "Dashed boxes have no text yet; a dashed arrow is a choice whose scene is not written yet; "
+        "violet arrows over the top lead back to an earlier scene (a loop).</p>"
     )
     return _section("branch-map", f'<div class="map">{branch_map_svg(project, branch)}</div>{note}')
 

@@ -1,4 +1,15 @@
-"""The project's collections: its cast, lore, media assets and named branches."""
+"""The project's collections: its cast, lore, media assets, named branches and kept special passages.
+
+Each is an attribute of a :class:`~workbench.story.project.Project` (``project.cast``,
+``project.lore``, ``project.assets``, ``project.branches``, ``project.specials``) that reads the
+file on demand; each change is one transaction and (media aside) one undo step.
+
+The examples in this module share the sample story:
+
+    >>> import pathlib, tempfile
+    >>> import workbench
+    >>> project = workbench.build_sample(pathlib.Path(tempfile.mkdtemp()) / "sample.story")
+"""
 
 from __future__ import annotations
 
@@ -10,16 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BranchNotFound, CharacterNotFound, DuplicateName, InvalidInput, StoryError
 from ..seeding import stable_int
-from .handles import Branch, Character, LoreEntry, Scene, clean_title
+from .handles import Branch, Character, LoreEntry, Scene, Special, clean_title
 from .model import CHARACTER_FIELDS, Asset, default_palette
 from .storage import dumps, loads, new_id, now
 
 if TYPE_CHECKING:
     from .project import Project
 
-__all__ = ["Assets", "Branches", "Cast", "Lore", "clean_branch_name"]
+__all__ = ["Assets", "Branches", "Cast", "Lore", "Specials", "clean_branch_name"]
 
 DEFAULT_BRANCH = "main"
+"""The default branch: the first scene starts it, a scene added without a branch named extends
+it, and it can be neither deleted nor pruned."""
 
 
 def _lore_entry(r: sqlite3.Row) -> LoreEntry:
@@ -29,7 +42,23 @@ def _lore_entry(r: sqlite3.Row) -> LoreEntry:
 
 
 class Cast:
-    """The project's characters (pinned snapshots)."""
+    """The project's characters (pinned snapshots), in the order they were added.
+
+    Look one up by name (any case) or id; ``in`` and ``len`` work as on a collection. A character
+    from the shared cast library is pinned with :meth:`use`, so the project stays reproducible
+    when the library changes, and refreshed with :meth:`pull`.
+
+    >>> project.cast.names()
+    ['Mara Quell', 'Tomas Reyes', 'Ines Quell']
+    >>> project.cast["ines quell"], "Halvard" in project.cast
+    (Character('Ines Quell', v1), False)
+    >>> halvard = project.cast.add("Halvard", description="Buys failing islands.", tags=["salvage"])
+    >>> halvard.description, len(project.cast)
+    ('Buys failing islands.', 4)
+    >>> project.cast.remove("Halvard")
+    >>> len(project.cast)
+    3
+    """
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -60,6 +89,7 @@ class Cast:
         return Character(self.project, row["id"])
 
     def names(self) -> list[str]:
+        """The characters' names, in the order they were added."""
         return [r["name"] for r in self.project.db.all("SELECT name FROM characters ORDER BY seq")]
 
     @staticmethod
@@ -166,6 +196,10 @@ class Cast:
     def update_character(
         self, char: Character, fields: Mapping[str, Any], library_version: int | None = None
     ) -> None:
+        """Change ``char``'s fields (``name`` renames it) and bump its version, one undoable step;
+        ``library_version`` records the cast-library version pinned. :meth:`Character.update` calls
+        this; unknown fields raise :class:`~workbench.errors.InvalidInput`, a taken name
+        :class:`~workbench.errors.DuplicateName`."""
         fields = dict(fields)
         new_name = fields.pop("name", None)
         data = self.check_fields(fields)
@@ -187,13 +221,30 @@ class Cast:
             )
 
     def remove(self, name: str) -> None:
+        """Remove the character called ``name`` (or with that id) from the project (one undoable
+        step); the cast library keeps its own copy."""
         char = self[name]
         with self.project.transaction(f"remove character {char.name}"):
             self.project.db.execute("DELETE FROM characters WHERE id=?", (char.id,))
 
 
 class Lore:
-    """World info: entries that enter the prompt when their keywords appear."""
+    """World info: entries that enter the prompt when their keywords appear.
+
+    Iterating gives the :class:`~workbench.story.handles.LoreEntry` values, highest priority
+    first; :meth:`triggered` is what context assembly asks for a scene's text.
+
+    >>> len(project.lore)
+    4
+    >>> ferry = project.lore.add("ferry boat, ferryman", "The ferryman is Halvard's cousin.", priority=5)
+    >>> ferry.keys, ferry.name
+    (('ferry boat', 'ferryman'), 'ferry boat')
+    >>> [e.name for e in project.lore.triggered("The ferryman waits by the lighthouse.")]
+    ['ferry boat', 'always', 'lighthouse']
+    >>> project.lore.remove(ferry)
+    >>> len(project.lore)
+    4
+    """
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -213,6 +264,9 @@ class Lore:
         priority: int = 0,
         name: str | None = None,
     ) -> LoreEntry:
+        """Add an entry (one undoable step): ``keys`` are the trigger words (a list, or one string
+        separated by commas), ``content`` the text for the prompt, ``always`` puts it in every
+        prompt, ``priority`` orders entries (higher first); ``name`` defaults to the first key."""
         if isinstance(keys, str):
             keys = [k.strip() for k in keys.split(",")]
         keys = [k for k in (str(k).strip() for k in keys) if k]
@@ -237,12 +291,14 @@ class Lore:
         return self.get(lid)
 
     def get(self, lore_id: str) -> LoreEntry:
+        """The entry with this id; :class:`~workbench.errors.StoryError` when there is none."""
         r = self.project.db.one("SELECT * FROM lore WHERE id=?", (lore_id,))
         if r is None:
             raise StoryError(f"no lore entry {lore_id!r}")
         return _lore_entry(r)
 
     def remove(self, entry: LoreEntry | str) -> None:
+        """Remove an entry, given as the entry or its id (one undoable step)."""
         lid = entry.id if isinstance(entry, LoreEntry) else entry
         with self.project.transaction("remove lore"):
             self.project.db.execute("DELETE FROM lore WHERE id=?", (lid,))
@@ -253,7 +309,18 @@ class Lore:
 
 
 class Assets:
-    """Media blobs, content-addressed by sha256, stored in the project file."""
+    """Media blobs, content-addressed by sha256, stored in the project file.
+
+    Portraits, storyboard frames and voice lines travel inside the project. The same bytes are
+    stored once; storing is not an undo step (undo never deletes media a take may point at).
+    Iterating gives every :class:`~workbench.story.model.Asset`, oldest first.
+
+    >>> asset = project.assets.put(b"GIF89a...", "image/gif", {"seed": 7}, kind="portrait")
+    >>> asset.sha256 in project.assets, project.assets.get(asset.sha256).provenance
+    (True, {'seed': 7})
+    >>> project.assets.put(b"GIF89a...", "image/gif") == asset, len(project.assets)
+    (True, 1)
+    """
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -261,6 +328,9 @@ class Assets:
     def put(
         self, data: bytes, mime: str, provenance: Mapping[str, Any] | None = None, kind: str = ""
     ) -> Asset:
+        """Store ``data`` (bytes) with its MIME type, how it was made and its ``kind``
+        (``"portrait"``, ``"voice"``...); returns the stored asset. Bytes already stored are
+        kept as they were, first provenance included."""
         if not isinstance(data, (bytes, bytearray)):
             raise InvalidInput("asset data must be bytes")
         sha = hashlib.sha256(data).hexdigest()
@@ -273,6 +343,7 @@ class Assets:
         return self.get(sha)
 
     def get(self, sha256: str) -> Asset:
+        """The asset with this sha256 (hex); :class:`~workbench.errors.StoryError` when there is none."""
         r = self.project.db.one("SELECT * FROM assets WHERE sha256=?", (sha256,))
         if r is None:
             raise StoryError(f"no asset {sha256[:12]}... in this project")
@@ -289,8 +360,91 @@ class Assets:
         return self.project.db.scalar("SELECT count(*) AS n FROM assets")
 
 
+class Specials:
+    """A story format's passages that are not scenes (scripts, stylesheets, ``StoryInit``, ink
+    functions...), kept verbatim in file order so exports write them back.
+
+    Importers fill it; an exporter writes back the passages of its own format (:meth:`of`).
+    Each item is a :class:`~workbench.story.handles.Special`.
+
+    >>> script = project.specials.add("UserScript", "window.lamp = false;", tags=["script"], format="twine")
+    >>> [x.name for x in project.specials.of("twine")], project.specials.of("ink")
+    (['UserScript'], [])
+    >>> project.specials.remove(script)
+    >>> len(project.specials)
+    0
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+
+    def __iter__(self) -> Iterator[Special]:
+        rows = self.project.db.all("SELECT id FROM specials ORDER BY seq")
+        return iter([Special(self.project, r["id"]) for r in rows])
+
+    def __len__(self) -> int:
+        return self.project.db.scalar("SELECT count(*) AS n FROM specials")
+
+    def of(self, fmt: str) -> list[Special]:
+        """The special passages that came from format ``fmt``."""
+        rows = self.project.db.all("SELECT id FROM specials WHERE format=? ORDER BY seq", (fmt,))
+        return [Special(self.project, r["id"]) for r in rows]
+
+    def add(
+        self,
+        name: str,
+        text: str,
+        tags: Iterable[str] = (),
+        format: str = "",
+        extra: Mapping[str, Any] | None = None,
+    ) -> Special:
+        """Keep a special passage (one undoable step)."""
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInput("a special passage needs a name")
+        if not isinstance(text, str):
+            raise InvalidInput("a special passage's text must be text")
+        data = dict(extra or {})
+        json.dumps(data)
+        sid = new_id("p_")
+        with self.project.transaction(f"keep {name}"):
+            self.project.db.execute(
+                "INSERT INTO specials(id, name, tags, text, format, extra, seq) VALUES(?,?,?,?,?,?,?)",
+                (
+                    sid,
+                    name,
+                    dumps([str(t) for t in tags]),
+                    text,
+                    format,
+                    dumps(data),
+                    self.project.db.next_seq("specials"),
+                ),
+            )
+        return Special(self.project, sid)
+
+    def remove(self, special: Special) -> None:
+        """Drop a kept passage (one undoable step); exports no longer write it."""
+        with self.project.transaction("remove special passage"):
+            self.project.db.execute("DELETE FROM specials WHERE id=?", (special.id,))
+
+
 class Branches(Mapping[str, Branch]):
-    """Mapping of branch name to :class:`Branch`; ``branches[name] = scene`` sets it to ``path(scene)``."""
+    """Mapping of branch name to :class:`Branch`; ``branches[name] = scene`` sets it to ``path(scene)``.
+
+    Names are listed in the order the branches were made; ``del branches[name]`` forgets one (its
+    scenes stay). Each change is one undoable step.
+
+    >>> list(project.branches)
+    ['main', 'ines']
+    >>> boat = project.scene("The Boat in the Dark")
+    >>> project.branches.of(boat), project.branches.ending_at(boat)
+    (['ines'], ['ines'])
+    >>> project.branches["rowing"] = boat
+    >>> project.branches["rowing"].tip == boat, project.branches.default_for(boat)
+    (True, 'ines')
+    >>> del project.branches["rowing"]
+    >>> "rowing" in project.branches
+    False
+    """
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -344,6 +498,16 @@ class Branches(Mapping[str, Branch]):
 
 
 def clean_branch_name(name: Any) -> str:
+    """A branch name as one line of at most 80 characters; :class:`~workbench.errors.InvalidInput`
+    when it is empty, not text or too long.
+
+    >>> clean_branch_name("  ines's   way ")
+    "ines's way"
+    >>> clean_branch_name("")
+    Traceback (most recent call last):
+    ...
+    workbench.errors.InvalidInput: a branch needs a name
+    """
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("a branch needs a name")
     name = " ".join(name.split())

@@ -39,7 +39,17 @@ def default_palette(character_id: str) -> str:
 
 @dataclass(frozen=True)
 class Asset:
-    """A media blob (image, audio) stored content-addressed in the project."""
+    """A media blob (image, audio) stored content-addressed in the project.
+
+    Sessions return assets (``Session.portrait``, ``.storyboard``, ``.voice_line``); a
+    notebook shows one as a picture or an audio player.
+
+    >>> import hashlib
+    >>> data = b"RIFF...."
+    >>> asset = Asset(hashlib.sha256(data).hexdigest(), "audio/wav", data, {"seed": 7}, "voice")
+    >>> asset.mime, asset.kind, asset.provenance["seed"]
+    ('audio/wav', 'voice', 7)
+    """
 
     sha256: str
     mime: str

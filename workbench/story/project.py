@@ -1,13 +1,21 @@
 """A story project: one portable SQLite file.
 
-The file holds the story graph (scenes and choices), named branches (explicit ordered
-paths), takes with provenance, the append-only feedback log, the project's pinned cast
-snapshot, lore, media blobs (content-addressed) and the generation cache. Every change
-is one transaction and one undo step.
+The file holds the story graph (scenes and choices: a directed graph that may loop, with
+unreachable scenes and open choices kept), named branches (explicit ordered paths that may
+revisit a scene), takes with provenance, the append-only feedback log, the project's pinned
+cast snapshot, lore, special passages of imported story formats (kept verbatim), media blobs
+(content-addressed) and the generation cache. Every change is one transaction and one undo step.
 
 The parts: :mod:`.storage` (the file, transactions, undo, opening), :mod:`.handles`
 (``Scene``, ``Take``, ``Character``... thin handles that read on demand), :mod:`.collections`
 (cast, lore, assets, branches) and this module's :class:`Project`, which ties them together.
+
+The examples in this module share a scratch folder and the sample story:
+
+    >>> import pathlib, tempfile
+    >>> import workbench
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> project = workbench.build_sample(folder / "sample.story")
 """
 
 from __future__ import annotations
@@ -24,15 +32,27 @@ from typing import Any
 
 from ..errors import (
     AmbiguousPathError,
-    CycleError,
     DuplicateName,
     InvalidInput,
     ProjectNotFound,
     SceneNotFound,
     StoryError,
+    TooLarge,
 )
-from .collections import DEFAULT_BRANCH, Assets, Branches, Cast, Lore, clean_branch_name
+from .collections import DEFAULT_BRANCH, Assets, Branches, Cast, Lore, Specials, clean_branch_name
+from .graph import (
+    ChoiceInfo,
+    GraphSnapshot,
+    NewChoice,
+    NewScene,
+    NewSpecial,
+    SceneInfo,
+    Structure,
+    structure,
+)
 from .handles import (
+    CHOICE_KINDS,
+    ENDING_TAG,
     HUMAN_RATER,
     MAX_TEXT,
     MAX_TITLE,
@@ -42,6 +62,7 @@ from .handles import (
     FeedbackEvent,
     LoreEntry,
     Scene,
+    Special,
     Take,
     clean_text,
     clean_title,
@@ -62,9 +83,15 @@ from .storage import (
 
 __all__ = [
     "AUTO_RATER",
+    "CHOICE_KINDS",
     "DEFAULT_BRANCH",
+    "ENDING_TAG",
     "FEEDBACK_KINDS",
     "HUMAN_RATER",
+    "MAX_CHOICES_PER_SCENE",
+    "MAX_LABEL",
+    "MAX_STORY_CHOICES",
+    "MAX_STORY_SCENES",
     "MAX_TEXT",
     "MAX_TITLE",
     "META_FIELDS",
@@ -76,12 +103,22 @@ __all__ = [
     "Cast",
     "Character",
     "Choice",
+    "ChoiceInfo",
     "FeedbackEvent",
+    "GraphSnapshot",
     "Lore",
     "LoreEntry",
+    "NewChoice",
+    "NewScene",
+    "NewSpecial",
     "Project",
     "Scene",
+    "SceneInfo",
+    "Special",
+    "Specials",
+    "Structure",
     "Take",
+    "clean_label",
     "clean_branch_name",
     "clean_text",
     "clean_title",
@@ -89,13 +126,85 @@ __all__ = [
 ]
 
 AUTO_RATER = "auto"
+"""The rater of choices a program makes (a scene's first take chosen on its own, a report run
+picking the take it generated): kept in the feedback log, never exported as a human preference."""
 TAKE_SOURCES = ("writer", "model", "edit", "import")
+"""Where a take's text can come from: the writer, a model, a hand edit of another take, an import."""
 FEEDBACK_KINDS = ("rate", "choose", "edit", "ab")
+"""The kinds of feedback event: a rating, a pick over the sibling takes, an edit (preferred over its
+original), a blind A/B pick (see :class:`~workbench.story.handles.FeedbackEvent`)."""
 META_FIELDS = ("title", "logline", "genre", "style", "author_note")
+"""The project settings that are part of the story: each is a property of :class:`Project`, and
+:meth:`Project.content` holds them (with the IFID)."""
+MAX_LABEL = 500
+"""The most characters a choice label may have (:func:`clean_label`)."""
+MAX_STORY_SCENES = 100_000
+"""The most scenes one :meth:`Project.add_story` call (an import) may bring; beyond it the story is
+refused with :class:`~workbench.errors.TooLarge` before anything is written."""
+MAX_STORY_CHOICES = 500_000
+"""The most choices one :meth:`Project.add_story` call (an import) may bring; beyond it the story is
+refused with :class:`~workbench.errors.TooLarge` before anything is written."""
+MAX_CHOICES_PER_SCENE = 1_000
+"""The most choices out of one scene, open ones included: one more raises
+:class:`~workbench.errors.TooLarge` (in an import, before anything is written)."""
+
+
+def clean_label(label: Any) -> str:
+    """A choice label as one line; :class:`InvalidInput` when empty, not text or too long.
+
+    >>> clean_label("  Climb the\\n   tower ")
+    'Climb the tower'
+    >>> clean_label("x" * (MAX_LABEL + 1))
+    Traceback (most recent call last):
+    ...
+    workbench.errors.InvalidInput: a choice label can have at most 500 characters (this one has 501)
+    """
+    if not isinstance(label, str):
+        raise InvalidInput(f"a choice label must be text, not {type(label).__name__}")
+    label = " ".join(label.split())
+    if not label:
+        raise InvalidInput("a choice needs a label (what the reader picks)")
+    if len(label) > MAX_LABEL:
+        raise InvalidInput(
+            f"a choice label can have at most {MAX_LABEL} characters (this one has {len(label)})"
+        )
+    return label
+
+
+def _reached_avoiding(succ: Mapping[str, list[str]], root: str, avoid: set[str]) -> set[str]:
+    """Scenes reachable from ``root`` along ``succ`` without entering ``avoid`` (``root`` included)."""
+    if root in avoid:
+        return set()
+    seen = {root}
+    stack = [root]
+    while stack:
+        for t in succ.get(stack.pop(), ()):
+            if t not in seen and t not in avoid:
+                seen.add(t)
+                stack.append(t)
+    return seen
 
 
 class Project:
-    """An open project file. Use :func:`open_project` to get one."""
+    """An open project file. Use :func:`open_project` to get one.
+
+    A project reads the file whenever asked, so it sees changes made by another process; every
+    change is one transaction and one undo step (:meth:`undo` takes back the last, whoever made
+    it). Its collections are attributes: ``cast``, ``lore``, ``assets``, ``branches`` and
+    ``specials``. A project is a context manager that closes the file on leaving.
+
+    >>> story = open_project(folder / "ferry.story", title="The Ferry")
+    >>> harbour = story.add_scene("Harbour", "EXT. HARBOUR QUAY - NIGHT\\n\\nGulls wheel over the quay.")
+    >>> tower = story.add_scene("Tower", choice="Climb the hill")  # follows the tip of main
+    >>> back = story.connect(tower, harbour, "Go back down")  # a loop
+    >>> story.start == harbour, [s.title for s in story.branches["main"].scenes]
+    (True, ['Harbour', 'Tower'])
+    >>> [s.title for s in story.path(tower)], story.structure().back_edges == [back.id]
+    (['Harbour', 'Tower'], True)
+    >>> story.undo(), len(story.choices)
+    ('connect scenes', 1)
+    >>> story.close()
+    """
 
     def __init__(self, file: Path, conn: sqlite3.Connection) -> None:
         self.file = file  # the project file (``path()`` is the story so far)
@@ -104,10 +213,13 @@ class Project:
         self.lore = Lore(self)
         self.assets = Assets(self)
         self.branches = Branches(self)
+        self.specials = Specials(self)
 
     # ---- storage
     @property
     def conn(self) -> sqlite3.Connection:
+        """The open SQLite connection (:class:`~workbench.errors.ProjectClosed` once closed). Only
+        the story layer runs SQL; other parts use the project's methods."""
         return self.db.conn
 
     @contextlib.contextmanager
@@ -117,9 +229,10 @@ class Project:
             yield self
 
     @contextlib.contextmanager
-    def snapshot(self) -> Iterator[Project]:
+    def reading(self) -> Iterator[Project]:
         """Reads inside the block see one consistent state of the story, whatever other programs
-        commit meanwhile (e.g. to draw the branch map from scenes and choices that belong together)."""
+        commit meanwhile (e.g. to show a scene, its takes and its branches as they belong together).
+        :meth:`snapshot` reads the whole graph this way by itself."""
         with self.db.snapshot():
             yield self
 
@@ -145,6 +258,8 @@ class Project:
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` was called (reading a closed project raises
+        :class:`~workbench.errors.ProjectClosed`)."""
         return self.db.closed
 
     def __enter__(self) -> Project:
@@ -185,6 +300,8 @@ class Project:
 
     @property
     def ifid(self) -> str:
+        """The story's IFID: an upper-case UUID that names it across Twine and Twee round trips.
+        Setting it checks it is a UUID (:class:`~workbench.errors.InvalidInput`); one undoable step."""
         return self.get_meta("ifid")
 
     @ifid.setter
@@ -198,6 +315,7 @@ class Project:
     # ---- scenes
     @property
     def scenes(self) -> list[Scene]:
+        """Every scene, in the order they were added (drafts no path reaches included)."""
         return [Scene(self, r["id"]) for r in self.db.all("SELECT id FROM scenes ORDER BY seq")]
 
     def scene_titles(self) -> list[tuple[str, str]]:
@@ -206,10 +324,18 @@ class Project:
 
     @property
     def start(self) -> Scene | None:
+        """The start scene (the first scene added, or the one an import named); None in an empty story."""
         sid = self.get_meta("start")
         return Scene(self, sid) if sid else None
 
     def scene(self, id_or_title: str | Scene) -> Scene:
+        """The scene with this id or title (an exact match first, then any case); a
+        :class:`Scene` given is checked to still exist. :class:`~workbench.errors.SceneNotFound`
+        otherwise.
+
+        >>> project.scene("the lamp goes dark").title
+        'The Lamp Goes Dark'
+        """
         if isinstance(id_or_title, Scene):
             id_or_title.row()
             return id_or_title
@@ -224,6 +350,7 @@ class Project:
 
     @property
     def choices(self) -> list[Choice]:
+        """Every choice of the story in the order they were made, open ones included."""
         return [Choice.from_row(self, r) for r in self.db.all("SELECT * FROM choices ORDER BY seq")]
 
     def title_taken(self, title: str) -> bool:
@@ -257,7 +384,9 @@ class Project:
         The first scene becomes the start and the first scene of ``main``. Without ``after``
         the scene follows the tip of ``branch`` (default ``main``). A branch whose tip is
         ``after`` (``branch`` if given, else ``main``, else the only such branch) grows by the
-        new scene. ``text``, if given, becomes the scene's first take (chosen).
+        new scene. ``text``, if given, becomes the scene's first take (chosen). When ``after``
+        has an open choice labelled ``choice`` (or, without ``choice``, one that wants a scene
+        called ``title``), the new scene is the one behind it: that choice now leads there.
         """
         title = clean_title(title)
         text = clean_text(text)
@@ -299,7 +428,12 @@ class Project:
                         (DEFAULT_BRANCH, dumps([sid]), self.db.next_seq("branches")),
                     )
             elif src is not None:
-                self._link(src, scene, choice or title)
+                label = choice or title
+                waiting = self._open_choice_for(src, label, title if choice is None else None)
+                if waiting is not None:  # the scene behind an open choice is written
+                    self.db.execute("UPDATE choices SET target=?, wanted=NULL WHERE id=?", (sid, waiting))
+                else:
+                    self._link(src, scene, label)
                 grow = self._branch_to_grow(src, branch)
                 if grow is not None:
                     ids = list(self.branches[grow].scene_ids) + [sid]
@@ -321,60 +455,149 @@ class Project:
             return DEFAULT_BRANCH
         return tips[0] if len(tips) == 1 else None
 
-    def _link(self, src: Scene, dst: Scene, label: str) -> Choice:
-        label = " ".join(str(label).split())
-        if not label:
-            raise InvalidInput("a choice needs a label (what the reader picks)")
-        if len(label) > 500:
-            raise InvalidInput("a choice label can have at most 500 characters")
-        if src.id == dst.id or self._reaches(dst.id, src.id):
-            raise CycleError(
-                f"linking {src.title!r} to {dst.title!r} would loop the story back on itself; "
-                "stories here flow forward (a DAG)"
-            )
-        if self.db.one("SELECT 1 FROM choices WHERE source=? AND target=?", (src.id, dst.id)):
-            raise DuplicateName(f"{src.title!r} already leads to {dst.title!r}")
+    def _check_kind(self, kind: str) -> str:
+        if kind not in CHOICE_KINDS:
+            raise InvalidInput(f"a choice's kind is one of {', '.join(CHOICE_KINDS)}, not {kind!r}")
+        return kind
+
+    def _link(self, src: Scene, dst: Scene, label: str, kind: str = "choice") -> Choice:
+        label = clean_label(label)
+        kind = self._check_kind(kind)
+        if self.db.one(
+            "SELECT 1 FROM choices WHERE source=? AND target=? AND lower(label)=lower(?) AND kind=?",
+            (src.id, dst.id, label, kind),
+        ):
+            raise DuplicateName(f"{src.title!r} already leads to {dst.title!r} by the choice {label!r}")
+        self._check_room(src)
         cid = new_id("x_")
         self.db.execute(
-            "INSERT INTO choices(id, source, target, label, seq) VALUES(?,?,?,?,?)",
-            (cid, src.id, dst.id, label, self.db.next_seq("choices")),
+            "INSERT INTO choices(id, source, target, label, kind, seq) VALUES(?,?,?,?,?,?)",
+            (cid, src.id, dst.id, label, kind, self.db.next_seq("choices")),
         )
-        return Choice(self, cid, src.id, dst.id, label)
+        return Choice(self, cid, src.id, dst.id, label, None, kind)
 
-    def _reaches(self, a: str, b: str) -> bool:
-        """Is ``b`` reachable from ``a`` along choices?"""
-        r = self.db.conn.execute(
-            "WITH RECURSIVE r(id) AS (SELECT ? UNION SELECT c.target FROM choices c JOIN r ON c.source=r.id) "
-            "SELECT 1 FROM r WHERE id=? LIMIT 1",
-            (a, b),
-        ).fetchone()
-        return r is not None
+    def _check_room(self, src: Scene) -> None:
+        n = self.db.scalar("SELECT count(*) FROM choices WHERE source=?", (src.id,))
+        if n >= MAX_CHOICES_PER_SCENE:
+            raise TooLarge(
+                f"{src.title!r} already has {n:,} choices; a scene can have at most {MAX_CHOICES_PER_SCENE:,}"
+            )
 
-    def connect(self, from_scene: Scene | str, to_scene: Scene | str, choice: str) -> Choice:
-        """Join two paths: a choice from ``from_scene`` to an existing scene (a merge)."""
+    def _open_choice_for(self, src: Scene, label: str, title: str | None) -> str | None:
+        """The id of ``src``'s open choice labelled ``label`` (or wanting a scene called ``title``)."""
+        r = self.db.one(
+            "SELECT id FROM choices WHERE source=? AND target IS NULL AND lower(label)=lower(?) ORDER BY seq",
+            (src.id, " ".join(str(label).split())),
+        )
+        if r is None and title is not None:
+            r = self.db.one(
+                "SELECT id FROM choices WHERE source=? AND target IS NULL AND lower(wanted)=lower(?) "
+                "ORDER BY seq",
+                (src.id, title),
+            )
+        return r["id"] if r else None
+
+    def connect(
+        self, from_scene: Scene | str, to_scene: Scene | str, choice: str, kind: str = "choice"
+    ) -> Choice:
+        """A choice from ``from_scene`` to an existing scene: a merge, or a loop back (a hub, "try again").
+
+        Choices may lead back to an earlier scene, the start included, or to the scene itself;
+        the branch map shows such loops. The same two scenes may be joined by several choices
+        with different labels; the very same choice twice is refused (:class:`DuplicateName`).
+        """
         with self.transaction("connect scenes"):
             src, dst = self.scene(from_scene), self.scene(to_scene)
-            if self.start is not None and dst.id == self.start.id:
-                raise CycleError("nothing can lead back to the start scene")
-            return self._link(src, dst, choice)
+            return self._link(src, dst, choice, kind)
+
+    def add_choice(
+        self, from_scene: Scene | str, choice: str, wanted: str | None = None, kind: str = "choice"
+    ) -> Choice:
+        """An open choice: ``choice`` out of ``from_scene`` to a scene not written yet, called ``wanted``
+        (default: the label). :meth:`fill_choice` writes the scene behind it."""
+        label = clean_label(choice)
+        want = clean_title(wanted if wanted is not None else label)
+        kind = self._check_kind(kind)
+        with self.transaction("add open choice"):
+            src = self.scene(from_scene)
+            if self.db.one(
+                "SELECT 1 FROM choices WHERE source=? AND target IS NULL AND lower(label)=lower(?)",
+                (src.id, label),
+            ):
+                raise DuplicateName(f"{src.title!r} already has an open choice {label!r}")
+            self._check_room(src)
+            cid = new_id("x_")
+            self.db.execute(
+                "INSERT INTO choices(id, source, target, wanted, label, kind, seq) VALUES(?,?,?,?,?,?,?)",
+                (cid, src.id, None, want, label, kind, self.db.next_seq("choices")),
+            )
+        return Choice(self, cid, src.id, None, label, want, kind)
+
+    def choice(self, choice_id: str | Choice) -> Choice:
+        """The choice with this id (read again from the file)."""
+        cid = choice_id.id if isinstance(choice_id, Choice) else choice_id
+        r = self.db.one("SELECT * FROM choices WHERE id=?", (cid,))
+        if r is None:
+            raise StoryError(f"the choice {cid!r} no longer exists (removed or undone)")
+        return Choice.from_row(self, r)
+
+    def fill_choice(
+        self,
+        choice: Choice | str,
+        title: str | None = None,
+        text: str = "",
+        *,
+        branch: str | None = None,
+        source: str = "writer",
+        provenance: Mapping[str, Any] | None = None,
+    ) -> Scene:
+        """Write the scene behind an open choice: a new scene (titled ``title``, else the scene the
+        choice wants) that the choice now leads to. A branch ending at the choice's scene grows."""
+        c = self.choice(choice)
+        if c.target_id is not None:
+            raise StoryError(f"the choice {c.label!r} already leads to {Scene(self, c.target_id).title!r}")
+        want = title if title is not None else (c.wanted or c.label)
+        with self.transaction(f"write the scene behind {c.label}"):
+            scene = self.add_scene(
+                want,
+                text,
+                after=c.source,
+                choice=c.label,
+                branch=branch,
+                source=source,
+                provenance=provenance,
+            )
+        return scene
+
+    def retarget(self, choice: Choice | str, to_scene: Scene | str) -> Choice:
+        """Point a choice (open or not) at an existing scene."""
+        with self.transaction("retarget choice"):
+            c = self.choice(choice)
+            dst = self.scene(to_scene)
+            self.db.execute("UPDATE choices SET target=?, wanted=NULL WHERE id=?", (dst.id, c.id))
+        return self.choice(c.id)
 
     def disconnect(self, choice: Choice) -> None:
+        """Remove a choice; a branch that took it (and no other choice between the same scenes) ends before it."""
         with self.transaction("remove choice"):
             src, dst = choice.source_id, choice.target_id
-            for name in list(self.branches):
-                ids = list(self.branches[name].scene_ids)
-                for i in range(len(ids) - 1):
-                    if ids[i] == src and ids[i + 1] == dst:
-                        self.db.execute(
-                            "UPDATE branches SET scenes=? WHERE name=?", (dumps(ids[: i + 1]), name)
-                        )
-                        break
+            other = self.db.one(
+                "SELECT 1 FROM choices WHERE source=? AND target=? AND id!=?", (src, dst, choice.id)
+            )
+            if dst is not None and other is None:
+                for name in list(self.branches):
+                    ids = list(self.branches[name].scene_ids)
+                    for i in range(len(ids) - 1):
+                        if ids[i] == src and ids[i + 1] == dst:
+                            self.db.execute(
+                                "UPDATE branches SET scenes=? WHERE name=?", (dumps(ids[: i + 1]), name)
+                            )
+                            break
             self.db.execute("DELETE FROM choices WHERE id=?", (choice.id,))
 
     def relabel(self, choice: Choice, label: str) -> None:
-        label = " ".join(str(label).split())
-        if not label:
-            raise InvalidInput("a choice needs a label")
+        """Change what a choice says (checked by :func:`clean_label`); one undoable step."""
+        label = clean_label(label)
         with self.transaction("relabel choice"):
             self.db.execute("UPDATE choices SET label=? WHERE id=?", (label, choice.id))
 
@@ -388,6 +611,9 @@ class Project:
         summary: str | None = None,
         label: str = "edit scene",
     ) -> None:
+        """Change a scene's tags, characters, position or summary in one undoable step named
+        ``label``; what is left out stays as it is (``position=None`` clears the position). The
+        :class:`Scene` properties' setters call this."""
         with self.transaction(label):
             scene.row()
             if tags is not None:
@@ -405,56 +631,94 @@ class Project:
             if summary is not None:
                 self.db.execute("UPDATE scenes SET summary=? WHERE id=?", (summary, scene.id))
 
+    def mark_ending(self, scene: Scene | str, ending: bool = True) -> None:
+        """Mark ``scene`` as an ending (the tag ``ending``), or unmark it: a reader who reaches an
+        ending is not stuck there."""
+        scene = self.scene(scene)
+        tags = [t for t in scene.tags if t.casefold() != ENDING_TAG]
+        if ending:
+            tags.append(ENDING_TAG)
+        self.update_scene(scene, tags=tags, label="mark ending" if ending else "unmark ending")
+
     def set_summary(self, scene: Scene, summary: str) -> None:
+        """Store a scene's summary (:attr:`Scene.summary`); one undoable step."""
         self.update_scene(scene, summary=summary, label="summarise scene")
 
     # ---- paths and branches
     def path(self, scene: Scene | str, branch: str | None = None) -> list[Scene]:
-        """The story so far: the scenes from the start to ``scene`` (inclusive).
+        """The story so far: the scenes from the start to ``scene`` (inclusive), in reading order.
 
-        With ``branch``, the branch's own path is used where it passes through. Where merges
-        make the way back ambiguous and no branch decides, :class:`AmbiguousPathError` is raised.
+        With ``branch``, the branch's own path is used where it passes through; a branch that
+        revisits ``scene`` (a loop) is read up to its latest visit, so a scene may appear more
+        than once. Off the branch, the way back follows the one scene that leads here; where
+        several do and no branch decides, :class:`AmbiguousPathError` is raised. Choices that
+        lead back (loops) never make a path ambiguous: a path from the start does not pass
+        through the scene it ends at. For a scene no path from the start reaches (a draft), the
+        way back goes as far as it can.
         """
         target = self.scene(scene)
+        start = self.get_meta("start") or None
         on_branch: tuple[str, ...] = ()
         if branch is not None:
             on_branch = self.branches[branch].scene_ids
-            if target.id in on_branch:
-                return [Scene(self, s) for s in on_branch[: on_branch.index(target.id) + 1]]
+        last_at = {sid: i for i, sid in enumerate(on_branch)}  # a scene's latest visit on the branch
         walked: list[str] = []
+        on_walk: set[str] = set()
         cur = target.id
-        seen: set[str] = set()
+        succ: dict[str, list[str]] | None = None
         while True:
-            if cur in on_branch:
-                ids = list(on_branch[: on_branch.index(cur) + 1]) + list(reversed(walked))
+            if cur in last_at:
+                ids = list(on_branch[: last_at[cur] + 1]) + list(reversed(walked))
                 return [Scene(self, s) for s in ids]
             walked.append(cur)
-            seen.add(cur)
+            on_walk.add(cur)
+            if cur == start:
+                break
             parents = [
                 r["source"]
-                for r in self.db.all("SELECT source FROM choices WHERE target=? ORDER BY seq", (cur,))
+                for r in self.db.all(
+                    "SELECT source FROM choices WHERE target=? AND source!=? GROUP BY source ORDER BY min(seq)",
+                    (cur, cur),
+                )
+                if r["source"] not in on_walk
             ]
+            on = [p for p in parents if p in last_at]
+            if on:  # the branch decides: the parent it visited last
+                cur = max(on, key=lambda p: last_at[p])
+                continue
+            if len(parents) > 1 and start is not None:
+                # only parents the start reaches without passing the way walked so far are ways back
+                if succ is None:
+                    succ = self._successors()
+                fine = _reached_avoiding(succ, start, on_walk)
+                parents = [p for p in parents if p in fine]
             if not parents:
                 break
             if len(parents) > 1:
-                on = [p for p in parents if p in on_branch]
-                if len(on) == 1:
-                    cur = on[0]
-                    continue
                 names = ", ".join(Scene(self, p).title for p in parents)
                 raise AmbiguousPathError(
                     f"several paths lead to {target.title!r} (through {names}); say which branch you mean"
                 )
             cur = parents[0]
-            if cur in seen:  # pragma: no cover - the graph is acyclic
-                raise CycleError("the story graph has a loop")
         return [Scene(self, s) for s in reversed(walked)]
+
+    def _successors(self) -> dict[str, list[str]]:
+        succ: dict[str, list[str]] = {}
+        for r in self.db.all("SELECT source, target FROM choices WHERE target IS NOT NULL ORDER BY seq"):
+            succ.setdefault(r["source"], []).append(r["target"])
+        return succ
 
     def set_branch(self, name: str, scene: Scene | str, from_branch: str | None = None) -> Branch:
         """Point branch ``name`` at ``path(scene)`` (creating it if needed)."""
         name = clean_branch_name(name)
         with self.transaction(f"set branch {name}"):
             ids = [s.id for s in self.path(scene, from_branch)]
+            start = self.get_meta("start")
+            if ids and ids[0] != start:
+                raise StoryError(
+                    f"{self.scene(ids[-1]).title!r} cannot be reached from the start; "
+                    "connect it to the story before making a branch of it"
+                )
             if name in self.branches:
                 self.db.execute("UPDATE branches SET scenes=? WHERE name=?", (dumps(ids), name))
             else:
@@ -465,7 +729,7 @@ class Project:
         return self.branches[name]
 
     def extend_branch(self, name: str, scene: Scene) -> Branch:
-        """Append ``scene`` (a child of the branch's tip) to branch ``name``."""
+        """Append ``scene`` (a child of the branch's tip, perhaps one visited before) to branch ``name``."""
         with self.transaction(f"extend branch {name}"):
             b = self.branches[name]
             if b.tip is not None and not self.db.one(
@@ -478,6 +742,11 @@ class Project:
         return self.branches[name]
 
     def unique_branch_name(self, base: str) -> str:
+        """``base`` (cut to 70 characters), or ``base 2``, ``base 3``... whichever branch name is free.
+
+        >>> project.unique_branch_name("ines"), project.unique_branch_name("rowing")
+        ('ines 2', 'rowing')
+        """
         base = clean_branch_name(base)[:70]
         name, n = base, 1
         while name in self.branches:
@@ -517,7 +786,12 @@ class Project:
             self.db.execute("UPDATE scenes SET title=? WHERE id=?", (new, scene.id))
 
     def delete(self, scene: Scene | str) -> None:
-        """Delete a scene and every scene reachable only through it; branches through it end before it."""
+        """Delete a scene and every scene reachable only through it; branches through it end before it.
+
+        "Only through it": not reachable without it from the start or from any scene nothing leads
+        to (a draft keeps what it leads to). Scenes in a loop through it go with it unless another
+        way in remains.
+        """
         scene = self.scene(scene)
         start = self.start
         with self.transaction(f"delete scene {scene.title}"):
@@ -535,21 +809,22 @@ class Project:
                 self.db.execute("DELETE FROM scenes WHERE id=?", (sid,))
 
     def _exclusive_subtree(self, root: str) -> set[str]:
-        """``root`` and the descendants that cannot be reached from the start without it."""
-        doomed = {root}
-        changed = True
-        while changed:
-            changed = False
-            rows = self.db.conn.execute("SELECT source, target FROM choices").fetchall()
-            for r in rows:
-                t = r["target"]
-                if t in doomed or r["source"] not in doomed:
-                    continue
-                parents = {p["source"] for p in rows if p["target"] == t}
-                if parents <= doomed:
-                    doomed.add(t)
-                    changed = True
-        return doomed
+        """``root`` and the scenes it reaches that cannot be reached without it from the start or
+        from a scene nothing leads to."""
+        succ = self._successors()
+        has_parent = {t for ts in succ.values() for t in ts}
+        start = self.get_meta("start")
+        entries = [
+            r["id"]
+            for r in self.db.all("SELECT id FROM scenes ORDER BY seq")
+            if r["id"] != root and (r["id"] == start or r["id"] not in has_parent)
+        ]
+        keep: set[str] = set()
+        for e in entries:
+            if e not in keep:
+                keep |= _reached_avoiding(succ, e, {root})
+        mine = _reached_avoiding(succ, root, set())
+        return {root} | (mine - keep)
 
     def prune(self, branch: str) -> list[str]:
         """Remove a branch and the scenes on it that no other branch uses. Returns the removed titles."""
@@ -562,7 +837,9 @@ class Project:
                 if name != branch:
                     others.update(self.branches[name].scene_ids)
             start = self.start
-            mine = [s for s in b.scene_ids if s not in others and (start is None or s != start.id)]
+            mine = [
+                s for s in dict.fromkeys(b.scene_ids) if s not in others and (start is None or s != start.id)
+            ]
             removed: list[str] = []
             for sid in mine:
                 if self.db.one("SELECT 1 FROM scenes WHERE id=?", (sid,)):
@@ -607,6 +884,12 @@ class Project:
         parent: Take | None,
         choose: bool | None,
     ) -> Take:
+        """Add a take to ``scene`` (what :meth:`Scene.add_take` calls); one undoable step.
+
+        ``source`` is one of :data:`TAKE_SOURCES`, ``provenance`` JSON-safe data on how the text
+        was made, ``parent`` the take it was made from. ``choose=True`` makes it the chosen take;
+        ``None`` chooses it only when the scene has none yet (logged with :data:`AUTO_RATER`).
+        """
         text = clean_text(text)
         if source not in TAKE_SOURCES:
             raise InvalidInput(f"a take's source is one of {', '.join(TAKE_SOURCES)}, not {source!r}")
@@ -660,6 +943,7 @@ class Project:
         return self.db.all(sql + " ORDER BY seq", params)
 
     def chosen_take_id(self, scene_id: str) -> str | None:
+        """The id of the scene's chosen take (its latest pick or edit not undone), or None."""
         rows = self._live_events(
             "e.scene_id=? AND e.kind IN ('choose','edit') AND EXISTS (SELECT 1 FROM takes t WHERE t.id=e.take_id)",
             (scene_id,),
@@ -667,6 +951,7 @@ class Project:
         return rows[-1]["take_id"] if rows else None
 
     def rating_of(self, take_id: str) -> int | None:
+        """The take's latest rating in stars that has not been undone, or None."""
         rows = self._live_events("e.take_id=? AND e.kind='rate'", (take_id,))
         return loads(rows[-1]["value"]) if rows else None
 
@@ -676,6 +961,8 @@ class Project:
         return rater.strip()
 
     def choose_take(self, take: Take, rater: str) -> None:
+        """Make ``take`` its scene's chosen take, logged by ``rater`` as chosen over each of its
+        siblings (what :meth:`Take.choose` calls); one undoable step."""
         rater = self._check_rater(rater)
         with self.transaction("choose take"):
             scene = take.scene
@@ -683,6 +970,8 @@ class Project:
             self._event("choose", rater, take, others)
 
     def rate_take(self, take: Take, stars: int, rater: str) -> None:
+        """Log ``rater``'s rating of ``take``, a whole number of stars from 1 to 5
+        (:class:`~workbench.errors.InvalidInput` otherwise); one undoable step."""
         rater = self._check_rater(rater)
         if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
             raise InvalidInput(f"a rating is a whole number of stars from 1 to 5, not {stars!r}")
@@ -691,6 +980,9 @@ class Project:
             self._event("rate", rater, take, value=stars)
 
     def edit_take(self, take: Take, text: str, rater: str) -> Take:
+        """A hand edit (what :meth:`Take.edit` calls): a new take of source ``"edit"`` made from
+        ``take``, chosen and logged as preferred over it; one undoable step. The same text again
+        raises :class:`~workbench.errors.InvalidInput`."""
         rater = self._check_rater(rater)
         text = clean_text(text)
         if text == take.text:
@@ -728,6 +1020,7 @@ class Project:
         ]
 
     def take(self, take_id: str) -> Take:
+        """The take with this id; :class:`~workbench.errors.TakeNotFound` when there is none."""
         t = Take(self, take_id)
         t.row()
         return t
@@ -749,7 +1042,7 @@ class Project:
         :meth:`content_hash` identifies the story, not the file.
         """
         title_of = {s.id: s.title for s in self.scenes}
-        scenes = []
+        scenes: list[dict[str, Any]] = []
         for s in self.scenes:
             takes = s.takes
             chosen = s.chosen
@@ -764,36 +1057,387 @@ class Project:
                         (i for i, t in enumerate(takes) if chosen is not None and t.id == chosen.id), None
                     ),
                     "takes": [{"text": t.text, "source": t.source} for t in takes],
-                    "children": [[c.label, title_of[t.id]] for c, t in s.children],
+                    "children": [_choice_content(c, title_of) for c in s.choices],
                 }
             )
+            extra = s.extra
+            if extra:
+                scenes[-1]["extra"] = extra
         meta = {k: self.get_meta(k) for k in (*META_FIELDS, "ifid")}
         meta["start"] = title_of.get(self.get_meta("start"), "")
-        return {
+        out = {
             "meta": meta,
             "scenes": scenes,
             "branches": {n: [title_of[i] for i in self.branches[n].scene_ids] for n in self.branches},
             "cast": [{k: v for k, v in c.to_dict().items() if k != "id"} for c in self.cast],
             "lore": [[list(e.keys), e.content, e.always, e.priority] for e in self.lore],
         }
+        formats = {k: v for k, v in self.db.all_meta().items() if k.startswith(FORMAT_META_PREFIX)}
+        if formats:
+            out["formats"] = formats
+        entries = [title_of[e] for e in loads(self.get_meta("entries") or "[]", []) if e in title_of]
+        if entries:
+            out["entries"] = entries
+        specials = [
+            {"name": x.name, "tags": x.tags, "text": x.text, "format": x.format, "extra": x.extra}
+            for x in self.specials
+        ]
+        if specials:
+            out["specials"] = specials
+        return out
 
     def content_hash(self) -> str:
+        """The sha256 (hex) of :meth:`content`: it names the story, not the file, so two projects
+        built the same way have the same hash and any change to the story changes it."""
         return hashlib.sha256(dumps(self.content()).encode()).hexdigest()
 
     def summary(self) -> dict[str, Any]:
+        """An overview as plain data (what ``workbench info --json`` prints): title, logline, genre,
+        IFID; how many scenes, choices, takes, lore entries, assets and loops; each branch's length;
+        the cast's names; and by title the unreachable scenes, open choices, endings, the scenes
+        where a reader gets stuck and the special passages kept.
+
+        >>> info = project.summary()
+        >>> info["scenes"], info["branches"], info["open_choices"], info["stuck"]
+        (7, {'main': 5, 'ines': 5}, [], ['The Light Returns'])
+        """
+        snap = self.snapshot(text=False, extra=False)
+        st = structure(snap)
+        title = {s.id: s.title for s in snap.scenes}
+        by_choice = {c.id: c for c in snap.choices}
         return {
             "title": self.title,
             "logline": self.logline,
             "genre": self.genre,
             "ifid": self.ifid,
-            "scenes": len(self.scenes),
-            "choices": len(self.choices),
+            "scenes": len(snap.scenes),
+            "choices": len(snap.choices),
             "branches": {n: len(self.branches[n]) for n in self.branches},
             "cast": self.cast.names(),
             "lore": len(self.lore),
             "takes": self.db.scalar("SELECT count(*) AS n FROM takes"),
             "assets": len(self.assets),
+            "loops": len(st.back_edges),
+            "unreachable": [title[i] for i in st.unreachable],
+            "open_choices": [
+                {
+                    "scene": title[by_choice[i].source],
+                    "choice": by_choice[i].label,
+                    "wants": by_choice[i].wanted,
+                }
+                for i in st.open_choices
+            ],
+            "endings": [title[i] for i in st.endings],
+            "stuck": [title[i] for i in st.stuck],
+            "specials": [x.name for x in self.specials],
         }
+
+    # ---- the graph as a whole
+    def snapshot(self, text: bool = True, extra: bool = True) -> GraphSnapshot:
+        """The whole story graph as plain data, read in a few queries (``text``: with each scene's
+        chosen text; ``extra``: with what formats kept). For maps, exports and checks of large stories.
+
+        The queries run in one read transaction, so another program changing the story meanwhile
+        never leaves a choice pointing at a scene this snapshot has not read."""
+        with self.db.snapshot():
+            return self._graph_snapshot(text, extra)
+
+    def _graph_snapshot(self, text: bool, extra: bool) -> GraphSnapshot:
+        texts: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        if text:
+            rows = self.db.all(
+                "WITH live AS (SELECT e.scene_id, e.take_id, e.seq FROM events e "
+                "WHERE e.kind IN ('choose','edit') "
+                "AND NOT EXISTS (SELECT 1 FROM events v WHERE v.kind='void' AND v.ref=e.seq) "
+                "AND EXISTS (SELECT 1 FROM takes t WHERE t.id=e.take_id)), "
+                "last AS (SELECT scene_id, take_id, max(seq) AS m FROM live GROUP BY scene_id) "
+                "SELECT l.scene_id, t.text FROM last l JOIN takes t ON t.id=l.take_id"
+            )
+            texts = {r["scene_id"]: r["text"] for r in rows}
+        for r in self.db.all("SELECT scene_id, count(*) AS n FROM takes GROUP BY scene_id"):
+            counts[r["scene_id"]] = r["n"]
+        scenes = [
+            SceneInfo(
+                id=r["id"],
+                title=r["title"],
+                tags=tuple(loads(r["tags"], [])),
+                position=None if r["x"] is None or r["y"] is None else (r["x"], r["y"]),
+                text=texts.get(r["id"], ""),
+                takes=counts.get(r["id"], 0),
+                characters=tuple(loads(r["characters"], [])),
+                extra=loads(r["extra"], {}) if extra else {},
+            )
+            for r in self.db.all(
+                "SELECT id, title, tags, characters, x, y, "
+                + ("extra" if extra else "'{}' AS extra")
+                + " FROM scenes ORDER BY seq"
+            )
+        ]
+        choices = [
+            ChoiceInfo(r["id"], r["source"], r["target"], r["label"], r["wanted"], r["kind"])
+            for r in self.db.all("SELECT * FROM choices ORDER BY seq")
+        ]
+        entries = [e for e in loads(self.get_meta("entries") or "[]", []) if isinstance(e, str)]
+        return GraphSnapshot(scenes, choices, self.get_meta("start") or None, entries)
+
+    def structure(self) -> Structure:
+        """Unreachable scenes, open choices, endings, dead ends and loops with no way out, back edges."""
+        return structure(self.snapshot(text=False, extra=False))
+
+    @property
+    def unreachable(self) -> list[Scene]:
+        """Scenes no path from the start reaches (drafts, notes, passages only a macro reached)."""
+        return [Scene(self, i) for i in self.structure().unreachable]
+
+    @property
+    def open_choices(self) -> list[Choice]:
+        """Choices whose scene is not written yet, in order."""
+        rows = self.db.all("SELECT * FROM choices WHERE target IS NULL ORDER BY seq")
+        return [Choice.from_row(self, r) for r in rows]
+
+    def stuck(self) -> list[Scene]:
+        """Where a reader can get stuck: reachable scenes with no way out that are not marked as
+        endings, then scenes in loops with no way out."""
+        return [Scene(self, i) for i in self.structure().stuck]
+
+    def format_data(self) -> dict[str, Any]:
+        """What each story format kept about the whole story (by format name), as read at import."""
+        out: dict[str, Any] = {}
+        for key, value in self.db.all_meta().items():
+            if key.startswith(FORMAT_META_PREFIX):
+                try:
+                    out[key[len(FORMAT_META_PREFIX) :]] = json.loads(value)
+                except ValueError:
+                    continue
+        return out
+
+    def set_format_data(self, fmt: str, value: Any) -> None:
+        """Keep a story format's data about the whole story (``None`` removes it); one undoable step."""
+        with self.transaction(f"keep {fmt} data"):
+            if value is None:
+                self.db.delete_meta(FORMAT_META_PREFIX + fmt)
+            else:
+                self.db.set_meta(
+                    FORMAT_META_PREFIX + fmt, json.dumps(value, ensure_ascii=False, sort_keys=True)
+                )
+
+    def set_scene_extra(self, scene: Scene | str, key: str, value: Any) -> None:
+        """Keep format data for ``scene`` under ``key`` (``None`` removes it); one undoable step."""
+        scene = self.scene(scene)
+        with self.transaction(f"keep {key} data"):
+            extra = scene.extra
+            if value is None:
+                extra.pop(key, None)
+            else:
+                json.dumps(value)
+                extra[key] = value
+            self.db.execute("UPDATE scenes SET extra=? WHERE id=?", (dumps(extra), scene.id))
+
+    # ---- a whole story at once
+    def add_story(
+        self,
+        scenes: Iterable[NewScene],
+        choices: Iterable[NewChoice] = (),
+        specials: Iterable[NewSpecial] = (),
+        *,
+        start: int | None = 0,
+        branches: Mapping[str, Iterable[int]] | None = None,
+        meta: Mapping[str, str] | None = None,
+        entries: Iterable[int] = (),
+        source: str = "import",
+        provenance: Mapping[str, Any] | None = None,
+        label: str = "add story",
+    ) -> list[Scene]:
+        """Add a whole story graph at once (an import): one transaction, one undo step.
+
+        Everything is checked first (titles, labels, sizes, limits; errors name the source line
+        where one is given), then written in bulk without undo-trigger rows: the undo step holds
+        a few compact statements that remove exactly the rows added, so a story of 50,000
+        scenes costs a bounded undo log. ``start`` (an index) becomes the project's start when
+        it has none; ``branches`` maps names to index paths; ``meta`` sets project settings;
+        ``entries`` are scenes a reader can enter besides the start (a story format's menu links),
+        so they do not count as unreachable. Returns the new scenes in order.
+        """
+        new = list(scenes)
+        links = list(choices)
+        kept = list(specials)
+        prov = dict(provenance or {})
+        if source not in TAKE_SOURCES:
+            raise InvalidInput(f"a take's source is one of {', '.join(TAKE_SOURCES)}, not {source!r}")
+        if len(new) > MAX_STORY_SCENES:
+            at = new[MAX_STORY_SCENES].line
+            raise TooLarge(
+                f"{_at(at)}more than {MAX_STORY_SCENES:,} scenes; a story can bring at most "
+                f"{MAX_STORY_SCENES:,} at once (split it)"
+            )
+        if len(links) > MAX_STORY_CHOICES:
+            at = links[MAX_STORY_CHOICES].line
+            raise TooLarge(
+                f"{_at(at)}more than {MAX_STORY_CHOICES:,} choices; a story can bring at most "
+                f"{MAX_STORY_CHOICES:,} at once (split it)"
+            )
+        rows_s = []
+        taken = {r["t"] for r in self.db.all("SELECT lower(title) AS t FROM scenes")}
+        seen: dict[str, int] = {}
+        for sc in new:
+            try:
+                title = clean_title(sc.title)
+                text = clean_text(sc.text)
+            except InvalidInput as exc:
+                raise type(exc)(f"{_at(sc.line)}{exc}") from None
+            key = title.lower()
+            if key in taken:
+                raise DuplicateName(f"{_at(sc.line)}there is already a scene called {title!r}")
+            if key in seen:
+                raise DuplicateName(
+                    f"{_at(sc.line)}two scenes are called {title!r} (the other at line {seen[key]})"
+                )
+            seen[key] = sc.line
+            extra = dict(sc.extra)
+            json.dumps(extra)
+            pos = sc.position
+            rows_s.append(
+                (
+                    title,
+                    text,
+                    dumps([str(t) for t in sc.tags if str(t).strip()]),
+                    dumps([str(c) for c in sc.characters]),
+                    None if pos is None else float(pos[0]),
+                    None if pos is None else float(pos[1]),
+                    dumps(extra),
+                )
+            )
+        per_scene: dict[int, int] = {}
+        rows_c = []
+        for c in links:
+            if not (0 <= c.source < len(new)) or (c.target is not None and not 0 <= c.target < len(new)):
+                raise InvalidInput(f"{_at(c.line)}a choice joins scenes that are not in the story")
+            try:
+                lab = clean_label(c.label)
+                kind = self._check_kind(c.kind)
+                want = None if c.target is not None else clean_title(c.wanted or lab)
+            except InvalidInput as exc:
+                raise type(exc)(f"{_at(c.line)}{exc}") from None
+            per_scene[c.source] = per_scene.get(c.source, 0) + 1
+            if per_scene[c.source] > MAX_CHOICES_PER_SCENE:
+                raise TooLarge(
+                    f"{_at(c.line)}{rows_s[c.source][0]!r} has more than {MAX_CHOICES_PER_SCENE:,} choices"
+                )
+            rows_c.append((c.source, c.target, want, lab, kind))
+        rows_x = []
+        for x in kept:
+            if not isinstance(x.name, str) or not isinstance(x.text, str):
+                raise InvalidInput(f"{_at(x.line)}a special passage needs a name and text")
+            if len(x.text) > MAX_TEXT:
+                raise TooLarge(f"{_at(x.line)}{x.name!r} holds more than {MAX_TEXT:,} characters")
+            rows_x.append((x.name, dumps([str(t) for t in x.tags]), x.text, x.format, dumps(dict(x.extra))))
+        if start is not None and new and not 0 <= start < len(new):
+            raise InvalidInput("the start must be one of the story's scenes")
+
+        db = self.db
+        with self.transaction(label):
+            base = {t: db.max_rowid(t) for t in ("scenes", "choices", "takes", "specials")}
+            events_base = int(db.scalar("SELECT coalesce(max(seq), 0) FROM events"))
+            seq = {t: db.next_seq(t) for t in ("scenes", "choices", "takes", "specials")}
+            ids = [new_id("s_") for _ in rows_s]
+            stamp = now()
+            with db.undo_triggers_paused():
+                db.executemany(
+                    "INSERT INTO scenes(id, title, tags, characters, x, y, extra, seq) VALUES(?,?,?,?,?,?,?,?)",
+                    (
+                        (ids[i], r[0], r[2], r[3], r[4], r[5], r[6], seq["scenes"] + i)
+                        for i, r in enumerate(rows_s)
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO choices(id, source, target, wanted, label, kind, seq) VALUES(?,?,?,?,?,?,?)",
+                    (
+                        (
+                            new_id("x_"),
+                            ids[src],
+                            None if dst is None else ids[dst],
+                            want,
+                            lab,
+                            kind,
+                            seq["choices"] + i,
+                        )
+                        for i, (src, dst, want, lab, kind) in enumerate(rows_c)
+                    ),
+                )
+                with_text = [(i, r[1]) for i, r in enumerate(rows_s) if r[1]]
+                take_ids = [new_id("t_") for _ in with_text]
+                prov_json = dumps(prov)
+                db.executemany(
+                    "INSERT INTO takes(id, scene_id, text, source, parent_id, provenance, created, seq) "
+                    "VALUES(?,?,?,?,?,?,?,?)",
+                    (
+                        (take_ids[k], ids[i], text, source, None, prov_json, stamp, seq["takes"] + k)
+                        for k, (i, text) in enumerate(with_text)
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO events(ts, rater, kind, scene_id, take_id, others, value) "
+                    "VALUES(?,?,?,?,?,?,?)",
+                    (
+                        (stamp, AUTO_RATER, "choose", ids[i], take_ids[k], "[]", None)
+                        for k, (i, _) in enumerate(with_text)
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO specials(id, name, tags, text, format, extra, seq) VALUES(?,?,?,?,?,?,?)",
+                    ((new_id("p_"), *r, seq["specials"] + i) for i, r in enumerate(rows_x)),
+                )
+                # the inverse, in a few statements: undo replays them last to first
+                for table in ("scenes", "choices", "takes", "specials"):
+                    db.log_undo(f"DELETE FROM {table} WHERE rowid > {base[table]}")
+                db.log_undo(
+                    "INSERT INTO events(ts, rater, kind, ref) "
+                    "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'undo', 'void', e.seq FROM events e "
+                    f"WHERE e.seq > {events_base} AND e.kind != 'void' "
+                    "AND NOT EXISTS (SELECT 1 FROM events v WHERE v.kind='void' AND v.ref=e.seq)"
+                )
+            # a few rows more, through the undo triggers as usual
+            if start is not None and new and not self.get_meta("start"):
+                db.set_meta("start", ids[start])
+                if DEFAULT_BRANCH in self.branches:
+                    db.execute(
+                        "UPDATE branches SET scenes=? WHERE name=?", (dumps([ids[start]]), DEFAULT_BRANCH)
+                    )
+                else:
+                    db.execute(
+                        "INSERT INTO branches(name, scenes, seq) VALUES(?,?,?)",
+                        (DEFAULT_BRANCH, dumps([ids[start]]), db.next_seq("branches")),
+                    )
+            entry_ids = [ids[i] for i in entries if 0 <= i < len(ids)]
+            if entry_ids:
+                known = loads(self.get_meta("entries") or "[]", [])
+                db.set_meta("entries", dumps([*known, *[e for e in entry_ids if e not in known]]))
+            for key, value in (meta or {}).items():
+                if not isinstance(value, str):
+                    raise InvalidInput(f"the project's {key} must be text")
+                db.set_meta(key, value)
+            for name, path in (branches or {}).items():
+                self._set_branch_path(clean_branch_name(name), [ids[i] for i in path])
+        return [Scene(self, i) for i in ids]
+
+    def _set_branch_path(self, name: str, ids: list[str]) -> None:
+        """Set branch ``name`` to the scene ids ``ids`` (checked: from the start, along choices)."""
+        start = self.get_meta("start")
+        if ids and ids[0] != start:
+            raise StoryError(f"branch {name!r} does not begin at the start scene")
+        for a, b in zip(ids, ids[1:]):
+            if not self.db.one("SELECT 1 FROM choices WHERE source=? AND target=?", (a, b)):
+                raise StoryError(
+                    f"branch {name!r}: no choice leads from {Scene(self, a).title!r} to {Scene(self, b).title!r}"
+                )
+        if name in self.branches:
+            self.db.execute("UPDATE branches SET scenes=? WHERE name=?", (dumps(ids), name))
+        else:
+            self.db.execute(
+                "INSERT INTO branches(name, scenes, seq) VALUES(?,?,?)",
+                (name, dumps(ids), self.db.next_seq("branches")),
+            )
 
     def _repr_html_(self) -> str:
         from ..render import project_html
@@ -806,11 +1450,39 @@ class Project:
         return f"Project({self.title!r}, {len(self.scenes)} scenes, {len(self.branches)} branches)"
 
 
+FORMAT_META_PREFIX = "format:"  # project settings that story formats keep (``format:twine``...)
+
+
+def _at(line: int) -> str:
+    return f"line {line}: " if line else ""
+
+
+def _choice_content(c: Choice, title_of: Mapping[str, str]) -> Any:
+    if c.target_id is not None and c.kind == "choice":
+        return [c.label, title_of[c.target_id]]
+    return {
+        "label": c.label,
+        "target": title_of.get(c.target_id) if c.target_id else None,
+        "wanted": c.wanted,
+        "kind": c.kind,
+    }
+
+
 def open_project(path: str | os.PathLike[str], create: bool = True, title: str | None = None) -> Project:
     """Open a project file, creating it when it does not exist (unless ``create=False``).
 
     A file that is not a project, is damaged, or was written by a newer version raises a clear
-    :class:`~workbench.errors.ProjectError` and is left byte-for-byte as it was.
+    :class:`~workbench.errors.ProjectError` and is left byte-for-byte as it was. A new
+    project is titled ``title``, else after the file's name; an older file is brought up to date.
+
+    >>> draft = open_project(folder / "night_ferry.story")
+    >>> draft.title, draft.scenes, draft.closed
+    ('night ferry', [], False)
+    >>> draft.close()
+    >>> open_project(folder / "elsewhere.story", create=False)
+    Traceback (most recent call last):
+    ...
+    workbench.errors.ProjectNotFound: there is no project at .../elsewhere.story
     """
     p = Path(path).expanduser()
     if p.exists():

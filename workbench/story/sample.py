@@ -84,5 +84,16 @@ def build_project(
 
 
 def build_sample(out: str | os.PathLike[str], overwrite: bool = False) -> Project:
-    """The sample project (a branching coastal mystery) written to ``out``."""
+    """The sample project (a branching coastal mystery) written to ``out``.
+
+    ``overwrite=True`` replaces a file already there; otherwise an existing file is an error.
+
+    >>> import tempfile, pathlib
+    >>> project = build_sample(pathlib.Path(tempfile.mkdtemp()) / "sample.story")
+    >>> project.title
+    'The Last Light of Skerry Point'
+    >>> project.start.title, sorted(project.branches)
+    ('The Lamp Goes Dark', ['ines', 'main'])
+    >>> project.close()
+    """
     return build_project(sample_source(), out, overwrite=overwrite)

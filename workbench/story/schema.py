@@ -2,7 +2,7 @@
 
 A new file gets ``SCHEMA_V1`` and then every migration in order, so a new file and a migrated
 old one have the same schema. Migrations run with the undo triggers dropped and end with the
-triggers rebuilt from the tables as they are then (:func:`rebuild_undo_triggers`): a migration
+triggers recreated from the tables as they are then (:func:`create_undo_triggers`): a migration
 that adds a column or rebuilds a table keeps undo covering it without writing a trigger itself.
 """
 
@@ -13,11 +13,14 @@ import sqlite3
 from collections.abc import Callable
 
 APPLICATION_ID = 0x53574B42  # "SWKB": marks a file as a Story Workbench project
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Tables whose changes can be undone. Assets (content-addressed, immutable) and the
 # generation cache are not: undoing a change never needs to forget a picture.
-UNDOABLE = ("meta", "characters", "lore", "scenes", "choices", "branches", "takes")
+UNDOABLE = ("meta", "characters", "lore", "scenes", "choices", "branches", "takes", "specials")
+
+# Triggers made by :func:`undo_triggers` all start with this; :func:`drop_undo_triggers` finds them by it.
+UNDO_TRIGGER_PREFIX = "undo_"
 
 SCHEMA_V1 = """
 CREATE TABLE meta (
@@ -118,6 +121,45 @@ CREATE TABLE undo_steps (
 """
 
 
+# Version 2: the story graph is a directed graph that may loop, and nothing an imported file holds
+# is dropped. A choice may have no target yet (an open choice, naming the scene it wants), may lead
+# to the same scene as another choice under another label, and has a kind: "choice" (the reader
+# picks it), "goto" (the story moves on by itself) or "include" (the scene shows another one's
+# text). Scenes keep what their source format said that the workbench does not model (``extra``);
+# ``specials`` keeps a story format's non-scene passages (scripts, stylesheets, StoryInit...) verbatim.
+MIGRATION_V2 = """
+CREATE TABLE choices_v2 (
+    id     TEXT PRIMARY KEY,
+    source TEXT NOT NULL REFERENCES scenes(id) ON DELETE CASCADE,
+    target TEXT REFERENCES scenes(id) ON DELETE CASCADE,
+    wanted TEXT,
+    label  TEXT NOT NULL,
+    kind   TEXT NOT NULL DEFAULT 'choice',
+    seq    INTEGER NOT NULL
+);
+INSERT INTO choices_v2(rowid, id, source, target, wanted, label, kind, seq)
+    SELECT rowid, id, source, target, NULL, label, 'choice', seq FROM choices;
+DROP TABLE choices;
+ALTER TABLE choices_v2 RENAME TO choices;
+CREATE INDEX choices_source ON choices(source, seq);
+CREATE INDEX choices_target ON choices(target);
+CREATE INDEX choices_seq ON choices(seq);
+ALTER TABLE scenes ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
+CREATE INDEX scenes_seq ON scenes(seq);
+CREATE INDEX takes_seq ON takes(seq);
+CREATE INDEX events_ref ON events(ref);
+CREATE TABLE specials (
+    id     TEXT PRIMARY KEY,
+    name   TEXT NOT NULL,
+    tags   TEXT NOT NULL DEFAULT '[]',
+    text   TEXT NOT NULL DEFAULT '',
+    format TEXT NOT NULL DEFAULT '',
+    extra  TEXT NOT NULL DEFAULT '{}',
+    seq    INTEGER NOT NULL
+);
+"""
+
+
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
@@ -130,50 +172,61 @@ def undo_triggers(conn: sqlite3.Connection) -> list[str]:
     names the table and row it restores (``tbl``, ``row``), so undoing one writer's step can
     tell whether someone else changed the same row since.
     """
+    located = "tbl" in _columns(conn, "undolog")  # files before version 3 have no tbl/row columns
+
+    def log(sql: str, table: str, row: str) -> str:
+        if located:
+            return f"INSERT INTO undolog(sql, tbl, row) VALUES({sql}, '{table}', {row});"
+        return f"INSERT INTO undolog(sql) VALUES({sql});"
+
     out = []
     for table in UNDOABLE:
         cols = _columns(conn, table)
+        if not cols:  # a table a later migration adds
+            continue
         col_list = ", ".join(["rowid", *cols])
         old_vals = " || ',' || ".join(["old.rowid", *[f"quote(old.{c})" for c in cols]])
         sets = " || ',' || ".join([f"'{c}=' || quote(old.{c})" for c in cols])
         out.append(
             f"CREATE TRIGGER undo_{table}_insert AFTER INSERT ON {table} BEGIN "
-            f"INSERT INTO undolog(sql, tbl, row) VALUES('DELETE FROM {table} WHERE rowid=' || new.rowid, "
-            f"'{table}', new.rowid); END"
+            + log(f"'DELETE FROM {table} WHERE rowid=' || new.rowid", table, "new.rowid")
+            + " END"
         )
         out.append(
             f"CREATE TRIGGER undo_{table}_update AFTER UPDATE ON {table} BEGIN "
-            f"INSERT INTO undolog(sql, tbl, row) VALUES('UPDATE {table} SET ' || {sets} || ' WHERE rowid=' "
-            f"|| old.rowid, '{table}', old.rowid); END"
+            + log(f"'UPDATE {table} SET ' || {sets} || ' WHERE rowid=' || old.rowid", table, "old.rowid")
+            + " END"
         )
         out.append(
             f"CREATE TRIGGER undo_{table}_delete BEFORE DELETE ON {table} BEGIN "
-            f"INSERT INTO undolog(sql, tbl, row) VALUES('INSERT INTO {table}({col_list}) VALUES(' || {old_vals} "
-            f"|| ')', '{table}', old.rowid); END"
+            + log(f"'INSERT INTO {table}({col_list}) VALUES(' || {old_vals} || ')'", table, "old.rowid")
+            + " END"
         )
     # feedback is append-only: the inverse of an event is a 'void' event that points at it
+    void = (
+        "'INSERT INTO events(ts, rater, kind, ref) VALUES("
+        "strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now''), ''undo'', ''void'', ' || new.seq || ')'"
+    )
     out.append(
         "CREATE TRIGGER undo_events_insert AFTER INSERT ON events WHEN new.kind != 'void' BEGIN "
-        "INSERT INTO undolog(sql, tbl, row) VALUES('INSERT INTO events(ts, rater, kind, ref) VALUES("
-        "strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now''), ''undo'', ''void'', ' || new.seq || ')', 'events', new.seq); END"
+        + log(void, "events", "new.seq")
+        + " END"
     )
     return out
 
 
 def drop_undo_triggers(conn: sqlite3.Connection) -> None:
-    """Drop every undo trigger (before a migration changes the tables they read)."""
-    names = [
-        r[0]
-        for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='trigger' AND name LIKE 'undo\\_%' ESCAPE '\\'"
-        )
-    ]
-    for name in names:
-        conn.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+    """Drop every undo trigger (inside the caller's transaction); :func:`create_undo_triggers` brings them back."""
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type='trigger' AND substr(name, 1, ?) = ?",
+        (len(UNDO_TRIGGER_PREFIX), UNDO_TRIGGER_PREFIX),
+    ).fetchall()
+    for (name,) in rows:
+        conn.execute(f'DROP TRIGGER "{name}"')
 
 
-def rebuild_undo_triggers(conn: sqlite3.Connection) -> None:
-    """Drop the undo triggers and create them again from the tables' current columns."""
+def create_undo_triggers(conn: sqlite3.Connection) -> None:
+    """(Re)create the undo triggers for the tables as they are now."""
     drop_undo_triggers(conn)
     for trig in undo_triggers(conn):
         conn.execute(trig)
@@ -185,9 +238,13 @@ def _statements(script: str) -> list[str]:
 
 
 def create(conn: sqlite3.Connection) -> None:
-    """Create the schema inside the caller's open transaction (``executescript`` would commit)."""
+    """Create the schema inside the caller's open transaction (``executescript`` would commit).
+
+    A new file is built as version 1 and then migrated, so new and upgraded files have the same schema.
+    """
     for stmt in _statements(SCHEMA_V1):
         conn.execute(stmt)
+    create_undo_triggers(conn)
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute("PRAGMA user_version = 1")
     migrate(conn, 1)
@@ -201,8 +258,8 @@ _UNDO_SQL = (
 )
 
 
-def _v2_undo_authors(conn: sqlite3.Connection) -> None:
-    """Version 2: undo steps name who made them; undo log rows name the table and row they restore."""
+def _v3_undo_authors(conn: sqlite3.Connection) -> None:
+    """Version 3: undo steps name who made them; undo log rows name the table and row they restore."""
     conn.execute("ALTER TABLE undo_steps ADD COLUMN author TEXT")
     conn.execute("ALTER TABLE undolog ADD COLUMN tbl TEXT")
     conn.execute("ALTER TABLE undolog ADD COLUMN row INTEGER")
@@ -220,11 +277,11 @@ def _v2_undo_authors(conn: sqlite3.Connection) -> None:
 
 
 # MIGRATIONS[v] upgrades a file at version v to v + 1 inside the open transaction: SQL statements,
-# or a function of the connection for what SQL alone cannot say. Foreign keys are off while they
-# run (a table can be rebuilt) and checked before the upgrade commits. Never rebuild the undo
-# triggers here: :func:`migrate` does that after every migration.
+# or a function of the connection for what SQL alone cannot say. The runner drops the undo
+# triggers before each migration and recreates them after it, so undo keeps covering the tables
+# as they now are (a migration never writes a trigger itself).
 Migration = str | Callable[[sqlite3.Connection], None]
-MIGRATIONS: dict[int, Migration] = {1: _v2_undo_authors}
+MIGRATIONS: dict[int, Migration] = {1: MIGRATION_V2, 2: _v3_undo_authors}
 
 
 def migrate(conn: sqlite3.Connection, version: int, target: int | None = None) -> None:
@@ -238,6 +295,6 @@ def migrate(conn: sqlite3.Connection, version: int, target: int | None = None) -
         else:
             for stmt in _statements(step):
                 conn.execute(stmt)
+        create_undo_triggers(conn)
         version += 1
         conn.execute(f"PRAGMA user_version = {version}")
-    rebuild_undo_triggers(conn)

@@ -52,12 +52,15 @@ class Line:
 
 @dataclass
 class ParsedScene:
+    """A parsed take: its elements in reading order, and what a report or a table read needs from them."""
+
     elements: list[Element] = field(default_factory=list)
     screenplay: bool = False  # True when the text had cues or headings (not the prose fallback)
     prose_lines: list[Line] = field(default_factory=list)
 
     @property
     def heading(self) -> str | None:
+        """The first scene heading, or None."""
         for el in self.elements:
             if el.kind == "heading":
                 return el.text
@@ -74,6 +77,7 @@ class ParsedScene:
 
     @property
     def time_of_day(self) -> str | None:
+        """The time named by the first scene heading (``INT. KITCHEN - NIGHT`` -> ``NIGHT``)."""
         h = self.heading
         if h and " - " in h:
             return h.rsplit(" - ", 1)[1].strip() or None
@@ -98,6 +102,7 @@ class ParsedScene:
 
     @property
     def speakers(self) -> list[str]:
+        """Who speaks, in order of their first line, each once."""
         seen: dict[str, None] = {}
         for line in self.lines:
             if line.character:
@@ -106,6 +111,7 @@ class ParsedScene:
 
     @property
     def action(self) -> list[str]:
+        """The action paragraphs, in order."""
         return [el.text for el in self.elements if el.kind == "action"]
 
 
@@ -155,7 +161,22 @@ def _is_cue(line: str, next_line: str | None) -> bool:
 
 
 def parse_scene(text: str, cast: Iterable[str] = ()) -> ParsedScene:
-    """Parse a take's text. ``cast`` (character names) maps cues and prose mentions to names."""
+    r"""Parse a take's text. ``cast`` (character names) maps cues and prose mentions to names.
+
+    Never raises: screenplay text gives headings, cues and dialogue; prose gives action
+    paragraphs, with quoted speech attributed to the nearest cast name.
+
+    >>> scene = parse_scene(
+    ...     "INT. LIGHTHOUSE - NIGHT\n\nMara climbs the stairs.\n\nMARA\n(quietly)\nThe lamp is out.\n",
+    ...     cast=["Mara Quell"],
+    ... )
+    >>> scene.location, scene.time_of_day
+    ('LIGHTHOUSE', 'NIGHT')
+    >>> scene.lines[0].character, scene.lines[0].text, scene.lines[0].parenthetical
+    ('Mara Quell', 'The lamp is out.', '(quietly)')
+    >>> parse_scene('Mara said "Hold the light."', cast=["Mara Quell"]).lines[0].character
+    'Mara Quell'
+    """
     cast_names = [c for c in cast if c]
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
     text = BONEYARD_RE.sub("", text)

@@ -12,6 +12,10 @@ A writer waiting for another program's write lock longer than the lock timeout
 each write transaction leaves a small note beside the file (``NAME-writer``: process, host, user,
 what it is doing) while it holds the lock.
 
+Bulk writes (an import of thousands of scenes) pause the triggers with
+:meth:`Database.undo_triggers_paused` and record a few compact inverse statements instead
+(:meth:`Database.log_undo`), so the undo log stays small and the import is still one undo step.
+
 Only the story layer talks SQL; everything above it uses :class:`~workbench.story.project.Project`.
 """
 
@@ -22,6 +26,7 @@ import contextvars
 import getpass
 import json
 import os
+import secrets
 import socket
 import sqlite3
 import threading
@@ -159,8 +164,8 @@ def now() -> str:
 
 
 def new_id(prefix: str) -> str:
-    """A fresh random row id with a kind prefix (``s_`` scene, ``t_`` take, ...)."""
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
+    """A fresh random row id with a kind prefix (``s_`` scene, ``t_`` take, ...): 12 hex digits."""
+    return f"{prefix}{secrets.token_hex(6)}"
 
 
 def loads(raw: str | None, default: Any = None) -> Any:
@@ -227,6 +232,12 @@ class Database:
         if self._depth == 0:
             raise StoryError("internal: write outside a transaction")
         return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        """Many writes of one statement; only inside :meth:`transaction`."""
+        if self._depth == 0:
+            raise StoryError("internal: write outside a transaction")
+        return self.conn.executemany(sql, rows)
 
     def next_seq(self, table: str) -> int:
         """The next ordering number of ``table`` (rows keep their creation order)."""
@@ -426,6 +437,29 @@ class Database:
             f"afterwards ({other_label!r}). Undo that first, or change it back by hand."
         )
 
+    @contextlib.contextmanager
+    def undo_triggers_paused(self) -> Iterator[None]:
+        """Inside a transaction: write without the undo triggers (they come back before it commits).
+
+        For bulk writes that record their own compact inverse with :meth:`log_undo`. Other
+        connections never see the triggers missing: the change is part of this transaction.
+        """
+        if self._depth == 0:
+            raise StoryError("internal: undo triggers can only be paused inside a transaction")
+        schema.drop_undo_triggers(self.conn)
+        try:
+            yield
+        finally:
+            schema.create_undo_triggers(self.conn)
+
+    def log_undo(self, sql: str) -> None:
+        """Record ``sql`` as part of the inverse of the current transaction's undo step."""
+        self.execute("INSERT INTO undolog(sql) VALUES(?)", (sql,))
+
+    def max_rowid(self, table: str) -> int:
+        """The highest rowid of ``table`` (0 when empty): rows inserted later all have larger ones."""
+        return int(self.conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0])
+
     @property
     def undo_label(self) -> str | None:
         """What :meth:`undo` would undo for the writer acting now (anyone's, when nobody is), or None."""
@@ -453,6 +487,9 @@ class Database:
             "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
         )
+
+    def all_meta(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self.all("SELECT key, value FROM meta ORDER BY key")}
 
     def delete_meta(self, key: str) -> None:
         self.execute("DELETE FROM meta WHERE key=?", (key,))

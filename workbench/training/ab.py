@@ -1,7 +1,16 @@
-"""Blind A/B comparison without a UI: two takes of a scene in random order, then the pick.
+r"""Blind A/B comparison without a UI: two takes of a scene in random order, then the pick.
 
->>> pair = ab_pair(project, scene, random.Random(0))   # doctest: +SKIP
->>> pair.record("b")                                     # B was better; logged as an "ab" event
+>>> import random, tempfile, pathlib
+>>> from workbench import build_sample
+>>> project = build_sample(pathlib.Path(tempfile.mkdtemp()) / "sample.story")
+>>> scene = project.scene("The Lamp Goes Dark")
+>>> _ = scene.add_take("MARA\nThe lamp is out.", source="writer")
+>>> pair = ab_pair(project, scene, random.Random(0))
+>>> len(pair.texts)
+2
+>>> winner = pair.record("b")                       # B was better; logged as an "ab" event
+>>> [event.kind for event in project.feedback()][-1]
+'ab'
 """
 
 from __future__ import annotations

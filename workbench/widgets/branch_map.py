@@ -1,4 +1,5 @@
-"""The branch map: the story graph, clickable; fork from a scene; compare two branches."""
+"""The branch map: the story graph, clickable; fork from a scene; compare two branches; write the
+scene behind an open choice; see where a reader can get stuck."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import panel as pn
 import param
 
-from ..errors import InvalidInput
-from ..render import branch_map_svg, compare_html, esc
+from ..errors import InvalidInput, WorkbenchError
+from ..render import branch_map_svg, compare_html, esc, stuck_html
 from .base import SessionView, safe_call
 from .components import ClickableMap, LiveHTML
 
@@ -17,14 +18,21 @@ if TYPE_CHECKING:
     from ..session import Session
 
 NO_COMPARE = "(none)"
+OPEN = "open:"  # the map's id for an open choice's dashed box: "open:<choice id>"
+VIEWS = {"Branches": "branch", "Where can the reader get stuck?": "stuck"}
 
 
 class BranchMap(SessionView):
-    """The story graph: click a scene to open it, fork a new branch from it, compare two branches."""
+    """The story graph: click a scene to open it, fork a new branch from it, compare two branches;
+    click an open choice's dashed box to write the scene behind it; switch to the view of where a
+    reader can get stuck."""
 
     branch = param.String(default="main", doc="The highlighted branch.")
     compare = param.String(default="", doc="A second branch to compare with ('' = none).")
-    selected = param.String(default="", doc="The id of the selected scene.")
+    selected = param.String(default="", doc="The id of the selected scene ('open:<id>' for an open choice).")
+    view = param.String(
+        default="branch", doc="'branch' (branches highlighted) or 'stuck' (where a reader gets stuck)."
+    )
 
     def __init__(self, session: Session, on_open: Callable[[Any], None] | None = None, **params: Any) -> None:
         super().__init__(session, **params)
@@ -47,6 +55,15 @@ class BranchMap(SessionView):
             label="Fork from selected scene", color="primary", css_classes=["wb-fork"]
         )
         self.compare_pane = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-compare-view"])
+        self.view_select = pn.widgets.RadioButtonGroup(
+            options=list(VIEWS), value="Branches", css_classes=["wb-map-view"]
+        )
+        self.write_button = pn.widgets.Button(
+            label="Write the scene behind this choice", disabled=True, css_classes=["wb-write-open"]
+        )
+        self.stuck_pane = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-stuck-pane"])
+        self.view_select.param.watch(lambda e: setattr(self, "view", VIEWS.get(e.new, "branch")), "value")
+        self.write_button.on_click(safe_call(self, self.write_open_choice))
         self.map.param.watch(self._on_click, "clicks")
         self.branch_select.param.watch(lambda e: setattr(self, "branch", e.new or "main"), "value")
         self.compare_select.param.watch(
@@ -57,10 +74,14 @@ class BranchMap(SessionView):
         )
         self._layout = pn.Column(
             self._alert,
-            pn.Row(self.branch_select, self.compare_select),
+            pn.Row(
+                self.branch_select, self.compare_select, pn.Column(pn.Spacer(height=18), self.view_select)
+            ),
             self.map,
             self.selected_pane,
+            self.write_button,
             pn.Row(self.choice_input, pn.Column(pn.Spacer(height=18), self.fork_button)),
+            self.stuck_pane,
             self._status,
             self.compare_pane,
             sizing_mode="stretch_width",
@@ -79,14 +100,30 @@ class BranchMap(SessionView):
         self.attempt(lambda: self.select(self.map.selected))
 
     def select(self, scene: Any) -> Any:
-        """Select ``scene`` (a Scene, id or title) and open it wherever views listen."""
+        """Select ``scene`` (a Scene, id or title) and open it wherever views listen; ``"open:<id>"``
+        selects an open choice (its scene is not written yet) instead."""
+        if isinstance(scene, str) and scene.startswith(OPEN):
+            choice = self.project.choice(scene[len(OPEN) :])
+            self.selected = OPEN + choice.id
+            return choice
         sc = self.project.scene(scene)
         self.selected = sc.id
         for cb in self._on_open:
             cb(sc)
         return sc
 
-    @param.depends("selected", "branch", "compare", watch=True)
+    def write_open_choice(self) -> Any:
+        """Make the scene behind the selected open choice (titled as the choice wants) and open it,
+        so the writer writes it (or drafts it with the model) like any scene."""
+        if not self.selected.startswith(OPEN):
+            raise InvalidInput("click an open choice (a dashed box) on the map first")
+        choice = self.project.choice(self.selected[len(OPEN) :])
+        tips = self.project.branches.ending_at(choice.source)
+        scene = self.project.fill_choice(choice, branch=tips[0] if tips else None)
+        self.status = f"wrote the scene {scene.title!r} behind the choice {choice.label!r}"
+        return self.select(scene)
+
+    @param.depends("selected", "branch", "compare", "view", watch=True)
     def _selection_changed(self) -> None:
         self.refresh()
 
@@ -106,7 +143,7 @@ class BranchMap(SessionView):
     def refresh(self) -> None:
         # one snapshot: a writer in another program deleting a scene between the reads below
         # must not leave a choice or a selection pointing at a scene this view has not read
-        with self.project.snapshot():
+        with self.project.reading():
             self._refresh()
 
     def _refresh(self) -> None:
@@ -120,8 +157,12 @@ class BranchMap(SessionView):
             return
         if self.selected:
             try:
-                project.scene(self.selected)
-            except KeyError:
+                if self.selected.startswith(OPEN):
+                    if not project.choice(self.selected[len(OPEN) :]).is_open:
+                        raise KeyError(self.selected)
+                else:
+                    project.scene(self.selected)
+            except (KeyError, WorkbenchError):
                 self.selected = ""
                 return
         self.branch_select.options = names
@@ -129,10 +170,23 @@ class BranchMap(SessionView):
         self.compare_select.options = [NO_COMPARE, *[n for n in names if n != self.branch]]
         self.compare_select.value = self.compare or NO_COMPARE
         self.map.svg = branch_map_svg(
-            project, branch=self.branch, selected=self.selected or None, compare=self.compare or None
+            project,
+            branch=self.branch,
+            selected=self.selected or None,
+            compare=self.compare or None,
+            view=self.view,
         )
         self.map.selected = self.selected
-        if self.selected:
+        self.stuck_pane.object = stuck_html(project) if self.view == "stuck" else ""
+        self.write_button.disabled = not self.selected.startswith(OPEN)
+        if self.selected.startswith(OPEN):
+            c = project.choice(self.selected[len(OPEN) :])
+            self.selected_pane.object = (
+                f"<div style='font:13px system-ui,sans-serif'>Open choice <b>{esc(c.label)}</b> from "
+                f"<b>{esc(c.source.title)}</b>: the scene <b>{esc(c.wanted or c.label)}</b> is not "
+                "written yet.</div>"
+            )
+        elif self.selected:
             sc = project.scene(self.selected)
             self.selected_pane.object = (
                 f"<div style='font:13px system-ui,sans-serif'>Selected: <b>{esc(sc.title)}"
@@ -140,5 +194,5 @@ class BranchMap(SessionView):
             )
         else:
             self.selected_pane.object = "<div style='color:#6b7280'>Click a scene to open it.</div>"
-        self.fork_button.disabled = not self.selected
+        self.fork_button.disabled = not self.selected or self.selected.startswith(OPEN)
         self.compare_pane.object = compare_html(project, self.branch, self.compare) if self.compare else ""

@@ -21,7 +21,7 @@ try {
     if (node instanceof bondage.TextResult) {
       out.lines.push(node.text);
     } else if (node instanceof bondage.OptionsResult) {
-      const labels = node.options.map((o) => o.text);
+      const labels = node.options.map((o) => o.text.trim());  // a condition leaves a space behind
       out.options_seen.push(labels);
       if (step >= follow.length) break;
       const index = labels.indexOf(follow[step]);
