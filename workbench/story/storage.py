@@ -392,7 +392,7 @@ class Database:
             step = self._last_step(author)
             if step is None:
                 who = f"{author} has" if author else "there is"
-                raise NothingToUndo(f"{who} nothing left to undo")
+                raise NothingToUndo(f"{who} nothing to undo")
             first, last = int(step["first_seq"]), int(step["last_seq"])
             own = self._rows("seq BETWEEN ? AND ?", (first, last))
             later = self.conn.execute(
