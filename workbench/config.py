@@ -3,6 +3,8 @@
 ``WORKBENCH_HOME``  the cast library and user data (default: the platform's user data dir).
 ``WORKBENCH_CACHE`` converted models and other machine-wide caches (default: the user cache dir).
 ``WORKBENCH_MAX_NEW_TOKENS`` caps the length of every text generation (tests, notebooks under test).
+``WORKBENCH_LOCK_TIMEOUT`` seconds a writer waits for another program's lock on a project or the
+cast library before giving up with an error that names the holder (default 60).
 """
 
 from __future__ import annotations
@@ -50,3 +52,22 @@ def max_new_tokens_cap() -> int | None:
 def cap_new_tokens(requested: int) -> int:
     cap = max_new_tokens_cap()
     return requested if cap is None else min(requested, cap)
+
+
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for a project's or the cast library's lock (``WORKBENCH_LOCK_TIMEOUT``, default 60)."""
+    raw = os.environ.get("WORKBENCH_LOCK_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        from .errors import InvalidInput
+
+        raise InvalidInput(f"WORKBENCH_LOCK_TIMEOUT must be a number of seconds, not {raw!r}")
+    return value

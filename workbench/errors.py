@@ -104,6 +104,18 @@ class ProjectClosed(ProjectError):
     """
 
 
+class ProjectBusy(ProjectError):
+    """Another program held the project's write lock longer than the lock timeout; the message says who.
+
+    ```python
+    try:
+        project.rename(scene, "The Quay")
+    except workbench.errors.ProjectBusy as exc:
+        print(exc)  # who holds the lock (program, host, user, what it is doing): try again later
+    ```
+    """
+
+
 class PluginError(WorkbenchError):
     """An installed plug-in (backend, format or view) failed to load; the message names it and the cause.
 
@@ -230,6 +242,19 @@ class NothingToUndo(StoryError):
     """
 
 
+class UndoConflict(StoryError):
+    """A step cannot be undone: someone else changed the same part of the story since.
+
+    ```python
+    with project.acting_as("alice"):
+        try:
+            project.undo()
+        except workbench.errors.UndoConflict as exc:
+            print(exc)  # names whose later change is in the way; nothing was changed
+    ```
+    """
+
+
 class InvalidInput(WorkbenchError, ValueError):
     """A value given by the user is not acceptable (empty, too long, wrong type).
 
@@ -259,6 +284,42 @@ class CardError(CastError):
     Traceback (most recent call last):
     ...
     workbench.errors.CardError: the card has no 'data' object (is it a V1 card? import it through workbench import)
+    """
+
+
+class StaleCharacter(CastError):
+    """A library character was changed by someone else since it was read (its revision moved on).
+
+    ```python
+    try:
+        library.update("Mara Quell", description="A lighthouse keeper who counts ships.")
+    except workbench.errors.StaleCharacter as exc:
+        print(exc)  # someone changed her card meanwhile: look at their change, then make yours again
+    ```
+    """
+
+
+class CastBusy(CastError):
+    """The cast library stayed locked by another program longer than the lock timeout.
+
+    ```python
+    try:
+        library.add("Mara Quell", description="A lighthouse keeper.")
+    except workbench.errors.CastBusy as exc:
+        print(exc)  # another program is changing the library: try again in a moment
+    ```
+    """
+
+
+class UnsafeName(InvalidInput):
+    """A name from a card or another file holds HTML markup (names are shown in pages and reports).
+
+    ```python
+    try:
+        project.cast.add("<b>Mara</b>")
+    except workbench.errors.UnsafeName as exc:
+        print(exc)  # write the name as plain text
+    ```
     """
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -339,3 +340,29 @@ def test_bad_poses_are_clear_errors(gen: object, pose_gen: object, tmp_path: Pat
         pose_gen.frames(shots, seed=0, poses={shots[0].index: buf.getvalue()})  # type: ignore[attr-defined]
     with pytest.raises(ModelUnavailable, match="ControlNet folder not found"):
         DiffusersImageGenerator("x", str(gen.path), controlnet=str(tmp_path / "nope"))  # type: ignore[attr-defined]
+
+
+def test_a_pickle_only_controlnet_is_refused(tiny_sd: Path, tiny_controlnet: Path, tmp_path: Path) -> None:
+    """Before: ControlNetModel.from_pretrained fell back to diffusion_pytorch_model.bin (a pickle)."""
+    from safetensors.torch import load_file
+
+    from workbench.generate.diffusers_backend import DiffusersImageGenerator
+
+    net = tmp_path / "controlnet"
+    shutil.copytree(tiny_controlnet, net)
+    for f in net.glob("*.safetensors"):
+        torch.save(load_file(str(f)), net / "diffusion_pytorch_model.bin")
+        f.unlink()
+    with pytest.raises(
+        ModelUnavailable, match="ControlNet .* only pickle weights .*diffusion_pytorch_model.bin"
+    ):
+        DiffusersImageGenerator("x", str(tiny_sd / "pipe"), controlnet=str(net))
+
+
+def test_an_ip_adapter_must_be_safetensors(tiny_sd: Path) -> None:
+    from workbench.generate.diffusers_backend import DiffusersImageGenerator
+
+    with pytest.raises(ModelUnavailable, match="not a .safetensors file"):
+        DiffusersImageGenerator(
+            "x", str(tiny_sd / "pipe"), ip_adapter={"path": str(tiny_sd / "ip"), "weight_name": "ip.bin"}
+        )

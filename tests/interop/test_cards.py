@@ -252,6 +252,21 @@ def bomb_png(width=100_000, height=100_000):
     )
 
 
+def zero_png(width=6300, height=6300):
+    """An all-black 1-bit picture: a few kilobytes on disk, under the 40-million-pixel cap, and
+    159 MB once converted to RGBA (355 MB measured to decode and convert it)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    row = b"\0" * (1 + (width + 7) // 8)
+    z = zlib.compressobj(9)
+    idat = b"".join(z.compress(row) for _ in range(height)) + z.flush()
+    return (
+        cards.PNG_SIGNATURE
+        + cards._chunk(b"IHDR", ihdr)
+        + cards._chunk(b"IDAT", idat)
+        + cards._chunk(b"IEND", b"")
+    )
+
+
 def with_card(png: bytes, key: str, payload: bytes) -> bytes:
     return png[:-12] + cards._chunk(b"tEXt", key.encode() + b"\0" + payload) + cards._chunk(b"IEND", b"")
 
@@ -263,6 +278,18 @@ HOSTILE = [
         with_card(bomb_png(), "chara", base64.b64encode(json.dumps(V2).encode())),
         CardError,
         "100,000 x 100,000 pixels",
+    ),
+    (
+        "zeros.png",
+        with_card(zero_png(), "chara", base64.b64encode(json.dumps(V2).encode())),
+        CardError,
+        "MB once decoded; the limit is 64 MB",
+    ),
+    (
+        "markup.json",
+        json.dumps({"spec": "chara_card_v2", "data": {"name": "<img src=x onerror=alert(1)>"}}).encode(),
+        CardError,
+        "contains HTML markup",
     ),
     (
         "huge.png",
@@ -349,3 +376,31 @@ def test_card_export_into_a_file_path_is_refused(story, tmp_path):
     target.write_text("x")
     with pytest.raises(CardError, match="is a file"):
         export_project(story, "card-v3", target)
+
+
+def test_a_picture_is_sized_by_its_decoded_memory_before_it_is_decoded(monkeypatch):
+    from PIL import ImageFile
+
+    from workbench.generate.media import open_reference_image
+
+    data = zero_png()
+    assert len(data) < 100_000 and 6300 * 6300 < cards.MAX_PIXELS
+    assert open_reference_image(png_bytes()).size == (8, 8)  # a small picture still opens
+    loads = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: loads.append(self) or None)
+    with pytest.raises(TooLarge, match="6,300 x 6,300 pixels: 151 MB once decoded"):
+        open_reference_image(data)
+    assert loads == []  # refused from the header: not a pixel was decoded
+
+
+def test_exported_cards_replace_a_link_and_never_write_through_it(story, tmp_path):
+    outside = tmp_path / "outside.json"
+    outside.write_text("keep me")
+    out = tmp_path / "cards"
+    out.mkdir()
+    name = cards.slug(next(iter(story.cast)).name)
+    (out / f"{name}.json").symlink_to(outside)
+    export_project(story, "card-v3", out)
+    assert outside.read_text() == "keep me"
+    written = out / f"{name}.json"
+    assert not written.is_symlink() and json.loads(written.read_text())["spec"] == "chara_card_v3"

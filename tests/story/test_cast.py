@@ -57,7 +57,8 @@ def test_cards_get_the_users_file_mode_and_saves_are_fsynced(tmp_path, monkeypat
     finally:
         os.umask(old)
     assert len(synced) >= 4  # each save: the card and the folder
-    assert [p.name for p in tmp_path.joinpath("cast").iterdir()] == ["mara-quell.json"]
+    # the card and the library's lock file, nothing temporary
+    assert sorted(p.name for p in tmp_path.joinpath("cast").iterdir()) == [".cast.lock", "mara-quell.json"]
 
 
 def test_card_round_trip_keeps_unknown_fields():

@@ -258,6 +258,23 @@ def test_outline_edits_are_saved(session: Any) -> None:
     assert "outline levels" in view.error
 
 
+def test_outline_rows_are_updated_in_place(session: Any) -> None:
+    """Another writer's fork adds one row; every other row (and its widgets on every page) stays."""
+    view = OutlineView(session)
+    before = list(view.scenes_box.objects)
+    start = session.project.start
+    session.fork(start, "Mara rows out to the wreck")
+    view.refresh()
+    after = view.scenes_box.objects
+    assert len(after) == len(before) + 1
+    assert [id(r) for r in after if any(r is b for b in before)] == [id(b) for b in before]
+    session.project.rename(start, "Lamp Room")
+    view.refresh()
+    assert view.scenes_box.objects[0] is before[0]
+    assert view.scenes_box.objects[0].objects[0].value == "Lamp Room"
+    assert view.characters_box.objects[0].objects[0].name == next(iter(session.project.cast)).name
+
+
 @pytest.mark.slow
 def test_outline_regenerates_the_title_from_the_edited_logline(project: Any) -> None:
     from workbench.session import Session
@@ -323,3 +340,22 @@ def test_notebook_display_helpers(session: Any) -> None:
     assert type(widget).__name__ == "BokehModel"
     css = [getattr(s, "url", "") for m in widget._model.select({"type": UIElement}) for s in m.stylesheets]
     assert not [u for u in css if u.startswith("http")], "stylesheets would load from a CDN"
+
+
+def test_only_the_open_tab_follows_each_change(session: Any) -> None:
+    """Views in closed tabs catch up when their tab opens, so a served story open on many pages
+    re-renders one view per page after each change."""
+    wb = Workbench(session)
+    calls: dict[str, int] = {"map": 0, "editor": 0}
+    for name, view in (("map", wb.map), ("editor", wb.editor)):
+        real = view.refresh
+        view.refresh = lambda real=real, name=name: (calls.__setitem__(name, calls[name] + 1), real())[1]  # type: ignore[method-assign]
+    session.fork(session.project.start, "Mara rows out to the wreck")
+    assert calls == {"map": 0, "editor": 1}
+    wb.tabs.active = 1  # the Map tab
+    assert calls["map"] == 1 and "Mara rows out to the wreck" in wb.map.branch_select.options
+    session.fork(session.project.start, "Mara sleeps")
+    assert calls["map"] == 2 and calls["editor"] == 1  # now the editor waits
+    wb.tabs.active = 0
+    assert calls["editor"] == 2
+    wb.close()

@@ -26,9 +26,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_report)
 
 
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (a job runner stopping the report) ends it like Ctrl-C: the kernel is shut down, the
+    half-written notebook removed, and the kept notebook and HTML of the last run stay as they were."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from ..report.run import run_report
 
+    _interrupt_on_sigterm()
     out = run_report(
         args.project,
         args.out,

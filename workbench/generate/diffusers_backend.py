@@ -49,6 +49,7 @@ from ..errors import GenerationError, InvalidInput, ModelUnavailable
 from ..seeding import stable_int
 from .base import Media
 from .shots import Shot, appearance_prompt, character_seed, shot_prompt
+from .weights import require_safetensors, safetensors_name
 
 __all__ = ["DiffusersImageGenerator", "IPAdapterConfig", "factory", "frame_seed", "is_turbo"]
 
@@ -226,6 +227,7 @@ class DiffusersImageGenerator:
         return max(m, int(round(px / m)) * m)
 
     def _load_ip_adapter(self, ip: IPAdapterConfig) -> None:
+        safetensors_name(ip.weight_name, "IP-Adapter")
         src = Path(ip.path).expanduser()
         if not (src / ip.subfolder / ip.weight_name).is_file():
             raise ModelUnavailable(
@@ -255,9 +257,10 @@ class DiffusersImageGenerator:
                 f"ControlNet folder not found (or it has no config.json): {src}. Give a folder saved with "
                 "ControlNetModel.save_pretrained() (e.g. a downloaded lllyasviel/control_v11p_sd15_openpose)."
             )
+        require_safetensors(src, "ControlNet")
         try:
             net = diffusers.ControlNetModel.from_pretrained(
-                str(src), dtype=torch_dtype, local_files_only=True
+                str(src), dtype=torch_dtype, local_files_only=True, use_safetensors=True
             )
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(f"the ControlNet in {src} could not be loaded: {exc}") from exc

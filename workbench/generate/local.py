@@ -40,6 +40,7 @@ from .scene_grammar import ScreenplayMachine, ScreenplaySpec, check_scene
 from .spec import ModelSpec, parse_spec
 from .structured import JsonMachine, parse_and_validate, token_floor
 from .tokens import TokenVocab
+from .weights import require_safetensors
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -191,6 +192,7 @@ def _load(spec: ModelSpec) -> LocalTextGenerator:
     cuda = torch.cuda.is_available()
     dtype = torch.bfloat16 if cuda else torch.float32
     model: Any
+    require_safetensors(where, "text model")
     try:
         tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=True, trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(
@@ -209,7 +211,9 @@ def _load(spec: ModelSpec) -> LocalTextGenerator:
 
         if not Path(spec.adapter).expanduser().exists():
             raise ModelUnavailable(f"no adapter at {spec.adapter!r}: the path does not exist")
+        require_safetensors(spec.adapter, "LoRA adapter", "adapter_model.safetensors")
         try:
+            # peft reads adapter_model.safetensors first when it is there (checked above)
             model = PeftModel.from_pretrained(model, str(Path(spec.adapter).expanduser()), is_trainable=False)
         except Exception as exc:  # peft raises many types for a truncated or foreign adapter
             raise ModelUnavailable(

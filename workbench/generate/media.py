@@ -19,6 +19,7 @@ from ..errors import InvalidInput, TooLarge
 from ..story.screenplay import parse_scene
 from .audio import join_wavs
 from .base import ImageGenerator, Media, VoiceGenerator
+from .images import check_decoded_size
 from .shots import Shot, character_seed, shots_from_scene
 from .spec import backend_factory, parse_spec
 
@@ -79,6 +80,7 @@ def open_reference_image(data: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> Any:
         raise InvalidInput("the reference image is empty")
     if len(data) > max_bytes:
         raise TooLarge(f"the reference image is {len(data)} bytes; the limit is {max_bytes}")
+    check_decoded_size(bytes(data), "the reference image")  # before a pixel is decoded
     import io
 
     try:

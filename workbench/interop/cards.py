@@ -10,7 +10,7 @@
 * Hostile input is refused with a :class:`CardError` naming the field: files over
   20 MB, JSON over 2 MB, oversized base64, non-UTF-8 text, pictures past Pillow's
   decompression-bomb guard (chunks are read without decoding pixels), names with
-  path separators or control characters.
+  path separators, control characters or HTML markup.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from typing import Any
 
 from ..errors import CardError, TooLarge, WorkbenchError
 from ..files import atomic_write_bytes, atomic_write_text
+from ..generate.images import MAX_DECODED_BYTES, check_decoded_size, decoded_bytes
 from ..story.cards import EXT_KEY, card_v3_to_character, character_to_card_v3
 from ..story.cast import slug
+from ..story.names import markup_in
 from .registry import Format, ImportResult, read_limited
 
 __all__ = [
@@ -165,6 +167,11 @@ def _check_picture(data: bytes, where: str) -> tuple[int, int]:
         raise CardError(
             f"{where}: the picture is {width:,} x {height:,} pixels; the limit is {MAX_PIXELS:,} pixels"
         )
+    if decoded_bytes(width, height) > MAX_DECODED_BYTES:  # memory, not pixels: checked before decoding
+        raise CardError(
+            f"{where}: the picture is {width:,} x {height:,} pixels, {decoded_bytes(width, height) / 2**20:,.0f} MB "
+            f"once decoded; the limit is {MAX_DECODED_BYTES / 2**20:,.0f} MB. Scale the portrait down."
+        )
     from PIL import Image
 
     with warnings.catch_warnings():
@@ -262,6 +269,12 @@ def _check_types(fields: dict[str, Any], where: str) -> None:
     name = fields.get("name", "")
     if _BAD_NAME_RE.search(name) or name in (".", ".."):
         raise CardError(f"{where}: data.name {name[:60]!r} contains a path separator or control character")
+    found = markup_in(name)
+    if found is not None:  # see workbench.story.names: a name is never markup
+        raise CardError(
+            f"{where}: data.name {name[:60]!r} contains HTML markup ({found!r}); names are shown in pages "
+            "and reports, so the card is refused. Rename the character in the card and import it again."
+        )
     ext = f"data.extensions.{EXT_KEY}"
     checks = {
         "voice": (dict, "an object"),
@@ -404,6 +417,7 @@ def _portrait_png(project: Any, character: Any) -> bytes:
             return asset.data
         from PIL import Image
 
+        check_decoded_size(asset.data, f"the portrait of {getattr(character, 'name', 'the character')}")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(asset.data)) as im:

@@ -2,11 +2,12 @@
 
 Every function returns a string of self-contained markup (inline styles, no scripts,
 no external URLs), so the same output works in JupyterLab, a Panel view and an
-offline HTML report.
+offline HTML report. Story text enters markup only through :func:`esc` (see :mod:`.text`).
 """
 
 from .html import character_html, project_html, scene_html, screenplay_html, take_html
 from .svg import branch_map_svg, layout
+from .text import css_color, esc
 from .views import (
     audio_html,
     compare_html,
@@ -26,9 +27,11 @@ __all__ = [
     "compare_html",
     "compare_rows",
     "context_html",
+    "css_color",
     "continuity_html",
     "data_uri",
     "diff_html",
+    "esc",
     "image_html",
     "outline_html",
     "character_html",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
-from html import escape
 from typing import Any
 
 from ..story.screenplay import parse_scene
+from .text import css_color, esc, safe_mime
 
 CARD = (
     "font-family:system-ui,-apple-system,'Segoe UI',sans-serif;border:1px solid #e5e7eb;border-radius:10px;"
@@ -21,7 +21,7 @@ def _portrait_img(project: Any, sha: str | None, size: int = 96) -> str:
     asset = project.assets.get(sha)
     b64 = base64.b64encode(asset.data).decode()
     return (
-        f'<img src="data:{asset.mime};base64,{b64}" alt="portrait" width="{size}" height="{size}" '
+        f'<img src="data:{safe_mime(asset.mime)};base64,{b64}" alt="portrait" width="{size}" height="{size}" '
         'style="border-radius:8px;object-fit:cover;float:right;margin-left:12px">'
     )
 
@@ -39,15 +39,15 @@ def character_html(character: Any) -> str:
             ("Speech", "speech_style"),
         )
     ]
-    body = "".join(f"<div><b>{label}:</b> {escape(str(v))}</div>" for label, v in rows if v)
+    body = "".join(f"<div><b>{label}:</b> {esc(str(v))}</div>" for label, v in rows if v)
     portrait = _portrait_img(character.project, d.get("portrait")) if hasattr(character, "project") else ""
-    swatch = d.get("palette") or "#888"
+    swatch = css_color(d.get("palette"), "#888")
     version = getattr(character, "version", 1)
     return (
         f'<div class="wb-character" style="{CARD}">{portrait}'
         f'<div style="font-size:16px;font-weight:700"><span style="display:inline-block;width:12px;height:12px;'
-        f'border-radius:6px;background:{escape(swatch)};margin-right:6px"></span>{escape(character.name)}</div>'
-        f'<div style="{MUTED}">v{version} · {escape(voice_txt)}</div>{body}'
+        f'border-radius:6px;background:{swatch};margin-right:6px"></span>{esc(character.name)}</div>'
+        f'<div style="{MUTED}">v{version} · {esc(voice_txt)}</div>{body}'
         f'<div style="clear:both"></div></div>'
     )
 
@@ -57,7 +57,7 @@ def screenplay_html(text: str, cast: list[str] | None = None) -> str:
     parsed = parse_scene(text, cast or [])
     parts = []
     for el in parsed.elements:
-        t = escape(el.text).replace("\n", "<br>")
+        t = esc(el.text).replace("\n", "<br>")
         if el.kind == "heading":
             parts.append(f'<p class="wb-heading" style="font-weight:700;margin:14px 0 6px">{t}</p>')
         elif el.kind == "action":
@@ -90,8 +90,8 @@ def take_html(take: Any) -> str:
     cast = [c.name for c in take.project.cast]
     border = "#c2410c" if chosen else "#e5e7eb"
     return (
-        f'<div class="wb-take" data-take-id="{escape(take.id)}" style="{CARD};border-color:{border}">'
-        f'<div style="{MUTED}">{"✓ chosen · " if chosen else ""}{escape(" · ".join(bits))}</div>'
+        f'<div class="wb-take" data-take-id="{esc(take.id)}" style="{CARD};border-color:{border}">'
+        f'<div style="{MUTED}">{"✓ chosen · " if chosen else ""}{esc(" · ".join(bits))}</div>'
         f"{screenplay_html(take.text, cast)}</div>"
     )
 
@@ -102,9 +102,9 @@ def scene_html(scene: Any, takes: bool = True) -> str:
     chosen = scene.chosen
     cast = [c.name for c in project.cast]
     head = (
-        f'<div style="font-size:16px;font-weight:700">{escape(scene.title)}</div>'
+        f'<div style="font-size:16px;font-weight:700">{esc(scene.title)}</div>'
         f'<div style="{MUTED}">{len(all_takes)} take{"s" if len(all_takes) != 1 else ""}'
-        f"{' · tags: ' + escape(', '.join(scene.tags)) if scene.tags else ''}</div>"
+        f"{' · tags: ' + esc(', '.join(scene.tags)) if scene.tags else ''}</div>"
     )
     body = screenplay_html(chosen.text, cast) if chosen else f'<p style="{MUTED}">No text yet.</p>'
     others = ""
@@ -118,26 +118,26 @@ def scene_html(scene: Any, takes: bool = True) -> str:
     choices = ""
     if kids:
         items = "".join(
-            f"<li>{escape(c.label)} → {escape(c.target.title)}</li>"
+            f"<li>{esc(c.label)} → {esc(c.target.title)}</li>"
             if c.target is not None
-            else f"<li>{escape(c.label)} → <i>{escape(c.wanted or c.label)}</i> (not written yet)</li>"
+            else f"<li>{esc(c.label)} → <i>{esc(c.wanted or c.label)}</i> (not written yet)</li>"
             for c in kids
         )
         choices = f'<div style="{MUTED};margin-top:6px">Choices:<ul style="margin:2px 0">{items}</ul></div>'
-    return f'<div class="wb-scene-card" data-scene-id="{escape(scene.id)}" style="{CARD}">{head}{body}{choices}{others}</div>'
+    return f'<div class="wb-scene-card" data-scene-id="{esc(scene.id)}" style="{CARD}">{head}{body}{choices}{others}</div>'
 
 
 def project_html(project: Any) -> str:
     from .svg import branch_map_svg
 
     s = project.summary()
-    branches = ", ".join(f"{escape(n)} ({k})" for n, k in s["branches"].items()) or "none"
-    cast = ", ".join(escape(n) for n in s["cast"]) or "nobody yet"
-    meta = " · ".join(x for x in [escape(project.genre)] if x)
+    branches = ", ".join(f"{esc(n)} ({k})" for n, k in s["branches"].items()) or "none"
+    cast = ", ".join(esc(n) for n in s["cast"]) or "nobody yet"
+    meta = " · ".join(x for x in [esc(project.genre)] if x)
     return (
         f'<div class="wb-project" style="{CARD};max-width:none">'
-        f'<div style="font-size:20px;font-weight:700">{escape(project.title)}</div>'
-        f'<div style="font-style:italic;margin:2px 0 6px">{escape(project.logline)}</div>'
+        f'<div style="font-size:20px;font-weight:700">{esc(project.title)}</div>'
+        f'<div style="font-style:italic;margin:2px 0 6px">{esc(project.logline)}</div>'
         f'<div style="{MUTED}">{meta + " · " if meta else ""}{s["scenes"]} scenes · {s["takes"]} takes · '
         f"branches: {branches} · cast: {cast} · {s['lore']} lore entries</div>"
         f'<div style="overflow-x:auto;margin-top:8px">{branch_map_svg(project)}</div></div>'

@@ -15,10 +15,10 @@ from __future__ import annotations
 import textwrap
 from collections import deque
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any
 
 from ..story.graph import GraphSnapshot, back_edges, reachable, structure
+from .text import esc
 
 __all__ = ["MapLayout", "branch_map_svg", "layout", "map_layout"]
 
@@ -293,7 +293,7 @@ def branch_map_svg(
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="wb-branch-map" width="{lay.width:.0f}" '
         f'height="{lay.height:.0f}" viewBox="0 0 {lay.width:.0f} {lay.height:.0f}" role="img" '
-        f'aria-label="Branch map of {escape(project.title)}" '
+        f'aria-label="Branch map of {esc(project.title)}" '
         'font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif">',
         f"<defs>{defs}</defs>",
     ]
@@ -350,18 +350,18 @@ def branch_map_svg(
             t2 = ty + BOX_H / 2
             onward = f" M{ex:.1f},{ly:.1f} C{(ex + tx) / 2:.1f},{ly:.1f} {(ex + tx) / 2:.1f},{t2:.1f} {tx:.1f},{t2:.1f}"
         out.append(
-            f'<path class="wb-edge" data-kind="{kind}" data-choice-id="{escape(c.id)}" d="{into}{onward}" fill="none" '
+            f'<path class="wb-edge" data-kind="{kind}" data-choice-id="{esc(c.id)}" d="{into}{onward}" fill="none" '
             f'stroke="{colour}" stroke-width="{width_px}"{dash} marker-end="url(#wb-arrow{arrow})"{fade}/>'
         )
         spans = "".join(
-            f'<tspan x="{lab.x + 4:.1f}" dy="{LINE_H if i else 0}">{escape(line)}</tspan>'
+            f'<tspan x="{lab.x + 4:.1f}" dy="{LINE_H if i else 0}">{esc(line)}</tspan>'
             for i, line in enumerate(lab.lines)
         )
         out.append(
             f'<g class="wb-choice-label"{fade}><rect x="{lab.x:.1f}" y="{lab.y:.1f}" width="{lab.w:.1f}" '
             f'height="{lab.h:.1f}" rx="4" fill="#ffffff" fill-opacity="0.92" stroke="{colour}" '
             f'stroke-width="0.6"{dash}/><text class="wb-choice" x="{lab.x + 4:.1f}" y="{lab.y + LINE_H - 1:.1f}" '
-            f'font-size="10" fill="{colour}">{spans}<title>{escape(c.label)}'
+            f'font-size="10" fill="{colour}">{spans}<title>{esc(c.label)}'
             f"{' (leads back: a loop)' if kind == 'back' else ''}{' (not written yet)' if kind == 'open' else ''}"
             "</title></text></g>"
         )
@@ -369,12 +369,12 @@ def branch_map_svg(
         x, y = lay.pos[gid]
         lines = _title_lines(c.wanted or c.label)
         tl = "".join(
-            f'<tspan x="{x + 10:.1f}" dy="{13 if i else 0}">{escape(line)}</tspan>'
+            f'<tspan x="{x + 10:.1f}" dy="{13 if i else 0}">{esc(line)}</tspan>'
             for i, line in enumerate(lines)
         )
         out.append(
-            f'<g class="wb-open" data-choice-id="{escape(c.id)}" style="cursor:pointer"{fade}>'
-            f"<title>{escape(c.wanted or c.label)}: not written yet (an open choice)</title>"
+            f'<g class="wb-open" data-choice-id="{esc(c.id)}" style="cursor:pointer"{fade}>'
+            f"<title>{esc(c.wanted or c.label)}: not written yet (an open choice)</title>"
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="#f9fafb" '
             f'stroke="{COLOURS["open"]}" stroke-width="1.2" stroke-dasharray="5 4"/>'
             f'<text x="{x + 10:.1f}" y="{y + 18:.1f}" font-size="12" font-style="italic" fill="#4b5563">{tl}</text>'
@@ -396,7 +396,7 @@ def branch_map_svg(
         dash = "" if s.takes else ' stroke-dasharray="5 3"'
         lines = _title_lines(s.title)
         tl = "".join(
-            f'<tspan x="{x + 10:.1f}" dy="{13 if i else 0}">{escape(line)}</tspan>'
+            f'<tspan x="{x + 10:.1f}" dy="{13 if i else 0}">{esc(line)}</tspan>'
             for i, line in enumerate(lines)
         )
         notes = []
@@ -420,8 +420,8 @@ def branch_map_svg(
             why.append("no text yet")
         faded = ' opacity="0.35"' if stuck_view and not stuck else ""
         out.append(
-            f'<g class="wb-scene" data-scene-id="{escape(s.id)}" style="cursor:pointer"{faded}>'
-            f"<title>{escape(s.title)}{' (' + '; '.join(why) + ')' if why else ''}</title>"
+            f'<g class="wb-scene" data-scene-id="{esc(s.id)}" style="cursor:pointer"{faded}>'
+            f"<title>{esc(s.title)}{' (' + '; '.join(why) + ')' if why else ''}</title>"
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="{sw}"{dash}/>'
             f'<text x="{x + 10:.1f}" y="{y + 18:.1f}" font-size="12" font-weight="600" fill="#111827">{tl}</text>'

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import base64
 import difflib
-from html import escape
 from itertools import zip_longest
 from typing import Any
+
+from .text import esc, safe_mime
 
 __all__ = [
     "audio_html",
@@ -32,16 +33,16 @@ def context_html(ctx: Any) -> str:
     for p in ctx.parts:
         share = min(100.0, 100.0 * p.tokens / budget)
         rows.append(
-            f"<tr class='wb-part' data-part='{escape(p.name)}'><td><b>{escape(p.name)}</b></td>"
+            f"<tr class='wb-part' data-part='{esc(p.name)}'><td><b>{esc(p.name)}</b></td>"
             f"<td style='text-align:right' class='wb-tokens'>{p.tokens}</td>"
             f"<td>{'prefix' if p.in_prefix else 'suffix'}</td>"
             f"<td style='width:160px'><div style='background:#fde7d9;width:{share:.1f}%;height:10px'></div></td>"
-            f"<td style='color:#6b7280'>{escape(p.note)}</td></tr>"
+            f"<td style='color:#6b7280'>{esc(p.note)}</td></tr>"
             f"<tr><td colspan='5'><details><summary style='cursor:pointer;color:#6b7280'>text</summary>"
-            f"<pre style='white-space:pre-wrap;font-size:11px'>{escape(p.text)}</pre></details></td></tr>"
+            f"<pre style='white-space:pre-wrap;font-size:11px'>{esc(p.text)}</pre></details></td></tr>"
         )
-    lore = ", ".join(escape(x) for x in ctx.lore_fired) or "none"
-    notes = "".join(f"<li>{escape(n)}</li>" for n in getattr(ctx, "notes", []))
+    lore = ", ".join(esc(x) for x in ctx.lore_fired) or "none"
+    notes = "".join(f"<li>{esc(n)}</li>" for n in getattr(ctx, "notes", []))
     return (
         f"<div class='wb-context' style='font:13px system-ui,sans-serif'>"
         f"<div class='wb-context-total'><b>{ctx.total}</b> of {ctx.budget} tokens</div>"
@@ -58,15 +59,15 @@ def continuity_html(state: Any) -> str:
     for n, c in state.characters.items():
         mark = " ✎" if n in state.overridden else ""
         rows.append(
-            f"<tr><td><b>{escape(n)}</b>{mark}</td><td>{'alive' if c.alive else '<b>dead</b>'}</td>"
-            f"<td>{'yes' if c.present else ''}</td><td>{escape((c.location or '').title())}</td>"
-            f"<td>{escape(', '.join(c.items))}</td></tr>"
+            f"<tr><td><b>{esc(n)}</b>{mark}</td><td>{'alive' if c.alive else '<b>dead</b>'}</td>"
+            f"<td>{'yes' if c.present else ''}</td><td>{esc((c.location or '').title())}</td>"
+            f"<td>{esc(', '.join(c.items))}</td></tr>"
         )
-    events = "".join(f"<li>{escape(e)}</li>" for e in state.events)
-    warns = "".join(f"<li style='color:#b91c1c'>{escape(w)}</li>" for w in state.warnings)
+    events = "".join(f"<li>{esc(e)}</li>" for e in state.events)
+    warns = "".join(f"<li style='color:#b91c1c'>{esc(w)}</li>" for w in state.warnings)
     return (
         f"<div class='wb-continuity'><div style='font-weight:700'>Continuity after "
-        f"{escape(state.title)}</div><table><tr><th>character</th><th>state</th><th>present</th>"
+        f"{esc(state.title)}</div><table><tr><th>character</th><th>state</th><th>present</th>"
         f"<th>location</th><th>holds</th></tr>{''.join(rows)}</table>"
         f"{'<ul>' + events + warns + '</ul>' if events or warns else ''}</div>"
     )
@@ -75,13 +76,13 @@ def continuity_html(state: Any) -> str:
 def outline_html(outline: Any) -> str:
     """An outline: title, logline, characters with descriptions, numbered scenes with summaries."""
     chars = "".join(
-        f"<li><b>{escape(c['name'])}</b>: {escape(c.get('description', ''))}</li>" for c in outline.characters
+        f"<li><b>{esc(c['name'])}</b>: {esc(c.get('description', ''))}</li>" for c in outline.characters
     )
     scenes = "".join(
-        f"<li><b>{escape(s['title'])}</b>: {escape(s.get('summary', ''))}</li>" for s in outline.scenes
+        f"<li><b>{esc(s['title'])}</b>: {esc(s.get('summary', ''))}</li>" for s in outline.scenes
     )
     return (
-        f"<div class='wb-outline'><h3>{escape(outline.title)}</h3><p><i>{escape(outline.logline)}</i></p>"
+        f"<div class='wb-outline'><h3>{esc(outline.title)}</h3><p><i>{esc(outline.logline)}</i></p>"
         f"<h4>Characters</h4><ul>{chars}</ul><h4>Scenes</h4><ol>{scenes}</ol></div>"
     )
 
@@ -92,16 +93,16 @@ def diff_html(a: str, b: str) -> str:
     out: list[str] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=sa, b=sb, autojunk=False).get_opcodes():
         if op == "equal":
-            out.append(escape(" ".join(sa[i1:i2])))
+            out.append(esc(" ".join(sa[i1:i2])))
             continue
         if i2 > i1:
             out.append(
-                f"<del class='wb-del' style='background:#fee2e2;color:#991b1b'>{escape(' '.join(sa[i1:i2]))}</del>"
+                f"<del class='wb-del' style='background:#fee2e2;color:#991b1b'>{esc(' '.join(sa[i1:i2]))}</del>"
             )
         if j2 > j1:
             out.append(
                 f"<ins class='wb-ins' style='background:#dcfce7;color:#166534;text-decoration:none'>"
-                f"{escape(' '.join(sb[j1:j2]))}</ins>"
+                f"{esc(' '.join(sb[j1:j2]))}</ins>"
             )
     return " ".join(out)
 
@@ -126,14 +127,14 @@ def compare_html(project: Any, a: str, b: str) -> str:
         "vertical-align:top;padding:6px 8px;border-top:1px solid #e5e7eb;white-space:pre-wrap;font-size:12px"
     )
     head = (
-        f"<tr><th style='text-align:left;width:40px'>#</th><th style='text-align:left'>{escape(a)}</th>"
-        f"<th style='text-align:left'>{escape(b)}</th></tr>"
+        f"<tr><th style='text-align:left;width:40px'>#</th><th style='text-align:left'>{esc(a)}</th>"
+        f"<th style='text-align:left'>{esc(b)}</th></tr>"
     )
     body = []
     for row in compare_rows(project, a, b):
         sa, sb = row["a"], row["b"]
-        title_a = escape(sa.title) if sa is not None else "—"
-        title_b = escape(sb.title) if sb is not None else "—"
+        title_a = esc(sa.title) if sa is not None else "—"
+        title_b = esc(sb.title) if sb is not None else "—"
         if row["same"]:
             body.append(
                 f"<tr class='wb-same'><td style='{cell}'>{row['step']}</td>"
@@ -143,7 +144,7 @@ def compare_html(project: Any, a: str, b: str) -> str:
         diff = diff_html(row["a_text"], row["b_text"])
         body.append(
             f"<tr class='wb-differs'><td style='{cell}'>{row['step']}</td>"
-            f"<td style='{cell}'><b>{title_a}</b><br>{escape(row['a_text']) or '<i>no text</i>'}</td>"
+            f"<td style='{cell}'><b>{title_a}</b><br>{esc(row['a_text']) or '<i>no text</i>'}</td>"
             f"<td style='{cell}'><b>{title_b}</b> <span style='color:#6b7280'>"
             f"({round(100 * row['ratio'])}% alike)</span><br>{diff or '<i>no text</i>'}</td></tr>"
         )
@@ -154,25 +155,25 @@ def compare_html(project: Any, a: str, b: str) -> str:
 
 
 def data_uri(asset: Any) -> str:
-    return f"data:{asset.mime};base64,{base64.b64encode(asset.data).decode()}"
+    return f"data:{safe_mime(asset.mime)};base64,{base64.b64encode(asset.data).decode()}"
 
 
 def image_html(asset: Any, width: int = 240, css: str = "wb-image", caption: str = "") -> str:
     cap = (
-        f"<figcaption style='font:12px system-ui,sans-serif;color:#6b7280'>{escape(caption)}</figcaption>"
+        f"<figcaption style='font:12px system-ui,sans-serif;color:#6b7280'>{esc(caption)}</figcaption>"
         if caption
         else ""
     )
     return (
-        f"<figure class='{css}' data-sha256='{asset.sha256}' style='margin:4px;display:inline-block'>"
-        f"<img src='{data_uri(asset)}' width='{width}' alt='{escape(caption or asset.kind)}' "
+        f"<figure class='{esc(css)}' data-sha256='{esc(asset.sha256)}' style='margin:4px;display:inline-block'>"
+        f"<img src='{data_uri(asset)}' width='{width}' alt='{esc(caption or asset.kind)}' "
         f"style='border-radius:6px;border:1px solid #e5e7eb'>{cap}</figure>"
     )
 
 
 def audio_html(asset: Any, css: str = "wb-audio") -> str:
     return (
-        f"<audio class='{css}' data-sha256='{asset.sha256}' controls preload='auto' "
+        f"<audio class='{esc(css)}' data-sha256='{esc(asset.sha256)}' controls preload='auto' "
         f"src='{data_uri(asset)}'></audio>"
     )
 
@@ -187,7 +188,7 @@ def stuck_html(project: Any) -> str:
 
     def items(ids: list[str], note: str = "") -> str:
         return "".join(
-            f'<li data-scene-id="{escape(i)}"><b>{escape(title[i])}</b>{note}</li>' for i in ids if i in title
+            f'<li data-scene-id="{esc(i)}"><b>{esc(title[i])}</b>{note}</li>' for i in ids if i in title
         )
 
     parts = []
@@ -211,8 +212,8 @@ def stuck_html(project: Any) -> str:
         for cid in st.open_choices:
             c = project.choice(cid)
             rows.append(
-                f'<li data-choice-id="{escape(cid)}">{escape(title.get(c.source_id, "?"))}: '
-                f"<i>{escape(c.label)}</i> &rarr; {escape(c.wanted or c.label)} "
+                f'<li data-choice-id="{esc(cid)}">{esc(title.get(c.source_id, "?"))}: '
+                f"<i>{esc(c.label)}</i> &rarr; {esc(c.wanted or c.label)} "
                 f'<span style="{muted}">(not written yet)</span></li>'
             )
         parts.append(f'<div class="wb-open-choices"><b>Open choices</b><ul>{"".join(rows)}</ul></div>')

@@ -130,12 +130,16 @@ def report_content(html: str) -> str:
 
 
 def _render(sections: Mapping[str, str], record: Mapping[str, Any], title: str) -> str:
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from jinja2 import Environment, PackageLoader
     from markupsafe import Markup
 
+    # Autoescape on for every template (``select_autoescape()`` only matches names ending in .html,
+    # never report.html.j2): the title and every value from the record are escaped. Only the
+    # sections, our own fragments built by report.sections with every piece of story text escaped
+    # through render.esc, go in as markup.
     env = Environment(
         loader=PackageLoader("workbench.report", "templates"),
-        autoescape=select_autoescape(),
+        autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -9,12 +9,10 @@ times, durations, memory) is marked ``data-volatile`` (see :func:`workbench.repo
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
-from html import escape
 from typing import Any
 
-from ..render import branch_map_svg, screenplay_html
+from ..render import branch_map_svg, css_color, data_uri, esc, screenplay_html
 
 __all__ = [
     "SECTION_TITLES",
@@ -37,16 +35,12 @@ SECTION_TITLES = {
 
 
 def _section(name: str, body: str, heading: bool = True) -> str:
-    h2 = f"<h2>{escape(SECTION_TITLES[name])}</h2>" if heading else ""
+    h2 = f"<h2>{esc(SECTION_TITLES[name])}</h2>" if heading else ""
     return f'<section class="report-section" id="{name}" data-section="{name}">{h2}{body}</section>'
 
 
-def _data_uri(asset: Any) -> str:
-    return f"data:{asset.mime};base64,{base64.b64encode(asset.data).decode('ascii')}"
-
-
 def _img(asset: Any, alt: str, cls: str) -> str:
-    return f'<img class="{cls}" src="{_data_uri(asset)}" alt="{escape(alt)}">'
+    return f'<img class="{esc(cls)}" src="{data_uri(asset)}" alt="{esc(alt)}">'
 
 
 def _branch_scenes(project: Any, branch: str) -> list[Any]:
@@ -62,16 +56,16 @@ def title_section(project: Any, branch: str, title: str | None = None) -> str:
         ("Path", f"{branch} ({len(scenes)} scene{'s' if len(scenes) != 1 else ''})"),
         ("Cast", ", ".join(cast)),
     ]
-    rows = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in meta if v)
+    rows = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in meta if v)
     body = (
         f'<p class="kicker">A story pitch</p>'
-        f'<h1 class="report-title">{escape(title or project.title or "Untitled story")}</h1>'
-        f'<p class="logline">{escape(project.logline)}</p>'
-        f'<p class="genre">{escape(project.genre)}</p>'
+        f'<h1 class="report-title">{esc(title or project.title or "Untitled story")}</h1>'
+        f'<p class="logline">{esc(project.logline)}</p>'
+        f'<p class="genre">{esc(project.genre)}</p>'
         f'<dl class="title-meta">{rows}</dl>'
     )
     if title and project.title and title != project.title:
-        body += f'<p class="subtitle">after <i>{escape(project.title)}</i></p>'
+        body += f'<p class="subtitle">after <i>{esc(project.title)}</i></p>'
     return _section("title", body, heading=False)
 
 
@@ -82,8 +76,8 @@ def _voice_rows(voice: Mapping[str, Any]) -> str:
         value = voice[key]
         shown = f"{value:g}" if isinstance(value, float) else str(value)
         rows.append(
-            f"<tr><th>{escape(labels.get(key, key.replace('_', ' ').capitalize()))}</th>"
-            f"<td>{escape(shown)}</td></tr>"
+            f"<tr><th>{esc(labels.get(key, key.replace('_', ' ').capitalize()))}</th>"
+            f"<td>{esc(shown)}</td></tr>"
         )
     return "".join(rows) or '<tr><td colspan="2">default voice</td></tr>'
 
@@ -99,19 +93,19 @@ def cast_section(project: Any) -> str:
             if sha and sha in project.assets
             else '<div class="portrait placeholder">no portrait</div>'
         )
-        tags = " ".join(f'<span class="tag">{escape(t)}</span>' for t in d.get("tags") or [])
+        tags = " ".join(f'<span class="tag">{esc(t)}</span>' for t in d.get("tags") or [])
         fields = [
             ("Personality", d.get("personality")),
             ("Appearance", d.get("appearance")),
             ("Speech", d.get("speech_style")),
         ]
-        dl = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in fields if v)
-        swatch = escape(str(d.get("palette") or "#888888"))
+        dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(str(v))}</dd>" for k, v in fields if v)
+        swatch = css_color(d.get("palette"))
         cards.append(
-            f'<article class="cast-card" data-character="{escape(char.name)}">{portrait}'
+            f'<article class="cast-card" data-character="{esc(char.name)}">{portrait}'
             f'<div class="cast-body"><h3><span class="swatch" style="background:{swatch}"></span>'
-            f"{escape(char.name)}</h3>{tags}"
-            f'<p class="description">{escape(d.get("description") or "")}</p><dl>{dl}</dl>'
+            f"{esc(char.name)}</h3>{tags}"
+            f'<p class="description">{esc(d.get("description") or "")}</p><dl>{dl}</dl>'
             f'<table class="voice"><caption>Voice</caption>{_voice_rows(d.get("voice") or {})}</table>'
             "</div></article>"
         )
@@ -123,9 +117,9 @@ def branch_map_section(project: Any, branch: str) -> str:
     """The story graph, with the pitched path highlighted."""
     names = list(project.branches)
     note = (
-        f'<p class="caption">The highlighted path, <b>{escape(branch)}</b>, is the one this pitch follows. '
+        f'<p class="caption">The highlighted path, <b>{esc(branch)}</b>, is the one this pitch follows. '
         f"The story has {len(project.scenes)} scenes on {len(names)} "
-        f"branch{'es' if len(names) != 1 else ''}: {escape(', '.join(names))}. "
+        f"branch{'es' if len(names) != 1 else ''}: {esc(', '.join(names))}. "
         "Dashed boxes have no text yet; a dashed arrow is a choice whose scene is not written yet; "
         "violet arrows over the top lead back to an earlier scene (a loop).</p>"
     )
@@ -142,7 +136,7 @@ def screenplay_section(project: Any, branch: str) -> str:
         if previous is not None:
             label = next((c.label for c, t in previous.children if t.id == scene.id), None)
             if label:
-                choice = f'<p class="choice">Choice: {escape(label)}</p>'
+                choice = f'<p class="choice">Choice: {esc(label)}</p>'
         text = scene.text
         page = (
             screenplay_html(text, cast)
@@ -150,8 +144,8 @@ def screenplay_section(project: Any, branch: str) -> str:
             else '<p class="empty">(This scene has no text yet.)</p>'
         )
         parts.append(
-            f'<article class="scene" data-scene-id="{escape(scene.id)}">'
-            f'<h3><span class="scene-number">{number}</span> {escape(scene.title)}</h3>{choice}{page}'
+            f'<article class="scene" data-scene-id="{esc(scene.id)}">'
+            f'<h3><span class="scene-number">{number}</span> {esc(scene.title)}</h3>{choice}{page}'
             "</article>"
         )
         previous = scene
@@ -170,18 +164,18 @@ def storyboard_section(project: Any, branch: str, boards: Mapping[str, Sequence[
             framing = params.get("framing") or ""
             figs.append(
                 f'<figure class="frame">{_img(asset, f"{scene.title}, frame {k}", "frame-image")}'
-                f"<figcaption><b>{number}.{k}</b> {escape(framing)}"
-                f"{' - ' if framing and caption else ''}{escape(caption)}</figcaption></figure>"
+                f"<figcaption><b>{number}.{k}</b> {esc(framing)}"
+                f"{' - ' if framing and caption else ''}{esc(caption)}</figcaption></figure>"
             )
         rows.append(
-            f'<div class="board" data-scene-id="{escape(scene.id)}"><h3><span class="scene-number">'
-            f'{number}</span> {escape(scene.title)}</h3><div class="frames">{"".join(figs)}</div></div>'
+            f'<div class="board" data-scene-id="{esc(scene.id)}"><h3><span class="scene-number">'
+            f'{number}</span> {esc(scene.title)}</h3><div class="frames">{"".join(figs)}</div></div>'
         )
     return _section("storyboard", "".join(rows) or "<p>No scenes on this branch.</p>")
 
 
 def _kv_table(pairs: Sequence[tuple[str, Any]], cls: str = "kv", volatile: bool = False) -> str:
-    rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(_show(v))}</td></tr>" for k, v in pairs)
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(_show(v))}</td></tr>" for k, v in pairs)
     flag = " data-volatile" if volatile else ""
     return f'<table class="{cls}"{flag}>{rows}</table>'
 
@@ -216,8 +210,8 @@ def provenance_section(record: Mapping[str, Any]) -> str:
     ]
     models = record.get("models", [])
     rows = "".join(
-        f"<tr><td>{escape(m.get('role', ''))}</td><td>{escape(_show(m.get('spec')))}</td>"
-        f'<td class="long">{escape(_show(m.get("fingerprint")))}</td></tr>'
+        f"<tr><td>{esc(m.get('role', ''))}</td><td>{esc(_show(m.get('spec')))}</td>"
+        f'<td class="long">{esc(_show(m.get("fingerprint")))}</td></tr>'
         for m in models
     )
     parts += [
@@ -227,10 +221,10 @@ def provenance_section(record: Mapping[str, Any]) -> str:
     ]
     scenes = record.get("scenes", [])
     rows = "".join(
-        f"<tr><td>{i}</td><td>{escape(s.get('title', ''))}</td><td>{escape(_show(s.get('source')))}</td>"
-        f"<td>{escape(_show(s.get('model')))}</td><td>{escape(_show(s.get('seed')))}</td>"
-        f"<td>{escape(_show(s.get('take_seed')))}</td><td>{escape(_show(s.get('chosen_by')))}</td>"
-        f"<td><code>{escape(_show(s.get('take')))}</code></td></tr>"
+        f"<tr><td>{i}</td><td>{esc(s.get('title', ''))}</td><td>{esc(_show(s.get('source')))}</td>"
+        f"<td>{esc(_show(s.get('model')))}</td><td>{esc(_show(s.get('seed')))}</td>"
+        f"<td>{esc(_show(s.get('take_seed')))}</td><td>{esc(_show(s.get('chosen_by')))}</td>"
+        f"<td><code>{esc(_show(s.get('take')))}</code></td></tr>"
         for i, s in enumerate(scenes, start=1)
     )
     parts += [

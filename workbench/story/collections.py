@@ -159,6 +159,16 @@ class Cast:
             library_character.name, library_id=lid, library_version=library_character.version, **fields
         )
 
+    def link(self, char: Character, library_id: str, library_version: int) -> None:
+        """Record that ``char`` was saved to the cast library as ``library_id`` at ``library_version``.
+
+        Not an undo step: the library file it describes cannot be undone either."""
+        with self.project.transaction(f"link {char.name} to the cast library", undoable=False):
+            self.project.db.execute(
+                "UPDATE characters SET library_id=?, library_version=? WHERE id=?",
+                (library_id, library_version, char.id),
+            )
+
     def pull(self, name: str, library: Any = None) -> Character:
         """Replace the pinned snapshot with the cast library's newer version."""
         from .cast import open_cast

@@ -70,6 +70,7 @@ from .handles import (
 from .model import Asset
 from .storage import (
     Database,
+    acting_as,
     connect,
     create_schema,
     dumps,
@@ -227,6 +228,21 @@ class Project:
         with self.db.transaction(label, undoable):
             yield self
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Project]:
+        """Reads inside the block see one consistent state of the story, whatever other programs
+        commit meanwhile (e.g. to show a scene, its takes and its branches as they belong together).
+        :meth:`snapshot` reads the whole graph this way by itself."""
+        with self.db.snapshot():
+            yield self
+
+    @contextlib.contextmanager
+    def acting_as(self, user: str | None) -> Iterator[Project]:
+        """Changes made in the block (in this thread) are ``user``'s undo steps, and :meth:`undo`
+        undoes ``user``'s own last step (a shared server gives each writer their own Undo)."""
+        with acting_as(user):
+            yield self
+
     def on_change(self, callback: Callable[[Project], None]) -> Callable[[], None]:
         """Call ``callback(project)`` after each committed change; returns a function that unsubscribes."""
         return self.db.on_change(lambda: callback(self))
@@ -301,6 +317,10 @@ class Project:
     def scenes(self) -> list[Scene]:
         """Every scene, in the order they were added (drafts no path reaches included)."""
         return [Scene(self, r["id"]) for r in self.db.all("SELECT id FROM scenes ORDER BY seq")]
+
+    def scene_titles(self) -> list[tuple[str, str]]:
+        """(id, title) of every scene in order, read in one query (for lists that show many scenes)."""
+        return [(r["id"], r["title"]) for r in self.db.all("SELECT id, title FROM scenes ORDER BY seq")]
 
     @property
     def start(self) -> Scene | None:
@@ -831,14 +851,23 @@ class Project:
             self.db.execute("DELETE FROM branches WHERE name=?", (branch,))
         return removed
 
-    def undo(self) -> str:
-        """Undo the last change (of any kind, by anyone). Returns what was undone."""
-        return self.db.undo()
+    def undo(self, by: str | None = None) -> str:
+        """Undo the last change and return what was undone.
+
+        Whose change: ``by`` when given; else the writer acting now (:meth:`acting_as`); else the
+        last change of anyone. Undoing a writer's change that someone else has changed since
+        raises :class:`~workbench.errors.UndoConflict` and changes nothing.
+        """
+        return self.db.undo() if by is None else self.db.undo(by=by)
 
     @property
     def undo_label(self) -> str | None:
-        """What :meth:`undo` would undo, or None."""
+        """What :meth:`undo` would undo (for the writer acting now), or None."""
         return self.db.undo_label
+
+    def undo_label_for(self, user: str | None) -> str | None:
+        """What ``user``'s Undo would undo (anyone's last change when ``user`` is None), or None."""
+        return self.db.undo_label_for(user)
 
     def forget_undo(self) -> None:
         """Make the current state the starting point: nothing is left to undo (e.g. a freshly built sample)."""
@@ -1106,7 +1135,14 @@ class Project:
     # ---- the graph as a whole
     def snapshot(self, text: bool = True, extra: bool = True) -> GraphSnapshot:
         """The whole story graph as plain data, read in a few queries (``text``: with each scene's
-        chosen text; ``extra``: with what formats kept). For maps, exports and checks of large stories."""
+        chosen text; ``extra``: with what formats kept). For maps, exports and checks of large stories.
+
+        The queries run in one read transaction, so another program changing the story meanwhile
+        never leaves a choice pointing at a scene this snapshot has not read."""
+        with self.db.snapshot():
+            return self._graph_snapshot(text, extra)
+
+    def _graph_snapshot(self, text: bool, extra: bool) -> GraphSnapshot:
         texts: dict[str, str] = {}
         counts: dict[str, int] = {}
         if text:
@@ -1453,7 +1489,7 @@ def open_project(path: str | os.PathLike[str], create: bool = True, title: str |
         inspect_file(p)
         conn = connect(p)
         try:
-            migrate_file(conn)
+            migrate_file(conn, p)
         except BaseException:
             conn.close()
             raise

@@ -1,11 +1,19 @@
-"""The project file's schema, its migrations, and the undo log triggers."""
+"""The project file's schema, its migrations, and the undo log triggers.
+
+A new file gets ``SCHEMA_V1`` and then every migration in order, so a new file and a migrated
+old one have the same schema. Migrations run with the undo triggers dropped and end with the
+triggers recreated from the tables as they are then (:func:`create_undo_triggers`): a migration
+that adds a column or rebuilds a table keeps undo covering it without writing a trigger itself.
+"""
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Callable
 
 APPLICATION_ID = 0x53574B42  # "SWKB": marks a file as a Story Workbench project
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Tables whose changes can be undone. Assets (content-addressed, immutable) and the
 # generation cache are not: undoing a change never needs to forget a picture.
@@ -160,8 +168,17 @@ def undo_triggers(conn: sqlite3.Connection) -> list[str]:
     """Triggers that write the inverse of every change to an undoable table into ``undolog``.
 
     The technique is SQLite's own "automatic undo/redo using triggers"; inverse statements
-    are built with ``quote()`` so every value round-trips exactly.
+    are built with ``quote()`` so every value round-trips exactly. Each ``undolog`` row also
+    names the table and row it restores (``tbl``, ``row``), so undoing one writer's step can
+    tell whether someone else changed the same row since.
     """
+    located = "tbl" in _columns(conn, "undolog")  # files before version 3 have no tbl/row columns
+
+    def log(sql: str, table: str, row: str) -> str:
+        if located:
+            return f"INSERT INTO undolog(sql, tbl, row) VALUES({sql}, '{table}', {row});"
+        return f"INSERT INTO undolog(sql) VALUES({sql});"
+
     out = []
     for table in UNDOABLE:
         cols = _columns(conn, table)
@@ -172,21 +189,28 @@ def undo_triggers(conn: sqlite3.Connection) -> list[str]:
         sets = " || ',' || ".join([f"'{c}=' || quote(old.{c})" for c in cols])
         out.append(
             f"CREATE TRIGGER undo_{table}_insert AFTER INSERT ON {table} BEGIN "
-            f"INSERT INTO undolog(sql) VALUES('DELETE FROM {table} WHERE rowid=' || new.rowid); END"
+            + log(f"'DELETE FROM {table} WHERE rowid=' || new.rowid", table, "new.rowid")
+            + " END"
         )
         out.append(
             f"CREATE TRIGGER undo_{table}_update AFTER UPDATE ON {table} BEGIN "
-            f"INSERT INTO undolog(sql) VALUES('UPDATE {table} SET ' || {sets} || ' WHERE rowid=' || old.rowid); END"
+            + log(f"'UPDATE {table} SET ' || {sets} || ' WHERE rowid=' || old.rowid", table, "old.rowid")
+            + " END"
         )
         out.append(
             f"CREATE TRIGGER undo_{table}_delete BEFORE DELETE ON {table} BEGIN "
-            f"INSERT INTO undolog(sql) VALUES('INSERT INTO {table}({col_list}) VALUES(' || {old_vals} || ')'); END"
+            + log(f"'INSERT INTO {table}({col_list}) VALUES(' || {old_vals} || ')'", table, "old.rowid")
+            + " END"
         )
     # feedback is append-only: the inverse of an event is a 'void' event that points at it
+    void = (
+        "'INSERT INTO events(ts, rater, kind, ref) VALUES("
+        "strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now''), ''undo'', ''void'', ' || new.seq || ')'"
+    )
     out.append(
         "CREATE TRIGGER undo_events_insert AFTER INSERT ON events WHEN new.kind != 'void' BEGIN "
-        "INSERT INTO undolog(sql) VALUES('INSERT INTO events(ts, rater, kind, ref) VALUES("
-        "strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now''), ''undo'', ''void'', ' || new.seq || ')'); END"
+        + log(void, "events", "new.seq")
+        + " END"
     )
     return out
 
@@ -226,17 +250,51 @@ def create(conn: sqlite3.Connection) -> None:
     migrate(conn, 1)
 
 
-# Migrations: MIGRATIONS[v] upgrades a file at version v to v + 1, inside the open transaction.
-# Every migration ends by dropping and recreating the undo triggers (the runner does it), so undo
-# keeps covering the tables as they now are.
-MIGRATIONS: dict[int, str] = {1: MIGRATION_V2}
+# --------------------------------------------------------------------------- migrations
+_UNDO_SQL = (
+    re.compile(r"DELETE FROM (\w+) WHERE rowid=(-?\d+)$"),
+    re.compile(r"UPDATE (\w+) SET .* WHERE rowid=(-?\d+)$", re.DOTALL),
+    re.compile(r"INSERT INTO (\w+)\(rowid, .*?\) VALUES\((-?\d+),", re.DOTALL),
+)
 
 
-def migrate(conn: sqlite3.Connection, version: int) -> None:
-    while version < SCHEMA_VERSION:
-        drop_undo_triggers(conn)
-        for stmt in _statements(MIGRATIONS[version]):
-            conn.execute(stmt)
+def _v3_undo_authors(conn: sqlite3.Connection) -> None:
+    """Version 3: undo steps name who made them; undo log rows name the table and row they restore."""
+    conn.execute("ALTER TABLE undo_steps ADD COLUMN author TEXT")
+    conn.execute("ALTER TABLE undolog ADD COLUMN tbl TEXT")
+    conn.execute("ALTER TABLE undolog ADD COLUMN row INTEGER")
+    for seq, sql in conn.execute("SELECT seq, sql FROM undolog").fetchall():
+        if sql.startswith("INSERT INTO events("):
+            conn.execute("UPDATE undolog SET tbl='events' WHERE seq=?", (seq,))
+            continue
+        for pattern in _UNDO_SQL:
+            m = pattern.match(sql)
+            if m:
+                conn.execute(
+                    "UPDATE undolog SET tbl=?, row=? WHERE seq=?", (m.group(1), int(m.group(2)), seq)
+                )
+                break
+
+
+# MIGRATIONS[v] upgrades a file at version v to v + 1 inside the open transaction: SQL statements,
+# or a function of the connection for what SQL alone cannot say. The runner drops the undo
+# triggers before each migration and recreates them after it, so undo keeps covering the tables
+# as they now are (a migration never writes a trigger itself).
+Migration = str | Callable[[sqlite3.Connection], None]
+MIGRATIONS: dict[int, Migration] = {1: MIGRATION_V2, 2: _v3_undo_authors}
+
+
+def migrate(conn: sqlite3.Connection, version: int, target: int | None = None) -> None:
+    """Upgrade from ``version`` to ``target`` (default: :data:`SCHEMA_VERSION`) in the open transaction."""
+    target = SCHEMA_VERSION if target is None else target
+    while version < target:
+        step = MIGRATIONS[version]
+        drop_undo_triggers(conn)  # a migration's own row changes are not undo steps
+        if callable(step):
+            step(conn)
+        else:
+            for stmt in _statements(step):
+                conn.execute(stmt)
         create_undo_triggers(conn)
         version += 1
         conn.execute(f"PRAGMA user_version = {version}")

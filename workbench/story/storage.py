@@ -3,7 +3,15 @@
 :class:`Database` wraps one connection. Every write runs inside :meth:`Database.transaction`
 (``BEGIN IMMEDIATE``; nested calls join the outer one), and one outer transaction is one
 undo step: the undo triggers of :mod:`.schema` write the inverse SQL of each change into
-``undolog``, and :meth:`Database.undo` replays one step backwards inside a write transaction.
+``undolog``, and :meth:`Database.undo` reads and replays one step backwards inside one write
+transaction. A step records who made it (:func:`acting_as`), so on a shared server each writer's
+Undo undoes their own last step, and refuses when someone else has changed the same rows since.
+
+A writer waiting for another program's write lock longer than the lock timeout
+(``WORKBENCH_LOCK_TIMEOUT``, 60 s) gets :class:`~workbench.errors.ProjectBusy` naming the holder:
+each write transaction leaves a small note beside the file (``NAME-writer``: process, host, user,
+what it is doing) while it holds the lock.
+
 Bulk writes (an import of thousands of scenes) pause the triggers with
 :meth:`Database.undo_triggers_paused` and record a few compact inverse statements instead
 (:meth:`Database.log_undo`), so the undo log stays small and the import is still one undo step.
@@ -14,9 +22,12 @@ Only the story layer talks SQL; everything above it uses :class:`~workbench.stor
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import getpass
 import json
 import os
 import secrets
+import socket
 import sqlite3
 import threading
 import uuid
@@ -25,14 +36,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .. import config
 from ..errors import (
     DamagedProject,
     InvalidInput,
     NewerSchema,
     NotAProject,
     NothingToUndo,
+    ProjectBusy,
     ProjectClosed,
     StoryError,
+    UndoConflict,
 )
 from ..files import atomic_path
 from . import schema
@@ -40,7 +54,10 @@ from . import schema
 __all__ = [
     "SQLITE_HEADER",
     "Database",
+    "acting_as",
+    "busy_error",
     "connect",
+    "current_author",
     "create_schema",
     "dumps",
     "inspect_file",
@@ -48,9 +65,97 @@ __all__ = [
     "migrate_file",
     "new_id",
     "now",
+    "writer_note",
 ]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+_author: contextvars.ContextVar[str | None] = contextvars.ContextVar("workbench_author", default=None)
+_CURRENT: Any = object()  # "whoever is acting now" (see acting_as)
+# what a table's rows are called in a message to a writer
+_ROW_WORDS = {
+    "meta": "the story's settings",
+    "characters": "a character",
+    "lore": "a lore entry",
+    "scenes": "a scene",
+    "choices": "a choice",
+    "branches": "a branch",
+    "takes": "a take",
+}
+
+
+@contextlib.contextmanager
+def acting_as(author: str | None) -> Iterator[None]:
+    """Changes made inside the block (in this thread) are undo steps of ``author``; ``undo()``
+    there undoes ``author``'s own last step. ``None`` means nobody in particular."""
+    token = _author.set(author.strip() if isinstance(author, str) and author.strip() else None)
+    try:
+        yield
+    finally:
+        _author.reset(token)
+
+
+def current_author() -> str | None:
+    """The writer changes are attributed to here (set by :func:`acting_as`), or None."""
+    return _author.get()
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    msg = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in msg or "busy" in msg)
+
+
+def _note_path(file: Path) -> Path:
+    return file.with_name(file.name + "-writer")
+
+
+def writer_note(file: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The note left by the program writing to the project now (process, host, user, since, what), or None."""
+    try:
+        raw = _note_path(Path(file)).read_text(encoding="utf-8")
+        note = json.loads(raw)
+    except (OSError, ValueError):
+        return None
+    return note if isinstance(note, dict) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def busy_error(file: Path, timeout: float | None = None) -> ProjectBusy:
+    """The error for a write lock not won within the timeout, naming the holder when it left a note."""
+    waited = config.lock_timeout() if timeout is None else timeout
+    note = writer_note(file)
+    head = f"the project {file.name} is busy: "
+    tail = f" Waited {waited:g} s. Try again when it has finished (or set WORKBENCH_LOCK_TIMEOUT to wait longer)."
+    if not note:
+        return ProjectBusy(
+            head + "another program holds its write lock (it left no note saying who: perhaps an SQLite "
+            "tool or a program that is not Story Workbench)." + tail
+        )
+    pid = note.get("pid")
+    host = str(note.get("host") or "another machine")
+    user = note.get("user")
+    who = f"process {pid} on {host}" + (f" (user {user})" if user else "")
+    doing = f", doing: {note['what']}" if note.get("what") else ""
+    since = f" since {note['since']}" if note.get("since") else ""
+    if host == socket.gethostname() and isinstance(pid, int) and not _alive(pid):
+        return ProjectBusy(
+            head + f"{who} wrote to it{since}{doing}, but that process is no longer running, and something "
+            "else holds the lock without leaving a note." + tail
+        )
+    return ProjectBusy(head + f"{who} has been writing to it{since}{doing}." + tail)
+
+
+def _raise_busy(file: Path, exc: sqlite3.Error) -> None:
+    if _is_busy(exc):
+        raise busy_error(file) from None
 
 
 def now() -> str:
@@ -83,8 +188,10 @@ class Database:
         self._conn: sqlite3.Connection | None = conn
         self.lock = threading.RLock()
         self._depth = 0
+        self._reading = 0
         self._labels: list[str] = []
         self._undoable = True
+        self._author: str | None = None
         self._listeners: list[Callable[[], None]] = []
 
     # ---- connection
@@ -99,17 +206,26 @@ class Database:
         return self._conn is None
 
     def one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
-        with self.lock:
+        with self.lock, self._busy():
             row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
             return row
 
     def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self.lock:
+        with self.lock, self._busy():
             return self.conn.execute(sql, params).fetchall()
 
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        with self.lock:
+        with self.lock, self._busy():
             return self.conn.execute(sql, params).fetchone()[0]
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """A lock wait past the timeout becomes :class:`ProjectBusy` naming the holder."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            _raise_busy(self.file, exc)
+            raise
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         """A write; only inside :meth:`transaction`."""
@@ -133,16 +249,47 @@ class Database:
         return self._depth > 0
 
     # ---- transactions
+    def _begin_write(self, label: str) -> None:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            _raise_busy(self.file, exc)
+            raise
+        self._write_note(label)
+
+    def _write_note(self, label: str) -> None:
+        """Say who holds the write lock, for writers that time out waiting (best effort, no fsync)."""
+        note = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "user": _user_name(),
+            "since": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "what": label,
+        }
+        target = _note_path(self.file)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        with contextlib.suppress(OSError):
+            tmp.write_text(json.dumps(note), encoding="utf-8")
+            os.replace(tmp, target)
+
+    def _clear_note(self) -> None:
+        """Removed while the lock is still held, so it never removes the next holder's note."""
+        with contextlib.suppress(OSError):
+            os.unlink(_note_path(self.file))
+
     @contextlib.contextmanager
     def transaction(self, label: str = "change", undoable: bool = True) -> Iterator[Database]:
         """Group writes into one atomic transaction and one undo step. Nested calls join the outer one."""
         with self.lock:
             outer = self._depth == 0
+            if outer and self._reading:
+                raise StoryError("internal: a write inside a read snapshot")
             start = 0
             if outer:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self._begin_write(label)
                 self._labels = []
                 self._undoable = undoable
+                self._author = current_author()
                 start = self.conn.execute("SELECT coalesce(max(seq), 0) AS n FROM undolog").fetchone()["n"]
             self._labels.append(label)
             self._depth += 1
@@ -151,6 +298,7 @@ class Database:
             except BaseException:
                 self._depth -= 1
                 if outer:
+                    self._clear_note()
                     self.conn.execute("ROLLBACK")
                 raise
             self._depth -= 1
@@ -161,17 +309,46 @@ class Database:
                 if end > start:
                     if self._undoable:
                         self.conn.execute(
-                            "INSERT INTO undo_steps(label, first_seq, last_seq, ts) VALUES(?,?,?,?)",
-                            (self._labels[0], start + 1, end, now()),
+                            "INSERT INTO undo_steps(label, first_seq, last_seq, ts, author) VALUES(?,?,?,?,?)",
+                            (self._labels[0], start + 1, end, now(), self._author),
                         )
                     else:
                         self.conn.execute("DELETE FROM undolog WHERE seq > ?", (start,))
+                self._clear_note()
                 self.conn.execute("COMMIT")
             except BaseException:
+                self._clear_note()
                 with contextlib.suppress(sqlite3.Error):
                     self.conn.execute("ROLLBACK")
                 raise
         self.notify()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Database]:
+        """Reads inside the block see one consistent state of the file, whatever other programs commit
+        meanwhile (one read transaction). Inside a write transaction it is that transaction's state."""
+        with self.lock:
+            if self._depth or self._reading:
+                self._reading += 1
+                try:
+                    yield self
+                finally:
+                    self._reading -= 1
+                return
+            with self._busy():
+                self.conn.execute("BEGIN")
+                try:
+                    self.conn.execute("SELECT count(*) FROM meta").fetchone()  # the read starts here
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+            self._reading = 1
+            try:
+                yield self
+            finally:
+                self._reading = 0
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("COMMIT")
 
     def on_change(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback()`` after each committed change; returns a function that unsubscribes."""
@@ -194,25 +371,71 @@ class Database:
         )
 
     # ---- undo
-    def undo(self) -> str:
-        """Undo the last undo step (of any kind, by anyone). Returns its label."""
-        with self.lock:
-            step = self.one("SELECT * FROM undo_steps ORDER BY step DESC LIMIT 1")
+    def _last_step(self, author: str | None) -> sqlite3.Row | None:
+        if author is None:
+            return self.conn.execute("SELECT * FROM undo_steps ORDER BY step DESC LIMIT 1").fetchone()
+        return self.conn.execute(
+            "SELECT * FROM undo_steps WHERE author=? ORDER BY step DESC LIMIT 1", (author,)
+        ).fetchone()
+
+    def undo(self, by: str | None = _CURRENT) -> str:
+        """Undo the last undo step and return its label.
+
+        ``by`` names whose step: by default the writer acting now (:func:`acting_as`), or, when
+        nobody is, the last step of anyone. A writer's step that someone else changed afterwards
+        (the same rows, or rows that undoing it would remove with it) is refused with
+        :class:`UndoConflict`, and nothing changes. The step is read and replayed in one write
+        transaction, so a step another program commits meanwhile is never lost.
+        """
+        author = current_author() if by is _CURRENT else by
+        with self.lock, self.transaction("undo", undoable=False):
+            step = self._last_step(author)
             if step is None:
-                raise NothingToUndo("there is nothing to undo")
-            with self.transaction("undo", undoable=False):
-                self.conn.execute("PRAGMA defer_foreign_keys=ON")
-                rows = self.conn.execute(
-                    "SELECT sql FROM undolog WHERE seq BETWEEN ? AND ? ORDER BY seq DESC",
-                    (step["first_seq"], step["last_seq"]),
-                ).fetchall()
-                # an undo is never itself undone: its own changes need no inverse rows
-                with self.undo_triggers_paused():
-                    for r in rows:
-                        self.conn.execute(r["sql"])
-                self.conn.execute("DELETE FROM undolog WHERE seq >= ?", (step["first_seq"],))
-                self.conn.execute("DELETE FROM undo_steps WHERE step=?", (step["step"],))
+                who = f"{author} has" if author else "there is"
+                raise NothingToUndo(f"{who} nothing to undo")
+            first, last = int(step["first_seq"]), int(step["last_seq"])
+            own = self._rows("seq BETWEEN ? AND ?", (first, last))
+            later = self.conn.execute(
+                "SELECT u.tbl, u.row, s.label, s.author FROM undolog u JOIN undo_steps s "
+                "ON u.seq BETWEEN s.first_seq AND s.last_seq WHERE u.seq > ? AND u.tbl IS NOT NULL "
+                "AND u.tbl != 'events' ORDER BY u.seq",
+                (last,),
+            ).fetchall()
+            for r in later:
+                if (r["tbl"], r["row"]) in own:
+                    raise self._conflict(step, r["tbl"], r["author"], r["label"])
+            self.conn.execute("PRAGMA defer_foreign_keys=ON")
+            mark = self.conn.execute("SELECT coalesce(max(seq), 0) FROM undolog").fetchone()[0]
+            rows = self.conn.execute(
+                "SELECT sql FROM undolog WHERE seq BETWEEN ? AND ? ORDER BY seq DESC", (first, last)
+            ).fetchall()
+            for r in rows:
+                self.conn.execute(r["sql"])
+            if later:  # undoing an older step must not take anyone's later rows with it (cascades)
+                extra = self._rows("seq > ?", (mark,)) - own
+                if extra:
+                    tbl = sorted(extra)[0][0]
+                    raise self._conflict(step, tbl, later[-1]["author"], later[-1]["label"])
+            self.conn.execute("DELETE FROM undolog WHERE seq BETWEEN ? AND ?", (first, last))
+            self.conn.execute("DELETE FROM undo_steps WHERE step=?", (step["step"],))
             return str(step["label"])
+
+    def _rows(self, where: str, params: tuple[Any, ...]) -> set[tuple[str, int]]:
+        """(table, rowid) of the undo log rows matching ``where`` (feedback events left out: they only append)."""
+        return {
+            (r["tbl"], r["row"])
+            for r in self.conn.execute(
+                f"SELECT tbl, row FROM undolog WHERE {where} AND tbl IS NOT NULL AND tbl != 'events'", params
+            )
+        }
+
+    @staticmethod
+    def _conflict(step: sqlite3.Row, table: str, other: str | None, other_label: str) -> UndoConflict:
+        whom = other or "someone else"
+        return UndoConflict(
+            f"cannot undo {step['label']!r}: {whom} changed {_ROW_WORDS.get(table, table)} it touched "
+            f"afterwards ({other_label!r}). Undo that first, or change it back by hand."
+        )
 
     @contextlib.contextmanager
     def undo_triggers_paused(self) -> Iterator[None]:
@@ -239,7 +462,13 @@ class Database:
 
     @property
     def undo_label(self) -> str | None:
-        step = self.one("SELECT label FROM undo_steps ORDER BY step DESC LIMIT 1")
+        """What :meth:`undo` would undo for the writer acting now (anyone's, when nobody is), or None."""
+        return self.undo_label_for(current_author())
+
+    def undo_label_for(self, author: str | None) -> str | None:
+        """The label of ``author``'s last step (anyone's when ``author`` is None), or None."""
+        with self.lock, self._busy():
+            step = self._last_step(author)
         return step["label"] if step else None
 
     def forget_undo(self) -> None:
@@ -353,29 +582,62 @@ def inspect_file(path: Path) -> None:
         conn.close()
 
 
+def _user_name() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment
+        return None
+
+
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection with the project's settings: WAL, foreign keys, a 60 s busy timeout, autocommit off."""
-    conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    """A connection with the project's settings: WAL, foreign keys, the lock timeout
+    (``WORKBENCH_LOCK_TIMEOUT``, 60 s), autocommit off."""
+    timeout = config.lock_timeout()
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 60000")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        _raise_busy(path, exc)
+        raise
     return conn
 
 
-def migrate_file(conn: sqlite3.Connection) -> None:
-    """Bring an older project file up to this version's schema (one transaction)."""
+def migrate_file(conn: sqlite3.Connection, path: Path | None = None) -> None:
+    """Bring an older project file up to this version's schema (one transaction).
+
+    Foreign keys are off while the migrations run, so a migration may rebuild a table that
+    others refer to; they are checked before the upgrade commits.
+    """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version >= schema.SCHEMA_VERSION:
         return
-    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("PRAGMA foreign_keys = OFF")  # has no effect inside a transaction: set it first
     try:
-        schema.migrate(conn, version)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if path is not None:
+                _raise_busy(path, exc)
+            raise
+        try:
+            schema.migrate(conn, version)
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise DamagedProject(
+                    f"upgrading the project file would leave {len(broken)} broken reference(s) "
+                    f"(first in table {broken[0][0]}); the file is left as it was"
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
 
 
 def create_schema(conn: sqlite3.Connection, title: str) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import InvalidInput, ModelUnavailable, WorkbenchError
 from ..files import atomic_dir
+from ..generate.weights import require_safetensors
 
 __all__ = ["METHODS", "TRAINING_FILE", "TrainResult", "TrainingError", "load_model", "train"]
 
@@ -126,7 +127,9 @@ def load_adapter(base: Any, adapter: str | os.PathLike[str], trainable: bool = F
     path = Path(adapter).expanduser()
     if not (path / "adapter_config.json").is_file():
         raise ModelUnavailable(f"no LoRA adapter at {str(adapter)!r}: adapter_config.json is missing")
+    require_safetensors(path, "LoRA adapter", "adapter_model.safetensors")
     try:
+        # peft reads adapter_model.safetensors first when it is there (checked above)
         return PeftModel.from_pretrained(base, str(path), is_trainable=trainable)
     except Exception as exc:  # peft raises many types for a truncated or foreign file
         raise ModelUnavailable(

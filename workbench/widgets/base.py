@@ -6,13 +6,13 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
 
 from ..errors import WorkbenchError
+from ..render import esc
 from .components import LiveHTML
 
 if TYPE_CHECKING:
@@ -39,6 +39,11 @@ class SessionView(pn.viewable.Viewer):
     error = param.String(default="", doc="The last error, shown in an alert inside the view.")
     busy = param.Boolean(default=False, doc="True while a long action (generation, media) runs.")
     status = param.String(default="", doc="A one-line status: progress or the last action's result.")
+    user = param.String(
+        default="",
+        doc="The signed-in writer on a shared server ('' in a notebook): their ratings carry this name "
+        "and their Undo undoes their own last change.",
+    )
 
     def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session=session, **params)
@@ -48,9 +53,14 @@ class SessionView(pn.viewable.Viewer):
         )
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._unsubscribe = session.project.on_change(self._on_project_change)
+        self._refresh_pending = False
+        self._tab_open = True  # False while the view sits in a tab that is not open
+        self._stale = False  # a change came while it was not shown
         doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None:
+        # the page (Bokeh document) of a served view; None in a notebook
+        self._doc = doc if doc is not None and doc.session_context is not None else None
+        self._unsubscribe = session.project.on_change(self._on_project_change)
+        if self._doc is not None:
             pn.state.on_session_destroyed(lambda _ctx: self.close())
 
     @classmethod
@@ -69,7 +79,7 @@ class SessionView(pn.viewable.Viewer):
     @param.depends("error", watch=True)
     def _show_error(self) -> None:
         self._alert.object = (
-            f"<div role='alert' class='wb-alert' style='{ALERT_STYLE}'>{escape(self.error)}</div>"
+            f"<div role='alert' class='wb-alert' style='{ALERT_STYLE}'>{esc(self.error)}</div>"
             if self.error
             else ""
         )
@@ -77,9 +87,7 @@ class SessionView(pn.viewable.Viewer):
 
     @param.depends("status", watch=True)
     def _show_status(self) -> None:
-        self._status.object = (
-            f"<span class='wb-status-text'>{escape(self.status)}</span>" if self.status else ""
-        )
+        self._status.object = f"<span class='wb-status-text'>{esc(self.status)}</span>" if self.status else ""
 
     def fail(self, exc: BaseException) -> None:
         """Show an error in the view (and in the server log for unexpected ones)."""
@@ -87,11 +95,21 @@ class SessionView(pn.viewable.Viewer):
             traceback.print_exception(exc)
         self.error = _message(exc)
 
+    @property
+    def rater(self) -> str | None:
+        """Who feedback from this view is logged as: the signed-in user, else the session's rater."""
+        return self.user or None
+
+    def acting(self) -> Any:
+        """A context in which changes are this view's user's undo steps (see ``Project.acting_as``)."""
+        return self.project.acting_as(self.user or None)
+
     def attempt(self, action: Callable[[], Any]) -> Any:
-        """Run ``action``; an error is shown in the alert instead of escaping the callback."""
+        """Run ``action`` as this view's user; an error is shown in the alert instead of escaping the callback."""
         self.error = ""
         try:
-            return action()
+            with self.acting():
+                return action()
         except Exception as exc:
             self.fail(exc)
             return None
@@ -112,7 +130,8 @@ class SessionView(pn.viewable.Viewer):
 
         def run() -> None:
             try:
-                result = work()
+                with self.acting():
+                    result = work()
             except Exception as exc:
                 self.busy = False
                 self.fail(exc)
@@ -121,7 +140,8 @@ class SessionView(pn.viewable.Viewer):
             self.busy = False
             if done is not None:
                 try:
-                    done(result)
+                    with self.acting():
+                        done(result)
                 except Exception as exc:
                     self.fail(exc)
 
@@ -137,8 +157,38 @@ class SessionView(pn.viewable.Viewer):
 
     # ---- re-rendering
     def _on_project_change(self, _project: Any) -> None:
+        """Re-render after a change. A served view of another page than the one whose click made the
+        change re-renders on its own page's next tick, and several changes meanwhile make one
+        re-render: the writer who clicked sees their change without waiting for every other page."""
         if self._closed:
             return
+        if not self._tab_open:  # in a closed tab: catch up when the tab opens
+            self._stale = True
+            return
+        if self._doc is not None and pn.state.curdoc is not self._doc:
+            if self._refresh_pending:
+                return
+            self._refresh_pending = True
+            try:
+                self._doc.add_next_tick_callback(self._deferred_refresh)
+            except Exception:  # the page is gone
+                self._refresh_pending = False
+            return
+        self._refresh_now()
+
+    def set_shown(self, shown: bool) -> None:
+        """Tell the view whether its tab is open; a view that missed changes meanwhile catches up."""
+        self._tab_open = shown
+        if shown and self._stale:
+            self._stale = False
+            self._refresh_now()
+
+    def _deferred_refresh(self) -> None:
+        self._refresh_pending = False
+        if not self._closed:
+            self._refresh_now()
+
+    def _refresh_now(self) -> None:
         try:
             self.refresh()
         except Exception as exc:

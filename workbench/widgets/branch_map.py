@@ -4,14 +4,13 @@ scene behind an open choice; see where a reader can get stuck."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
 
 from ..errors import InvalidInput, WorkbenchError
-from ..render import branch_map_svg, compare_html, stuck_html
+from ..render import branch_map_svg, compare_html, esc, stuck_html
 from .base import SessionView, safe_call
 from .components import ClickableMap, LiveHTML
 
@@ -142,6 +141,12 @@ class BranchMap(SessionView):
         return new
 
     def refresh(self) -> None:
+        # one snapshot: a writer in another program deleting a scene between the reads below
+        # must not leave a choice or a selection pointing at a scene this view has not read
+        with self.project.reading():
+            self._refresh()
+
+    def _refresh(self) -> None:
         project = self.project
         names = list(project.branches)
         if self.branch not in names and names:
@@ -177,15 +182,15 @@ class BranchMap(SessionView):
         if self.selected.startswith(OPEN):
             c = project.choice(self.selected[len(OPEN) :])
             self.selected_pane.object = (
-                f"<div style='font:13px system-ui,sans-serif'>Open choice <b>{escape(c.label)}</b> from "
-                f"<b>{escape(c.source.title)}</b>: the scene <b>{escape(c.wanted or c.label)}</b> is not "
+                f"<div style='font:13px system-ui,sans-serif'>Open choice <b>{esc(c.label)}</b> from "
+                f"<b>{esc(c.source.title)}</b>: the scene <b>{esc(c.wanted or c.label)}</b> is not "
                 "written yet.</div>"
             )
         elif self.selected:
             sc = project.scene(self.selected)
             self.selected_pane.object = (
-                f"<div style='font:13px system-ui,sans-serif'>Selected: <b>{escape(sc.title)}"
-                f"</b> · on {escape(', '.join(project.branches.of(sc)) or 'no branch')}</div>"
+                f"<div style='font:13px system-ui,sans-serif'>Selected: <b>{esc(sc.title)}"
+                f"</b> · on {esc(', '.join(project.branches.of(sc)) or 'no branch')}</div>"
             )
         else:
             self.selected_pane.object = "<div style='color:#6b7280'>Click a scene to open it.</div>"

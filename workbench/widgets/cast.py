@@ -12,7 +12,7 @@ import panel as pn
 import param
 
 from ..errors import InvalidInput
-from ..render import audio_html, image_html
+from ..render import audio_html, esc, image_html
 from ..story.cast import open_cast, slug
 from .base import SessionView, safe_call
 from .components import LiveHTML
@@ -43,6 +43,7 @@ class CastBoard(SessionView):
             label="New character", placeholder="name", width=200, css_classes=["wb-new-name"]
         )
         self.add_new_button = pn.widgets.Button(label="Add", css_classes=["wb-add-new"])
+        self.library_note = LiveHTML("", css_classes=["wb-library-damaged"], sizing_mode="stretch_width")
         self.card_file = pn.widgets.FileInput(accept=".json,.png", css_classes=["wb-card-file"])
         self.import_button = pn.widgets.Button(label="Import card", css_classes=["wb-import-card"])
         self.line_input = pn.widgets.TextInput(
@@ -64,6 +65,7 @@ class CastBoard(SessionView):
                 self.new_name,
                 pn.Column(pn.Spacer(height=18), self.add_new_button),
             ),
+            self.library_note,
             pn.Row(self.card_file, self.import_button, self.line_input),
             self._status,
             self.cards,
@@ -148,10 +150,24 @@ class CastBoard(SessionView):
     def refresh(self) -> None:
         project = self.project
         in_story = set(project.cast.names())
+        damaged: list[Any] = []
         try:
-            lib_names = [c.name for c in open_cast()]
-        except Exception:  # an unreadable library folder must not hide the board
+            chars, damaged = open_cast().scan()
+            lib_names = [c.name for c in chars]
+        except Exception as exc:  # an unreadable library folder must not hide the board
             lib_names = []
+            self.library_note.object = (
+                f"<div style='color:#b45309'>The cast library cannot be read: {esc(exc)}</div>"
+            )
+        else:
+            self.library_note.object = (
+                "<details style='color:#b45309;font:12px system-ui,sans-serif'><summary>"
+                f"{len(damaged)} card{'s' if len(damaged) != 1 else ''} in the cast library cannot be used</summary>"
+                + "".join(f"<div>{esc(d.file.name)}: {esc(d.reason)}</div>" for d in damaged)
+                + "</details>"
+                if damaged
+                else ""
+            )
         options = [n for n in lib_names if n not in in_story]
         self.library_select.options = options
         if self.library_select.value not in options:
@@ -243,7 +259,7 @@ class CastBoard(SessionView):
             pn.Row(save, portrait_btn, to_lib),
             pn.Row(play, LiveHTML(audio, css_classes=["wb-voice"])),
             pn.Row(download_json, download_png),
-            title=name,
+            title=esc(name),  # Panel puts a Card's title into the page as HTML
             width=340,
             css_classes=["wb-character-card"],
             collapsible=False,

@@ -74,6 +74,6 @@ class ContextViewer(SessionView):
             self.scene_id = event.new
 
     def refresh(self) -> None:
-        self.scene_select.options = {s.title: s.id for s in self.project.scenes}
+        self.scene_select.options = {title: sid for sid, title in self.project.scene_titles()}
         if self.scene_id in self.scene_select.options.values():
             self.scene_select.value = self.scene_id

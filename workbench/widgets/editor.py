@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import panel as pn
@@ -12,7 +11,7 @@ import param
 
 from .. import config
 from ..errors import InvalidInput
-from ..render import screenplay_html, take_html
+from ..render import esc, screenplay_html, take_html
 from .base import SessionView, safe_call
 from .components import LiveHTML, TakeCarousel
 
@@ -167,7 +166,9 @@ class SceneEditor(SessionView):
         scene = self.scene
         self._syncing = True
         try:
-            self.scene_select.options = {s.title: s.id for s in project.scenes}
+            options = {title: sid for sid, title in project.scene_titles()}
+            if options != self.scene_select.options:  # (a plain comparison is far cheaper than param's)
+                self.scene_select.options = options
             if scene is not None:
                 self.scene_select.value = scene.id
         finally:
@@ -181,7 +182,7 @@ class SceneEditor(SessionView):
             self.text_pane.object = (
                 screenplay_html(chosen.text, cast)
                 if chosen
-                else f"<p class='wb-empty' style='color:#6b7280'>{escape(scene.title)} has no "
+                else f"<p class='wb-empty' style='color:#6b7280'>{esc(scene.title)} has no "
                 "text yet: generate takes.</p>"
             )
             takes = scene.takes
@@ -193,10 +194,11 @@ class SceneEditor(SessionView):
                 if t.rating:
                     bits.append("★" * t.rating)
                 items.append({"id": t.id, "label": " · ".join(bits), "html": take_html(t)})
-            self.carousel.takes = items
+            if items != self.carousel.takes:
+                self.carousel.takes = items
             if takes and self.carousel.index >= len(takes):
                 self.carousel.index = len(takes) - 1
-        label = project.undo_label
+        label = project.undo_label_for(self.user or None)  # this writer's own last change
         self.undo_button.label = f"Undo {label}" if label else "Undo"
         self.undo_button.disabled = label is None
         self._sync_take_widgets()
@@ -275,7 +277,7 @@ class SceneEditor(SessionView):
             parts.append(
                 f"<div class='wb-stream' data-take-index='{i}' style='border-left:3px solid #c2410c;"
                 f"padding:4px 8px;margin:4px 0;white-space:pre-wrap;font-family:monospace;font-size:12px'>"
-                f"<b>Take {i + 1}</b>\n{escape(snapshot[i])}</div>"
+                f"<b>Take {i + 1}</b>\n{esc(snapshot[i])}</div>"
             )
         self.stream_pane.object = "".join(parts)
         words = sum(len(t.split()) for t in snapshot.values())
@@ -292,7 +294,7 @@ class SceneEditor(SessionView):
         take = self.current_take
         if take is None:
             raise InvalidInput("there is no take to choose")
-        self.session.choose(take)
+        self.session.choose(take, rater=self.rater)
         self.status = "take chosen"
         return take
 
@@ -300,7 +302,7 @@ class SceneEditor(SessionView):
         take = self.current_take
         if take is None:
             raise InvalidInput("there is no take to rate")
-        self.session.rate(take, stars)
+        self.session.rate(take, stars, rater=self.rater)
         self.status = f"rated {stars} star{'s' if stars != 1 else ''}"
         return take
 
@@ -316,7 +318,7 @@ class SceneEditor(SessionView):
             raise InvalidInput("there is no take to edit")
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("the edited text is empty")
-        new = self.session.edit(take, text)
+        new = self.session.edit(take, text, rater=self.rater)
         ids = [t.id for t in self.takes]
         if new.id in ids:
             self.carousel.index = ids.index(new.id)

@@ -123,7 +123,7 @@ class MediaGallery(SessionView):
     @param.depends("frame_shas", "audio_sha", watch=True)
     def refresh(self) -> None:
         project = self.project
-        self.scene_select.options = {s.title: s.id for s in project.scenes}
+        self.scene_select.options = {title: sid for sid, title in project.scene_titles()}
         scene = self.scene
         if scene is not None:
             self.scene_select.value = scene.id

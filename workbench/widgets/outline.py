@@ -25,6 +25,8 @@ class OutlineView(SessionView):
     def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session, **params)
         self._signature: tuple[Any, ...] = ()
+        self._char_rows: dict[str, tuple[Any, Any]] = {}
+        self._scene_rows: dict[str, tuple[Any, Any, Any]] = {}
         self.logline_input = pn.widgets.TextAreaInput(
             label="Logline", height=70, sizing_mode="stretch_width", css_classes=["wb-logline"]
         )
@@ -150,50 +152,83 @@ class OutlineView(SessionView):
         self.outline_button.disabled = bool(p.scenes)
         cast, scenes = list(p.cast), p.scenes
         signature = (
-            tuple((c.id, c.version) for c in cast),
+            tuple((c.id, c.name, c.version) for c in cast),
             tuple((s.id, s.title, s.summary) for s in scenes),
         )
         if signature == self._signature:  # rebuild the rows only when a level changed
             return
         self._signature = signature
-        rows: list[Any] = []
-        for ch in cast:
-            desc = pn.widgets.TextInput(
-                label=ch.name,
-                value=ch.description or "",
-                sizing_mode="stretch_width",
-                css_classes=["wb-outline-character"],
+        # rows are kept per character and per scene and updated in place: a new scene (another
+        # writer's fork) adds one row instead of rebuilding every row on every open page
+        rows = [self._character_row(ch) for ch in cast]
+        self._char_rows = {k: v for k, v in self._char_rows.items() if k in {c.id for c in cast}}
+        self._set_rows(self.characters_box, rows, "<i>No characters yet.</i>")
+        rows = [self._scene_row(i, sc) for i, sc in enumerate(scenes)]
+        self._scene_rows = {k: v for k, v in self._scene_rows.items() if k in {s.id for s in scenes}}
+        self._set_rows(self.scenes_box, rows, "<i>No scenes yet.</i>")
+
+    @staticmethod
+    def _set_rows(box: pn.Column, rows: list[Any], empty: str) -> None:
+        if not rows:
+            if not (len(box.objects) == 1 and isinstance(box.objects[0], LiveHTML)):
+                box.objects = [LiveHTML(empty)]
+            return
+        if [id(r) for r in box.objects] != [id(r) for r in rows]:
+            box.objects = rows
+
+    def _character_row(self, ch: Any) -> Any:
+        kept = self._char_rows.get(ch.id)
+        if kept is not None:
+            row, desc = kept
+            desc.name = ch.name  # the label
+            if (desc.value or "") != (ch.description or ""):
+                desc.value = ch.description or ""
+            return row
+        desc = pn.widgets.TextInput(
+            label=ch.name,
+            value=ch.description or "",
+            sizing_mode="stretch_width",
+            css_classes=["wb-outline-character"],
+        )
+        save = pn.widgets.Button(label="Save", width=70)
+        save.on_click(
+            safe_call(
+                self,
+                lambda cid=ch.id, w=desc: self.save_character(
+                    self.project.cast[cid].name, description=w.value_input or w.value or ""
+                ),
             )
-            save = pn.widgets.Button(label="Save", width=70)
-            save.on_click(
-                safe_call(
-                    self,
-                    lambda n=ch.name, w=desc: self.save_character(
-                        n, description=w.value_input or w.value or ""
-                    ),
-                )
+        )
+        row = pn.Row(desc, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width")
+        self._char_rows[ch.id] = (row, desc)
+        return row
+
+    def _scene_row(self, i: int, sc: Any) -> Any:
+        kept = self._scene_rows.get(sc.id)
+        if kept is not None:
+            row, title, summary = kept
+            title.name = f"Scene {i + 1}"
+            if title.value != sc.title:
+                title.value = sc.title
+            if (summary.value or "") != (sc.summary or ""):
+                summary.value = sc.summary or ""
+            return row
+        title = pn.widgets.TextInput(label=f"Scene {i + 1}", value=sc.title, width=240)
+        summary = pn.widgets.TextInput(
+            label="Summary",
+            value=sc.summary or "",
+            sizing_mode="stretch_width",
+            css_classes=["wb-outline-summary"],
+        )
+        save = pn.widgets.Button(label="Save", width=70)
+        save.on_click(
+            safe_call(
+                self,
+                lambda s=sc.id, t=title, m=summary: self.save_scene(
+                    s, t.value_input or t.value or "", m.value_input or m.value or ""
+                ),
             )
-            rows.append(pn.Row(desc, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width"))
-        self.characters_box.objects = rows or [LiveHTML("<i>No characters yet.</i>")]
-        rows = []
-        for i, sc in enumerate(scenes):
-            title = pn.widgets.TextInput(label=f"Scene {i + 1}", value=sc.title, width=240)
-            summary = pn.widgets.TextInput(
-                label="Summary",
-                value=sc.summary or "",
-                sizing_mode="stretch_width",
-                css_classes=["wb-outline-summary"],
-            )
-            save = pn.widgets.Button(label="Save", width=70)
-            save.on_click(
-                safe_call(
-                    self,
-                    lambda s=sc.id, t=title, m=summary: self.save_scene(
-                        s, t.value_input or t.value or "", m.value_input or m.value or ""
-                    ),
-                )
-            )
-            rows.append(
-                pn.Row(title, summary, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width")
-            )
-        self.scenes_box.objects = rows or [LiveHTML("<i>No scenes yet.</i>")]
+        )
+        row = pn.Row(title, summary, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width")
+        self._scene_rows[sc.id] = (row, title, summary)
+        return row

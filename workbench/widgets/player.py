@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import panel as pn
 import param
 
 from ..play.core import Play
-from ..render import screenplay_html
+from ..render import esc, screenplay_html
 from .base import SessionView
 from .components import LiveHTML
 
@@ -136,26 +135,26 @@ class PlayerView(SessionView):
         cast = [c.name for c in self.project.cast]
         path = play.path()
         self.title_pane.object = (
-            f"<div style='font-size:20px;font-weight:700'>{escape(self.project.title)}</div>"
-            f"<div style='{MUTED}'>playing on branch <b class='wb-play-branch'>{escape(play.branch)}</b> · "
+            f"<div style='font-size:20px;font-weight:700'>{esc(self.project.title)}</div>"
+            f"<div style='{MUTED}'>playing on branch <b class='wb-play-branch'>{esc(play.branch)}</b> · "
             f"scene {len(path)}</div>"
         )
         parts = []
         for i, s in enumerate(path[:-1]):
             label = next((c.label for c, t in s.children if t.id == path[i + 1].id), "")
             parts.append(
-                f"<div class='wb-play-past'><b>{escape(s.title)}</b>{screenplay_html(s.text, cast)}"
-                f"<div style='{MUTED}'>→ {escape(label)}</div></div>"
+                f"<div class='wb-play-past'><b>{esc(s.title)}</b>{screenplay_html(s.text, cast)}"
+                f"<div style='{MUTED}'>→ {esc(label)}</div></div>"
             )
         self.history_pane.object = "".join(parts) or f"<p style='{MUTED}'>This is the beginning.</p>"
         self.scene_pane.object = (
-            f"<div class='wb-play-current' data-scene-id='{escape(scene.id)}'>"
-            f"<div style='font-size:16px;font-weight:700' class='wb-play-scene-title'>{escape(scene.title)}</div>"
+            f"<div class='wb-play-current' data-scene-id='{esc(scene.id)}'>"
+            f"<div style='font-size:16px;font-weight:700' class='wb-play-scene-title'>{esc(scene.title)}</div>"
             f"{screenplay_html(scene.text, cast) if scene.text.strip() else f'<p style={MUTED!r}>No text yet.</p>'}"
             "</div>"
         )
         state = play.state()
-        warn = "".join(f"<div style='color:#b91c1c'>⚠ {escape(w)}</div>" for w in state.warnings)
+        warn = "".join(f"<div style='color:#b91c1c'>⚠ {esc(w)}</div>" for w in state.warnings)
         self.continuity_pane.object = warn + state._repr_html_()
         self._fill_fix(state)
         if not self.busy:
@@ -212,7 +211,7 @@ class PlayerView(SessionView):
             b.on_click(self._chooser(i))
             buttons.append(b)
         if self.play.notice:
-            buttons.append(LiveHTML(f"<span style='{MUTED}'>{escape(self.play.notice)}</span>"))
+            buttons.append(LiveHTML(f"<span style='{MUTED}'>{esc(self.play.notice)}</span>"))
         if not choices:
             buttons.append(LiveHTML(f"<span style='{MUTED}'>Type what happens next.</span>"))
         self.choices_box.objects = buttons
@@ -297,7 +296,7 @@ class PlayerView(SessionView):
         self.stream_pane.object = (
             f"<div class='wb-play-stream' style='border-left:3px solid #c2410c;"
             f"padding-left:10px;white-space:pre-wrap;font-family:monospace;font-size:13px'>"
-            f"{escape(text)}</div>"
+            f"{esc(text)}</div>"
         )
 
     def close(self) -> None:
@@ -305,6 +304,6 @@ class PlayerView(SessionView):
         self.play.close()
 
 
-def player_view(session: Session, branch: str | None = None) -> PlayerView:
+def player_view(session: Session, branch: str | None = None, user: str = "") -> PlayerView:
     """The reader-only player for ``session`` (``workbench serve`` mounts it at ``/play``)."""
-    return PlayerView(session, branch=branch)
+    return PlayerView(session, branch=branch, user=user or "")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from html import escape
 from pathlib import Path
 from typing import Any
 
 import panel as pn
 
+from ..render import esc
 from ..session import Session
 from .base import SessionView
 from .branch_map import BranchMap
@@ -32,18 +32,21 @@ class Workbench(SessionView):
         if not isinstance(session, Session):
             session = Session(session if not isinstance(session, (str, Path)) else Path(session))
         super().__init__(session, **params)
-        self.editor = SceneEditor(session)
-        self.map = BranchMap(session)
-        self.cast = CastBoard(session)
-        self.media = MediaGallery(session)
-        self.context = ContextViewer(session)
-        self.outline = OutlineView(session)
+        user = self.user  # the signed-in writer, for every view
+        self.editor = SceneEditor(session, user=user)
+        self.map = BranchMap(session, user=user)
+        self.cast = CastBoard(session, user=user)
+        self.media = MediaGallery(session, user=user)
+        self.context = ContextViewer(session, user=user)
+        self.outline = OutlineView(session, user=user)
         self.extras: dict[str, Any] = {}
         for name, factory in registered_views().items():
             try:
                 self.extras[name] = factory(session)
             except Exception as exc:  # a broken plug-in shows its error in its own tab
-                self.extras[name] = pn.pane.Alert(f"The view {name!r} failed: {exc}", alert_type="danger")
+                self.extras[name] = pn.pane.Alert(
+                    esc(f"The view {name!r} failed: {exc}"), alert_type="danger"
+                )
         self.map.on_open(self.open)
         self.header = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-header"])
         self.tabs = pn.Tabs(
@@ -58,7 +61,19 @@ class Workbench(SessionView):
         self._layout = pn.Column(
             self.header, self._alert, self.tabs, sizing_mode="stretch_width", css_classes=["wb-workbench"]
         )
+        # only the open tab's view follows every change; the others catch up when their tab opens
+        # (a served story open on many pages re-renders one view per page, not every view)
+        self.tabs.param.watch(lambda _e: self._show_active_tab(), "active")
+        self._show_active_tab()
         self.refresh()
+
+    def _tab_views(self) -> list[Any]:
+        return [*self.views, *self.extras.values()]
+
+    def _show_active_tab(self) -> None:
+        for i, view in enumerate(self._tab_views()):
+            if isinstance(view, SessionView):
+                view.set_shown(i == self.tabs.active)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
@@ -84,8 +99,8 @@ class Workbench(SessionView):
         p = self.project
         self.header.object = (
             f"<div style='font-family:system-ui,sans-serif'><span class='wb-title' "
-            f"style='font-size:20px;font-weight:700'>{escape(p.title or p.file.stem)}</span>"
-            f"<div style='font-style:italic;color:#374151'>{escape(p.logline or '')}</div></div>"
+            f"style='font-size:20px;font-weight:700'>{esc(p.title or p.file.stem)}</span>"
+            f"<div style='font-style:italic;color:#374151'>{esc(p.logline or '')}</div></div>"
         )
 
     def close(self) -> None:
