@@ -309,3 +309,52 @@ def test_fingerprint_tokens_and_auto_detection(served: ServedModel) -> None:
         == json.loads((Path(served.model) / "config.json").read_text())["max_position_embeddings"]
     )
     gen.close()
+
+
+# --- screenplay grammars -----------------------------------------------------------------
+SPEC = {
+    "heading": "INT. LIGHTHOUSE - NIGHT",
+    "beats": ["Mara climbs the stairs."],
+    "speakers": ["Mara Quell", "Tomas Reyes"],
+}
+
+
+def test_presets_send_the_screenplay_grammar_where_the_server_takes_one() -> None:
+    from workbench.generate.scene_grammar import ScreenplaySpec, to_gbnf
+
+    gbnf = to_gbnf(ScreenplaySpec.from_dict(SPEC))
+    req = _request(grammar=[SPEC])
+    vllm = OpenAITextGenerator("m", "http://127.0.0.1:9/v1", server="vllm").payload(req, 0, 0)
+    assert vllm["structured_outputs"] == {"grammar": gbnf}
+    sglang = OpenAITextGenerator("m", "http://127.0.0.1:9/v1", server="sglang").payload(req, 0, 0)
+    assert sglang["ebnf"] == gbnf
+    llama = OpenAITextGenerator("m", "http://127.0.0.1:9/v1", server="llamacpp").payload(req, 0, 0)
+    assert llama["grammar"] == gbnf
+    # a server without grammars gets the plan in words instead, and nothing it does not know
+    ts = OpenAITextGenerator("m", "http://127.0.0.1:9/v1", server="transformers-serve")
+    body = ts.payload(req, 0, 0)
+    assert not {"grammar", "ebnf", "structured_outputs"} & set(body)
+    assert "INT. LIGHTHOUSE - NIGHT" in body["messages"][-1]["content"]
+    assert "Mara Quell, Tomas Reyes" in body["messages"][-1]["content"]
+    assert ts.supports_grammar() is False
+
+
+@pytest.mark.slow
+def test_a_scene_from_a_server_without_grammars_is_checked_and_retried_then_refused_clearly(
+    recorded: tuple[OpenAITextGenerator, Recorder],
+) -> None:
+    from workbench.generate.scene_grammar import ScreenplaySpec, check_scene
+
+    gen, rec = recorded
+    req = _request(grammar=[SPEC], max_new_tokens=48, temperature=0.7)
+    try:
+        [take] = gen.generate(req)
+    except InvalidOutput as exc:  # what a small model on a server without grammars usually gives
+        message = str(exc)
+        assert (
+            "screenplay form" in message and "takes no grammar" in message and "structure='free'" in message
+        )
+        assert len(rec.bodies) == gen.max_retries + 1
+    else:
+        assert check_scene(take.text, ScreenplaySpec.from_dict(SPEC), exact=False) == []
+    assert all("INT. LIGHTHOUSE - NIGHT" in b["messages"][-1]["content"] for b in rec.bodies)
