@@ -134,6 +134,10 @@ class CacheProbe:
     the cache key holds the fingerprint and the whole prompt.
     """
 
+    # the local backend it stands for holds scenes to the screenplay grammar, so a cached run
+    # asks for the same structured requests as the first one did
+    supports_grammar = True
+
     def __init__(self, fingerprint: Mapping[str, Any], tokenizer: Any, context_window: int) -> None:
         self.spec = "default"
         self._fingerprint = dict(fingerprint)
