@@ -35,7 +35,7 @@ def context_html(ctx: Any) -> str:
         rows.append(
             f"<tr class='wb-part' data-part='{esc(p.name)}'><td><b>{esc(p.name)}</b></td>"
             f"<td style='text-align:right' class='wb-tokens'>{p.tokens}</td>"
-            f"<td>{'prefix' if p.in_prefix else 'suffix'}</td>"
+            f"<td>{'shown, not sent' if not getattr(p, 'sent', True) else 'prefix' if p.in_prefix else 'suffix'}</td>"
             f"<td style='width:160px'><div style='background:#fde7d9;width:{share:.1f}%;height:10px'></div></td>"
             f"<td style='color:#6b7280'>{esc(p.note)}</td></tr>"
             f"<tr><td colspan='5'><details><summary style='cursor:pointer;color:#6b7280'>text</summary>"
