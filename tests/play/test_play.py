@@ -330,3 +330,23 @@ def test_picking_an_open_choice_writes_the_scene_it_wanted(tiny_session) -> None
     assert new.title == "The Breakwater" and new.text
     assert project.choice(wanted.id).target == new
     assert [c.label for c in quay.choices].count("Climb onto the breakwater") == 1
+
+
+def test_a_play_with_a_seed_writes_the_same_scenes_in_a_fresh_copy_of_the_story(tmp_path, tiny_dir) -> None:
+    """Move seeds come from the story's content, not from a project's random row ids."""
+    from workbench.story.sample import build_sample
+
+    texts, ids = [], []
+    for i in range(2):
+        project = build_sample(tmp_path / f"copy{i}.story")
+        play = Session(project, text=str(tiny_dir)).play(
+            start="The Light Returns", pregenerate=False, seed=1000
+        )
+        first = play.move("Mara throws the brass key into the sea")
+        second = play.move("Tomas rows out to find it")
+        texts.append([first.text, second.text])
+        ids.append(first.id)
+        play.close()
+        project.close()
+    assert ids[0] != ids[1]  # two projects, two sets of row ids
+    assert texts[0] == texts[1] and all(texts[0])
