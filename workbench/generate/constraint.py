@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .prose import script
 from .tokens import TokenVocab, utf8_need
 
 __all__ = ["ByteConstraint", "CharMachine", "FreeText"]
@@ -61,6 +62,8 @@ class CharMachine(Protocol):
 
 
 _CONT = range(0x80, 0xC0)
+SCAN = 4096  # code points looked at for the first character of a class after some lead bytes
+_CLASS_FIRST: dict[Any, str | None] = {}
 # free-text token indexes, per vocabulary (by id; a vocabulary lives as long as its model) and class
 _INDEX_CACHE: dict[tuple[int, Any], tuple[list[tuple[int, int]], list[int], set[int]]] = {}
 
@@ -75,7 +78,7 @@ class ByteConstraint:
         self.machine = machine
         self.vocab = vocab
         self.eos_ids = list(eos_ids)
-        self._viable: dict[tuple[str, bytes], str | None] = {}
+        self._firsts: dict[str, set[int]] = {}
 
     # ---- states
     def start(self) -> tuple[Any, bytes, bool]:
@@ -115,7 +118,7 @@ class ByteConstraint:
             return found
         # the class's first character does not fit this very state (a length limit, say): look further
         for n, tail in enumerate(_completions(utf8_need(pend[0]) - len(pend))):
-            if n > 4096:
+            if n > 512:
                 break
             try:
                 ch = (pend + tail).decode("utf-8")
@@ -126,20 +129,34 @@ class ByteConstraint:
         return None
 
     def _class_completion(self, nxt: str, pend: bytes) -> str | None:
-        """The first character of class ``nxt`` that starts with the bytes ``pend`` (cached)."""
+        """The first character of class ``nxt`` that starts with the bytes ``pend`` (cached for
+        every machine of the process: classes mean the same everywhere). At most
+        :data:`SCAN` code points are looked at: a class with no character in the first ones of a
+        lead byte's range (a rare script) is treated as having none there, which can only rule a
+        character out, never let one in."""
         key = (nxt, pend)
-        if key not in self._viable:
-            found = None
-            for tail in _completions(utf8_need(pend[0]) - len(pend)):
-                try:
-                    ch = (pend + tail).decode("utf-8")
-                except UnicodeDecodeError:
+        if self.machine.in_class is not char_class:
+            key = (id(self.machine), nxt, pend)  # type: ignore[assignment]
+        if key in _CLASS_FIRST:
+            return _CLASS_FIRST[key]
+        need = utf8_need(pend[0])
+        found = None
+        if need and len(pend) <= need:
+            lead_bits = {1: 0x7F, 2: 0x1F, 3: 0x0F, 4: 0x07}[need]
+            cp = pend[0] & lead_bits
+            for b in pend[1:]:
+                cp = (cp << 6) | (b & 0x3F)
+            rest = need - len(pend)
+            low = cp << (6 * rest)
+            for c in range(low, min(low + (1 << (6 * rest)), low + SCAN)):
+                if 0xD800 <= c <= 0xDFFF or c > 0x10FFFF:
                     continue
-                if self.machine.in_class(nxt, ch):
+                ch = chr(c)
+                if len(ch.encode("utf-8")) == need and self.machine.in_class(nxt, ch):
                     found = ch
                     break
-            self._viable[key] = found
-        return self._viable[key]
+        _CLASS_FIRST[key] = found
+        return found
 
     def accepts(self, st: tuple[Any, bytes, bool]) -> bool:
         return not st[1] and self.machine.accepts(st[0])
@@ -267,13 +284,32 @@ class ByteConstraint:
             found = _INDEX_CACHE[(id(self.vocab), key)] = (plain, rest, ending)
         return found
 
+    def _first_bytes(self, st: tuple[Any, bytes, bool]) -> set[int] | None:
+        """The bytes worth trying next from ``st`` (None: all of them): every ASCII byte (the
+        machine checks each at once), and the lead bytes of the characters beyond ASCII that
+        ``next_chars`` says may come (the slow part of the walk is ruling out the others)."""
+        cs, pend, _ = st
+        if pend:
+            return None
+        nxt = self.machine.next_chars(cs)
+        if isinstance(nxt, str):
+            found = self._firsts.get(nxt)
+            if found is None:
+                leads = {b for b in range(0xC2, 0xF5) if self._class_completion(nxt, bytes([b])) is not None}
+                found = self._firsts[nxt] = set(range(0x80)) | leads
+            return found
+        return set(range(0x80)) | {ch.encode("utf-8")[0] for ch in nxt if ord(ch) >= 0x80}
+
     def _walk(self, st: tuple[Any, bytes, bool], budget: int) -> list[int]:
         """Tokens found by walking the byte trie with the machine (states with few ways on)."""
         out: list[int] = []
         stack = [(self.vocab.root, st)]
         while stack:
             node, s = stack.pop()
+            firsts = self._first_bytes(s)
             for byte, child in node.children.items():
+                if firsts is not None and byte not in firsts:
+                    continue
                 nxt = self.advance_bytes(s, bytes([byte]))
                 if nxt is None:
                     continue
@@ -284,10 +320,23 @@ class ByteConstraint:
         return out
 
 
+def with_scripts(cls: str, scripts: Iterable[str]) -> str:
+    """Class ``cls`` limited to letters of ``scripts`` (other characters of the class stay in it).
+
+    >>> char_class(with_scripts("alpha", ["LATIN"]), "ë"), char_class(with_scripts("alpha", ["LATIN"]), "ж")
+    (True, False)
+    """
+    return f"{cls}|{','.join(sorted(scripts))}"
+
+
 def char_class(cls: str, ch: str) -> bool:
     """Whether ``ch`` belongs to one of the open character classes the machines use."""
     if ord(ch) < 0x20 or ord(ch) == 0x7F:
         return False
+    if "|" in cls:  # a class limited to the letters of some scripts (see with_scripts)
+        cls, scripts = cls.split("|", 1)
+        if ch.isalpha() and ord(ch) >= 0x80 and script(ch) not in scripts.split(","):
+            return False
     if cls == "free":  # inside a JSON string: anything but the quote and the backslash
         return ch not in '"\\'
     if cls == "line":  # a line of free text

@@ -57,6 +57,7 @@ SELF = ("I", "I'm", "I'll", "I've", "I'd", "I\u2019m", "I\u2019ll", "I\u2019ve",
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def script(ch: str) -> str:
     """The script a letter belongs to (``LATIN``, ``CYRILLIC``, ``CJK``, ``GREEK``...), from its Unicode name."""
     name = unicodedata.name(ch, "")

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import prose
-from .constraint import FreeText, char_class
+from .constraint import FreeText, char_class, with_scripts
 
 __all__ = [
     "ScreenplayMachine",
@@ -259,15 +259,17 @@ class ScreenplayMachine:
         if tag == "paren":
             return frozenset(PAREN_CHARS | {")"})
         lst = phase[2] if tag == "line" else prose.START
-        if lst[0] in ("S", "W") and lst[2]:
-            return "upper"
-        if lst[0] in ("S", "P", "M"):
+        if lst[0] in ("S", "P", "M") and not (lst[0] == "S" and lst[2]):
             return frozenset(prose.ENDS + prose.MID + prose.JOINERS + " \n")
-        if lst[0] == "W":
-            return "alpha"
-        if lst[0] == "N":
-            return "name"
-        return "uncapped" if lst[0] == "A" else "word"
+        if lst[0] in ("S", "W") and lst[2]:
+            cls = "upper"
+        elif lst[0] == "W":
+            cls = "alpha"
+        elif lst[0] == "N":
+            cls = "name"
+        else:
+            cls = "uncapped" if lst[0] == "A" else "word"
+        return with_scripts(cls, self.scripts)
 
     in_class = staticmethod(char_class)
 

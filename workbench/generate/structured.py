@@ -34,11 +34,12 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ..errors import InvalidInput, InvalidOutput
 from . import prose
-from .constraint import ByteConstraint, FreeText, char_class
+from .constraint import ByteConstraint, FreeText, char_class, with_scripts
 from .tokens import TokenVocab
 
 DEFAULT_MAX_LENGTH = 300  # characters of a string without maxLength
@@ -380,6 +381,7 @@ def _frame_min(f: tuple[Any, ...], state: State) -> int:
     raise TypeError(f)
 
 
+@lru_cache(maxsize=4096)
 def _prose_state(node: _Str, content: str) -> prose.State | None:
     start = prose.PREDICATE if node.fmt == "predicate" else prose.START
     return prose.check(content, node.names, node.scripts, start)
@@ -492,9 +494,16 @@ class JsonMachine:
         n = len(content)
         if not started or n >= node.max:
             return frozenset('"')
-        last = content[-1] if content else ""
         if node.fmt is None:
             return "free"
+        cls = self._format_class(node, content)
+        return cls if isinstance(cls, frozenset) else with_scripts(cls, node.scripts)
+
+    @staticmethod
+    def _format_class(node: _Str, content: str) -> frozenset[str] | str:
+        """The characters (or their open class) that may extend a string of a format."""
+        n = len(content)
+        last = content[-1] if content else ""
         if node.fmt in ("prose", "predicate"):
             st = _prose_state(node, content)
             if st is None:
