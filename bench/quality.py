@@ -4,6 +4,8 @@ For each story (bench/stories.json, or ``--stories FILE`` with stories the team 
 same format) the script plays the reader's eight moves twice on the same model and seeds:
 
 * **naive**: the story so far plus the move, sampled freely (160 new tokens);
+* **free**: ``Session.play(structure="free")`` (the workbench's prompts and continuity, free text): what
+  structure costs is measured against it;
 * **workbench**: ``Session.play()`` (plans, the screenplay grammar, continuity).
 
 Every scene is then checked by rules written here, independent of the workbench's own
@@ -206,11 +208,15 @@ def naive_arm(story: dict, gen, seed: int, moves: int, tokens: int) -> list[dict
     return out
 
 
-def workbench_arm(story: dict, project, seed: int, moves: int, tokens: int) -> list[dict]:
+def workbench_arm(
+    story: dict, project, seed: int, moves: int, tokens: int, structure: str = "auto"
+) -> list[dict]:
     import workbench as wb
 
     session = wb.Session(project)
-    play = session.play(project.start, seed=seed, pregenerate=False, max_new_tokens=tokens)
+    play = session.play(
+        project.start, seed=seed, pregenerate=False, max_new_tokens=tokens, structure=structure
+    )
     out = []
     for move in story["moves"][:moves]:
         t = time.perf_counter()
@@ -258,34 +264,49 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--tokens", type=int, default=160)
     ap.add_argument("--show", action="store_true", help="print every scene")
+    ap.add_argument(
+        "--arms",
+        default="naive,free,workbench",
+        help="naive (story so far + the move), free (play mode, free text), workbench (play mode, structured)",
+    )
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from workbench.generate.local import get_local_generator
 
     stories = json.loads(args.stories.read_text(encoding="utf-8"))
     gen = get_local_generator("default")
-    arms: dict[str, list[dict]] = {"naive": [], "workbench": []}
+    arms: dict[str, list[dict]] = {arm: [] for arm in args.arms.split(",")}
     with tempfile.TemporaryDirectory() as tmp:
         for k, story in enumerate(stories):
             seed = args.seed + 100 * k
-            naive = naive_arm(story, gen, seed, args.moves, args.tokens)
-            project = build(story, Path(tmp) / f"story{k}.story")
-            mine = workbench_arm(story, project, seed, args.moves, args.tokens)
-            project.close()
-            for arm, scenes in (("naive", naive), ("workbench", mine)):
+            written = {}
+            for arm in arms:
+                if arm == "naive":
+                    written[arm] = naive_arm(story, gen, seed, args.moves, args.tokens)
+                    continue
+                project = build(story, Path(tmp) / f"story{k}-{arm}.story")
+                structure = "free" if arm == "free" else "auto"
+                written[arm] = workbench_arm(story, project, seed, args.moves, args.tokens, structure)
+                project.close()
+            for arm, scenes in written.items():
                 rows = score(story, scenes)
                 arms[arm] += rows
                 if args.show:
                     for sc, r in zip(scenes, rows):
                         print(f"\n=== {arm} · {story['title']} · {sc['move']}\n{sc['text']}\n--- {r}")
     result = {arm: summary(rows) for arm, rows in arms.items()}
-    for arm in ("naive", "workbench"):
+    for arm in arms:
         print(json.dumps({"arm": arm, **result[arm]}))
-    n, w = result["naive"], result["workbench"]
-    result["ratios"] = {
-        "violations_workbench_over_naive": round(w["violations"] / max(1, n["violations"]), 3),
-        "seconds_workbench_over_naive": round(w["seconds_per_scene"] / max(0.01, n["seconds_per_scene"]), 2),
-    }
+    ratios = {}
+    w = result.get("workbench")
+    for base in ("naive", "free"):
+        b = result.get(base)
+        if w and b:
+            ratios[f"violations_workbench_over_{base}"] = round(w["violations"] / max(1, b["violations"]), 3)
+            ratios[f"seconds_workbench_over_{base}"] = round(
+                w["seconds_per_scene"] / max(0.01, b["seconds_per_scene"]), 2
+            )
+    result["ratios"] = ratios
     print(json.dumps(result))
 
 
