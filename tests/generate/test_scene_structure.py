@@ -264,3 +264,26 @@ def test_names_outside_ascii_are_written_exactly_through_byte_fallback(sp_genera
         _assert_screenplay(take, set(cast), 220)
         assert "ZOË HART" in take.text or "NGOZI ỌKAFOR" in take.text
         assert "\ufffd" not in take.text
+
+
+def test_every_prose_state_can_still_end_on_a_sentence_as_fast_as_promised() -> None:
+    """No dead ends in the prose automaton: from every reachable state some character brings the
+    end one step nearer (what the token budget relies on), e.g. never a hyphen with no room after it."""
+    from workbench.generate import prose
+
+    names = frozenset({"Mara", "Tomas"})
+    alphabet = "abcdefghijklmnopqrstuvwxyzMTZ .,'-\u2014!"
+    seen = {prose.START, prose.PREDICATE}
+    todo = list(seen)
+    while todo:
+        st = todo.pop()
+        need = prose.to_close(st, names)
+        if need == 0:
+            assert prose.closable(st)
+        nxt = [n for ch in alphabet if (n := prose.step(st, ch, names)) is not None]
+        assert need == 0 or any(prose.to_close(n, names) <= need - 1 for n in nxt), st
+        for n in nxt:
+            if n not in seen and n[1] <= prose.MAX_WORD + 1:
+                seen.add(n)
+                todo.append(n)
+    assert len(seen) > 40

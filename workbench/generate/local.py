@@ -303,8 +303,11 @@ def _helpers() -> dict[str, Any]:
                 if nxt is not None:
                     return tok, nxt
             allowed = c.allowed(state, budget)
-            if not allowed:  # cannot happen while the budget covers min_remaining
-                raise RuntimeError("the output constraint reached a dead end")
+            if not allowed:  # cannot happen while the budget covers min_remaining (tests check it)
+                raise InvalidOutput(
+                    "the output constraint left the model no way to go on (a limit of the grammar, not "
+                    "of your story); nothing was saved. Try another seed, or structure='free'"
+                )
             idx = torch.tensor(allowed)
             sub = probs[idx]
             if float(sub.sum()) <= 0 and self.raw is not None and self.raw.scores is not None:

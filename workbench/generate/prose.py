@@ -56,7 +56,6 @@ _TO_CLOSE = {"P": 0, "L": 1, "C": 1, "N": 1, "A": 2, "W": 2, "S": 2, "M": 3}
 SELF = ("I", "I'm", "I'll", "I've", "I'd", "I\u2019m", "I\u2019ll", "I\u2019ve", "I\u2019d")
 
 
-@lru_cache(maxsize=4096)
 @lru_cache(maxsize=65536)
 def script(ch: str) -> str:
     """The script a letter belongs to (``LATIN``, ``CYRILLIC``, ``CJK``, ``GREEK``...), from its Unicode name."""
@@ -137,8 +136,8 @@ def step(st: State, ch: str, names: frozenset[str] | None, scripts: frozenset[st
         return ("P", 0, True, "") if cls in ("L", "C") else None
     if ch in MID:
         return ("M", 0, False, "") if cls in ("L", "C") else None
-    if ch in JOINERS:
-        return ("A", wlen, False, "") if cls in ("L", "C") else None
+    if ch in JOINERS:  # only with room for a letter after it: a joiner never ends a word
+        return ("A", wlen, False, "") if cls in ("L", "C") and wlen < MAX_WORD else None
     return None
 
 
