@@ -4,6 +4,14 @@ A session owns a project handle, a :class:`~workbench.generate.writer.Writer` (p
 takes, structured calls, saving) for the text model, and the image and voice generators
 picked by model specs. Views call its methods and re-render from the project; they hold
 no story state of their own.
+
+The examples below share a scratch folder and a session on the sample story (no model is
+loaded until a method generates something):
+
+    >>> import pathlib, tempfile
+    >>> import workbench
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> session = Session(workbench.build_sample(folder / "sample.story"))
 """
 
 from __future__ import annotations
@@ -81,6 +89,14 @@ class Session:
 
     @property
     def image_generator(self) -> ImageGenerator:
+        """The image generator the image spec names (``sketch`` unless given), loaded on first use.
+
+        Portraits and storyboards are drawn with it. ``sketch`` draws offline with Pillow. A
+        generator is made once per process for each spec and shared by the sessions that name it.
+
+        >>> session.image_generator.fingerprint["backend"]
+        'sketch'
+        """
         if self._image_gen is None:
             from .generate.media import load_image_generator
 
@@ -89,6 +105,11 @@ class Session:
 
     @property
     def voice_generator(self) -> VoiceGenerator:
+        """The voice generator the voice spec names, loaded on first use.
+
+        Voice lines and table reads are spoken with it. The default is Piper with its bundled
+        English voice (the ``voice`` extra). A generator is made once per process for each spec.
+        """
         if self._voice_gen is None:
             from .generate.media import load_voice_generator
 
@@ -101,6 +122,17 @@ class Session:
         return self.writer.last_context
 
     def close(self) -> None:
+        """Close the project file, also when it was opened elsewhere and handed in.
+
+        A ``with`` block closes the session when it ends:
+
+        >>> with Session(folder / "draft.story") as draft:
+        ...     _ = draft.project.add_scene("Opening")
+        >>> draft.project.title
+        Traceback (most recent call last):
+        ...
+        workbench.errors.ProjectClosed: the project draft.story is closed; open it again with open_project()
+        """
         self.project.close()
 
     def __enter__(self) -> Session:
@@ -111,6 +143,14 @@ class Session:
 
     # ------------------------------------------------------------------ editing
     def scene(self, scene: Scene | str) -> Scene:
+        """The scene with this id or title (an exact match first, then any case).
+
+        A :class:`~workbench.story.project.Scene` given is checked to still exist; a scene that
+        is not there raises :class:`~workbench.errors.SceneNotFound`.
+
+        >>> session.scene("the lamp goes dark").title
+        'The Lamp Goes Dark'
+        """
         return self.project.scene(scene)
 
     def scenes_of(self, scene_or_branch: Scene | Branch | str) -> list[Scene]:
@@ -148,18 +188,65 @@ class Session:
         return new
 
     def connect(self, from_scene: Scene | str, to_scene: Scene | str, choice: str) -> Choice:
+        """A choice ``choice`` from one scene to another that already exists: a merge, or a loop back.
+
+        Both scenes are given by title, id or handle. One undo step; the very same choice twice
+        raises :class:`~workbench.errors.DuplicateName`.
+
+        >>> again = session.connect("Leaving It Dark", "The Lamp Goes Dark", "Start over")
+        >>> again.label, again.target.title
+        ('Start over', 'The Lamp Goes Dark')
+        """
         return self.project.connect(from_scene, to_scene, choice)
 
     def choose(self, take: Take, rater: str | None = None) -> Take:
+        """Make ``take`` its scene's chosen take; returns it.
+
+        Logged in the feedback as chosen over each of the scene's other takes, by ``rater``
+        (default: the session's ``rater``). One undo step.
+
+        >>> lamp = session.scene("The Lamp Goes Dark")
+        >>> first = lamp.takes[0]
+        >>> session.choose(first) == lamp.chosen
+        True
+        """
         return take.choose(rater or self.rater)
 
     def rate(self, take: Take, stars: int, rater: str | None = None) -> Take:
+        """Rate ``take`` from 1 to 5 stars, as ``rater`` (default: the session's ``rater``); returns it.
+
+        Anything but a whole number from 1 to 5 raises :class:`~workbench.errors.InvalidInput`.
+        One undo step.
+
+        >>> session.rate(session.scene("The Lamp Goes Dark").takes[0], 4).rating
+        4
+        """
         return take.rate(stars, rater or self.rater)
 
     def edit(self, take: Take, text: str, rater: str | None = None) -> Take:
+        """A hand edit of ``take``: returns a new take with ``text``, made from it and chosen.
+
+        The new take's source is ``"edit"``; the feedback logs it as preferred over ``take``, by
+        ``rater`` (default: the session's ``rater``). Text unchanged raises
+        :class:`~workbench.errors.InvalidInput`. One undo step.
+
+        >>> quay = session.scene("A Stranger on the Quay")
+        >>> edited = session.edit(quay.takes[0], "A stranger waits by the bollard, dripping.")
+        >>> edited.source, edited == quay.chosen
+        ('edit', True)
+        """
         return take.edit(text, rater or self.rater)
 
     def undo(self) -> str:
+        """Undo the last change to the project and return what was undone.
+
+        Whose change: the writer acting now (``Project.acting_as``, as the views do), else
+        anyone's last change. Nothing left to undo raises :class:`~workbench.errors.NothingToUndo`.
+
+        >>> _ = session.rate(session.scene("Trusting Tomas").takes[0], 2)
+        >>> session.undo()
+        'rate take'
+        """
         return self.project.undo()
 
     # ------------------------------------------------------------------ context
@@ -317,6 +404,13 @@ class Session:
         return outline(self.writer, logline, seed)
 
     def current_outline(self) -> Outline:
+        """The outline as the project holds it now, edits included: logline, title, characters
+        and the scenes with their summaries. Nothing is generated.
+
+        >>> outline = session.current_outline()
+        >>> outline.title, len(outline.scenes)
+        ('The Last Light of Skerry Point', 7)
+        """
         from .generate.outline import current_outline
 
         return current_outline(self.project)
@@ -426,6 +520,18 @@ class Session:
         return refs
 
     def voice_line(self, character: Any, text: str, seed: int = 0) -> Any:
+        """``character`` (a name or a character) speaks ``text``: a WAV asset saved in the project.
+
+        The character's ``voice`` settings (speed, variation, pitch, and a voice model of its own
+        if it names one) shape the line. The same line again, with the same voice and seed, is the
+        stored asset: nothing is spoken twice. Empty text raises
+        :class:`~workbench.errors.InvalidInput`.
+
+        ```python
+        line = session.voice_line("Mara Quell", "Not tonight. Not with the lamp out.")
+        line.mime  # 'audio/wav'
+        ```
+        """
         from .generate.media import make_voice_line
 
         char = self.project.cast[character] if isinstance(character, str) else character

@@ -5,6 +5,13 @@ entry-point group ``workbench.formats``; a program can also add one at run
 time with :func:`register_format`. ``import_file`` checks the size limit
 before reading anything and runs the whole import in one project transaction,
 so a file that fails validation leaves the project unchanged.
+
+The examples below share a scratch folder and the sample story:
+
+    >>> import pathlib, tempfile
+    >>> import workbench
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> sample = workbench.build_sample(folder / "sample.story")
 """
 
 from __future__ import annotations
@@ -33,7 +40,11 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "workbench.formats"
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # 20 MB: larger imports are refused before they are read
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+"""The size limit of an imported file, 20 MB, unless its :class:`Format` sets another ``max_bytes``.
+
+A larger file is refused before a byte of it is read (:class:`~workbench.errors.TooLarge`).
+"""
 
 Exporter = Callable[..., Any]
 Importer = Callable[..., Any]
@@ -41,7 +52,18 @@ Importer = Callable[..., Any]
 
 @dataclass
 class ImportResult:
-    """What an import added to the project."""
+    """What an import added to the project.
+
+    ``format`` is the name of the format used; ``scenes``, ``characters``, ``lore`` and
+    ``assets`` hold what was added, ``library`` the cast-library card files written, and
+    ``warnings`` what the writer should know (parts of the file that were skipped, say). An
+    importer returns one; :func:`import_file` hands it back.
+
+    >>> ImportResult("twee").summary()
+    'nothing'
+    >>> ImportResult("card-v3", characters=["Mara Quell"], library=[folder / "mara-quell.json"]).summary()
+    '1 character, 1 library card'
+    """
 
     format: str
     scenes: list[Any] = field(default_factory=list)
@@ -71,7 +93,24 @@ class ImportResult:
 
 @dataclass(frozen=True)
 class Format:
-    """An interchange format: a name, file suffixes and an exporter and/or importer."""
+    """An interchange format: a name, file suffixes and an exporter and/or importer.
+
+    - ``export(project, out_path, **options) -> list[Path]`` writes the files and returns them.
+    - ``import_(path, project, **options) -> ImportResult`` adds what the file holds to the
+      project; it should read with :func:`read_limited` and raise
+      :class:`~workbench.errors.FormatError` naming the line or field at fault.
+    - ``suffixes`` pick the format by file name (a leading dot is added, case is ignored); when
+      several formats share one, the higher ``priority`` wins.
+    - ``max_bytes`` is the largest file it imports; ``description`` is one line for listings.
+
+    Options come from the command line as ``-O key=value`` (strings).
+
+    >>> fmt = Format("scenes-txt", suffixes=("scenes.TXT",), export=lambda project, out, **options: [out])
+    >>> fmt.suffixes
+    ('.scenes.txt',)
+    >>> fmt.import_ is None
+    True
+    """
 
     name: str
     suffixes: tuple[str, ...] = ()
@@ -97,7 +136,24 @@ _loaded = False
 
 
 def register_format(fmt: Format, *, replace: bool = False) -> Format:
-    """Add a format at run time (``replace=True`` overrides one of the same name)."""
+    """Add a format at run time (``replace=True`` overrides one of the same name).
+
+    Returns ``fmt``. A package registers its formats through the entry-point group
+    ``workbench.formats`` instead (``scenes-csv = "my_package.scenes_csv:FORMAT"``); this is for
+    notebooks and scripts.
+
+    ```python
+    register_format(Format("scenes-csv", (".scenes.csv",), export=export_csv, import_=import_csv))
+    export_project(project, "scenes-csv", "story.scenes.csv")
+    ```
+
+    A name already taken is refused unless ``replace=True``:
+
+    >>> register_format(Format("twee", (".twee",)))
+    Traceback (most recent call last):
+    ...
+    ValueError: a format named 'twee' is already registered (pass replace=True)
+    """
     _load_entry_points()
     if not isinstance(fmt, Format):
         raise TypeError(f"expected a Format, got {type(fmt).__name__}")
@@ -129,13 +185,29 @@ def _load_entry_points() -> None:
 
 
 def available_formats() -> dict[str, Format]:
-    """Every working registered format, by name."""
+    """Every working registered format, by name: installed plug-ins and run-time registrations.
+
+    >>> formats = available_formats()
+    >>> formats["twee"].suffixes
+    ('.twee', '.tw', '.tw3')
+    >>> [name for name in ("ink", "yarn", "fountain") if formats[name].import_ is not None]
+    ['ink', 'yarn', 'fountain']
+    """
     _load_entry_points()
     return dict(sorted(_registry.items()))
 
 
 def broken_formats() -> dict[str, str]:
-    """Installed format plug-ins that failed to load, with the reason."""
+    """Installed format plug-ins that failed to load, with the reason.
+
+    They never hide the working formats, and using one by name raises
+    :class:`~workbench.errors.PluginError` with the same reason.
+
+    ```python
+    for name, reason in broken_formats().items():
+        print(f"{name}: {reason}")  # e.g. the plug-in's package is missing a dependency
+    ```
+    """
     _load_entry_points()
     return {name: plugin.error or "" for name, plugin in sorted(_broken.items())}
 
@@ -143,7 +215,20 @@ def broken_formats() -> dict[str, str]:
 def get_format(name_or_suffix: str | Format, *, need: str | None = None) -> Format:
     """The format with that name, or the one for that suffix or file name (``.tw``, ``story.ink``).
 
-    ``need`` is ``"export"`` or ``"import"`` to require that ability.
+    ``need`` is ``"export"`` or ``"import"`` to require that ability. Names are matched
+    exactly, then in lower case; a name or suffix no format has raises
+    :class:`~workbench.errors.UnknownFormat`.
+
+    >>> get_format("story.twee").name, get_format(".ink").name, get_format("TWEE").name
+    ('twee', 'ink', 'twee')
+    >>> get_format("notes.docx")
+    Traceback (most recent call last):
+    ...
+    workbench.errors.UnknownFormat: no format called or ending in 'notes.docx'; known formats: ...
+    >>> get_format("ratings", need="import")
+    Traceback (most recent call last):
+    ...
+    workbench.errors.UnknownFormat: format 'ratings' cannot import
     """
     if isinstance(name_or_suffix, Format):
         fmt = name_or_suffix
@@ -183,7 +268,13 @@ def _matches_suffix(fmt: Format, key: str) -> bool:
 def export_project(
     project: Any, fmt: str | Format, out: str | os.PathLike[str], **options: Any
 ) -> list[Path]:
-    """Export ``project`` with format ``fmt`` to ``out``; returns the paths written."""
+    """Export ``project`` with format ``fmt`` to ``out``; returns the paths written.
+
+    ``fmt`` is a format, its name, or a suffix; ``options`` go to the format's exporter.
+
+    >>> [path.name for path in export_project(sample, "twee", folder / "skerry.twee")]
+    ['skerry.twee']
+    """
     f = get_format(fmt, need="export")
     assert f.export is not None
     written = f.export(project, Path(out), **options)
@@ -193,7 +284,20 @@ def export_project(
 def read_limited(
     path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES, *, what: str = "file"
 ) -> bytes:
-    """Read a regular file, refusing it (before reading) when it exceeds ``max_bytes``."""
+    """Read a regular file, refusing it (before reading) when it exceeds ``max_bytes``.
+
+    For importers: a missing file, a folder or a device raises
+    :class:`~workbench.errors.FormatError`, a file over the limit :class:`~workbench.errors.TooLarge`
+    (``what`` names the file in the message), even when it grows while being read.
+
+    >>> _ = (folder / "notes.txt").write_text("The lamp is out.")
+    >>> read_limited(folder / "notes.txt", max_bytes=100)
+    b'The lamp is out.'
+    >>> read_limited(folder / "notes.txt", max_bytes=4, what="note")
+    Traceback (most recent call last):
+    ...
+    workbench.errors.TooLarge: .../notes.txt: note is 16 bytes; the limit is 4 bytes
+    """
     p = Path(path)
     try:
         st = p.stat()
@@ -225,7 +329,19 @@ def _accepts(func: Callable[..., Any], name: str) -> bool:
 def import_file(
     path: str | os.PathLike[str], project: Any, fmt: str | Format | None = None, **options: Any
 ) -> ImportResult:
-    """Import ``path`` into ``project`` (format from ``fmt`` or the file suffix), all or nothing."""
+    """Import ``path`` into ``project`` (format from ``fmt`` or the file suffix), all or nothing.
+
+    The size is checked first (``max_bytes=`` overrides the format's limit), then the format's
+    importer runs inside one project transaction: if it raises, the project is left as it was.
+    The import is one undo step. Other ``options`` go to the importer.
+
+    >>> _ = export_project(sample, "twee", folder / "skerry.twee")
+    >>> copy = workbench.open_project(folder / "copy.story")
+    >>> import_file(folder / "skerry.twee", copy).summary()
+    '7 scenes'
+    >>> copy.undo()
+    'import skerry.twee'
+    """
     p = Path(path)
     f = get_format(fmt if fmt is not None else p.name, need="import")
     read_limited_check = options.pop("max_bytes", f.max_bytes)

@@ -83,7 +83,23 @@ class DamagedCard(NamedTuple):
 
 
 class CastLibrary:
-    """A folder of character cards, safe to change from several programs at once."""
+    """A folder of character cards, safe to change from several programs at once.
+
+    Characters are looked up by name (in any case) or id: ``library["Mara Quell"]``,
+    ``"mara quell" in library``. Iterating gives the readable characters; :meth:`damaged` lists
+    the files that are not. :func:`open_cast` opens the writer's own library.
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> library = CastLibrary(folder / "cast")
+    >>> mara = library.add("Mara Quell", description="Keeper of the Skerry Point light.")
+    >>> mara.version, mara.file.name
+    (1, 'mara-quell.json')
+    >>> library.update("mara quell", personality="Patient, stubborn.").version
+    2
+    >>> library
+    CastLibrary('.../cast', 1 characters)
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser()
@@ -209,6 +225,18 @@ class CastLibrary:
         raise CharacterNotFound(f"no character called {name!r} in the cast library at {self.path}")
 
     def get(self, character_id: str) -> LibraryCharacter:
+        """The character with this id or name (any case), as ``library[character_id]`` gives it.
+
+        A copy: changing it changes nothing in the library until :meth:`save`. A character that
+        is not there raises :class:`~workbench.errors.CharacterNotFound`.
+
+        >>> library.get("MARA QUELL").name
+        'Mara Quell'
+        >>> library.get("Tomas Reyes")
+        Traceback (most recent call last):
+        ...
+        workbench.errors.CharacterNotFound: no character called 'Tomas Reyes' in the cast library at .../cast
+        """
         return self[character_id]
 
     # ---- changing
@@ -290,6 +318,16 @@ class CastLibrary:
             return self._write(ch)
 
     def remove(self, name: str) -> None:
+        """Delete the character's card file (by name, in any case, or id), under the library's lock.
+
+        Projects that use the character keep their pinned snapshot. A character that is not there
+        raises :class:`~workbench.errors.CharacterNotFound`.
+
+        >>> _ = library.add("Ines Quell")
+        >>> library.remove("ines quell")
+        >>> "Ines Quell" in library
+        False
+        """
         with self.locked():
             ch = self._find(list(self), name)
             if ch.file:
@@ -323,5 +361,17 @@ class CastLibrary:
 
 
 def open_cast(path: str | os.PathLike[str] | None = None) -> CastLibrary:
-    """The cast library folder (default: ``$WORKBENCH_HOME/cast``)."""
+    """The cast library folder (default: ``$WORKBENCH_HOME/cast``).
+
+    Without ``WORKBENCH_HOME`` the folder is in the user's data directory (``platformdirs``). The
+    folder is made if it does not exist.
+
+    ```python
+    cast = open_cast()  # the writer's own library, shared by every project
+    ```
+
+    >>> team = open_cast(folder / "team-cast")
+    >>> team.path.name, len(team)
+    ('team-cast', 0)
+    """
     return CastLibrary(path if path is not None else config.cast_dir())

@@ -85,6 +85,10 @@ class Workbench(SessionView):
 
     @property
     def views(self) -> list[SessionView]:
+        """The built-in views in tab order: editor, map, cast, media, context, outline.
+
+        The registered extra views are in ``extras``, by tab name.
+        """
         return [self.editor, self.map, self.cast, self.media, self.context, self.outline]
 
     def open(self, scene: Any) -> None:
@@ -96,6 +100,11 @@ class Workbench(SessionView):
         self.tabs.active = 0
 
     def refresh(self) -> None:
+        """Redraw the header (the story's title and logline) from the project.
+
+        The workbench calls it when the project changes; each tab's view refreshes itself (one
+        whose tab is not open catches up when it opens).
+        """
         p = self.project
         self.header.object = (
             f"<div style='font-family:system-ui,sans-serif'><span class='wb-title' "
@@ -104,6 +113,18 @@ class Workbench(SessionView):
         )
 
     def close(self) -> None:
+        """Stop every view of the workbench from following the project (called when its tab closes).
+
+        The built-in views and the extra views that are ``SessionView`` objects are closed. The
+        session and its project stay open:
+
+        ```python
+        app = Workbench(Session("story.story"))
+        ...
+        app.close()
+        app.session.close()  # the project file too
+        ```
+        """
         for v in self.views:
             v.close()
         for v in self.extras.values():
