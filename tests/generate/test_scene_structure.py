@@ -287,3 +287,45 @@ def test_every_prose_state_can_still_end_on_a_sentence_as_fast_as_promised() -> 
                 seen.add(n)
                 todo.append(n)
     assert len(seen) > 40
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_walks_through_the_usability_schemas_never_reach_a_dead_end(seed: int) -> None:
+    """Whatever a model picks among the allowed tokens, an outline level or a plan finishes within
+    the budget a request is given (token_floor of the estimate): no format walks into a corner
+    (a name that is one long word where two are needed, a hyphen with no room after it)."""
+    import random
+
+    from workbench.generate.constraint import ByteConstraint
+    from workbench.generate.outline import outline_schema
+    from workbench.generate.structured import JsonMachine, parse_and_validate, token_floor
+
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    pieces = [*letters, *" .,;:!?'\"-{}[]0123456789", "the ", " and", "Mara", "er", "ing", "\u2014", "é", "ж"]
+    vocab = TokenVocab([p.encode("utf-8") for p in pieces] + [None])
+    eos = len(pieces)
+    names = ["Mara Quell", "Tomas Reyes"]
+    schemas = [
+        outline_schema("characters", title="The Vault", logline="A safecracker opens one last vault."),
+        outline_schema(
+            "scenes", title="The Vault", names=names, logline="A safecracker opens one last vault."
+        ),
+        plan_schema(names, "Mara opens the vault.", names),
+        plan_schema(names, None, names),
+    ]
+    rnd = random.Random(seed)
+    for schema in schemas:
+        c = ByteConstraint(JsonMachine(schema), vocab, [eos])
+        budget = token_floor(c.min_remaining(c.start()))
+        state, out = c.start(), []
+        for step in range(budget + 1):
+            allowed = c.allowed(state, budget - step)
+            assert allowed, f"dead end after {''.join(out)!r}"
+            tok = rnd.choice(allowed)
+            if tok == eos:
+                break
+            state = c.token_ok(state, tok, budget - step)
+            assert state is not None
+            out.append(pieces[tok])
+        assert c.accepts(state), f"unfinished within {budget} tokens: {''.join(out)!r}"
+        parse_and_validate("".join(out), schema)

@@ -102,7 +102,7 @@ def _string_node(schema: dict[str, Any], path: str, unique: str | None) -> _Str:
     if fmt is not None and fmt not in FORMATS:
         raise InvalidInput(f"JSON schema at {path}: x-format is one of {', '.join(FORMATS)}, not {fmt!r}")
     words = tuple(schema.get("x-words", (2, 3) if fmt == "name" else (1, 9)))
-    if fmt == "name" and hi < 2 * words[0] - 1:
+    if fmt == "name" and hi < (NAME_WORD[0] + 1) * words[0] - 1:
         raise InvalidInput(f"JSON schema at {path}: maxLength too short for {words[0]} words")
     forbid = frozenset(_norm(str(v)) for v in schema.get("x-forbid", ()) if str(v).strip())
     names = frozenset(
@@ -187,11 +187,14 @@ def _compile(schema: dict[str, Any], path: str = "$", unique: str | None = None)
     raise InvalidInput(f"JSON schema at {path}: type {kind!r} is not supported for constrained decoding")
 
 
+NAME_WORD = (2, 14)  # letters in each word of a name: no initials, no run-on nonsense
+
+
 def _str_min(node: _Str) -> int:
     """Fewest characters of a complete string's content."""
     base = node.min
     if node.fmt == "name":
-        base = max(base, 2 * node.words[0] - 1)
+        base = max(base, (NAME_WORD[0] + 1) * node.words[0] - 1)
     elif node.fmt in ("sentence", "prose", "predicate"):
         base = max(base, 2)
     elif node.fmt in ("place", "title"):
@@ -335,17 +338,18 @@ def _str_extra(node: _Str, content: str, seen: Sequence[str]) -> int:
     elif node.fmt == "sentence":
         if last not in SENTENCE_END:
             need = max(need, 1)
-    elif node.fmt == "name":
-        words = len(content.split())
-        lo = node.words[0]
+    elif node.fmt == "name":  # words of NAME_WORD[0] to NAME_WORD[1] letters
+        words = content.split()
+        lo, least = node.words[0], NAME_WORD[0]
+        per_word = least + 1  # a space, then the shortest word
         if not content:
-            need = max(need, 2 * lo - 1)
+            need = max(need, least + per_word * (lo - 1))
         elif last == " ":
-            need = max(need, 1 + 2 * max(0, lo - words - 1))
-        elif not last.isalpha():
-            need = max(need, 1 + 2 * max(0, lo - words))
+            need = max(need, least + per_word * max(0, lo - len(words) - 1))
         else:
-            need = max(need, 2 * max(0, lo - words))
+            letters = sum(c.isalpha() for c in words[-1])
+            here = max(1 if not last.isalpha() else 0, least - letters)
+            need = max(need, here + per_word * max(0, lo - len(words)))
     elif node.fmt in ("place", "title"):
         if not content or last == " " or (node.fmt == "place" and not last.isalpha()):
             need = max(need, 1)
@@ -388,7 +392,19 @@ def _prose_state(node: _Str, content: str) -> prose.State | None:
 
 
 def _format_ok(node: _Str, content: str, ch: str) -> bool:
-    """May ``ch`` extend a string of format ``node.fmt`` whose content is ``content``?"""
+    """May ``ch`` extend a string of format ``node.fmt`` whose content is ``content``?
+
+    Only if the string can still be finished within its length limit afterwards: a format never
+    walks into a state it cannot leave (one long word where a name needs two, say).
+    """
+    if not _shape_ok(node, content, ch):
+        return False
+    if node.fmt in (None, "prose", "predicate"):
+        return True  # free text has no shape to finish; prose checks its own room
+    return len(content) + 1 + _str_extra(node, content + ch, ()) <= node.max
+
+
+def _shape_ok(node: _Str, content: str, ch: str) -> bool:
     last = content[-1] if content else ""
     fmt = node.fmt
     if fmt is None:
@@ -406,10 +422,14 @@ def _format_ok(node: _Str, content: str, ch: str) -> bool:
     if fmt == "name":
         if not content or last == " ":
             return ch.isalpha() and ch.isupper()
+        word = content.split()[-1]
+        letters = sum(c.isalpha() for c in word)
         if ch == " ":
-            return last.isalpha() and len(content.split()) < node.words[1]
-        if ch in "'-":
-            return last.isalpha()
+            return last.isalpha() and letters >= NAME_WORD[0] and len(content.split()) < node.words[1]
+        if ch.isalpha() and letters >= NAME_WORD[1]:
+            return False
+        if ch in "'-":  # inside a word, with room for a letter after it
+            return last.isalpha() and letters < NAME_WORD[1]
         return ch.isalpha() and ch.islower() if last.isalpha() or last in "'-" else False
     if fmt == "place":
         if not content or last == " ":
