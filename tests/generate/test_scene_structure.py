@@ -329,3 +329,29 @@ def test_random_walks_through_the_usability_schemas_never_reach_a_dead_end(seed:
             out.append(pieces[tok])
         assert c.accepts(state), f"unfinished within {budget} tokens: {''.join(out)!r}"
         parse_and_validate("".join(out), schema)
+
+
+def test_outline_problems_name_what_a_writer_could_not_use(project) -> None:
+    from workbench.generate.outline import outline_problems
+
+    project.title = "The Vault Job"
+    project.logline = "A retired safecracker opens one last vault."
+    project.cast.add("Mara Quell", description="A retired safecracker.")
+    project.cast.add("Marra Quell", description="Her sister, who stops mid")
+    rows = [
+        ("The Vault Jobs", "Mara Quell opens the vault door at night."),
+        ("Mara Quell", "Someone walks somewhere and nothing happens."),
+        ("The Bank", "Mara waits."),
+    ]
+    prev = None
+    for title, summary in rows:
+        prev = project.add_scene(title, after=prev, choice="next" if prev else None, tags=["outline"])
+        project.update_scene(prev, summary=summary)
+    found = outline_problems(project, "scenes")
+    text = "\n".join(found)
+    assert "too alike" in text  # Mara / Marra
+    assert "stops mid-sentence" in text
+    assert "'The Vault Jobs' is the story's title with a letter changed" in text
+    assert "'Mara Quell' is the story's title or a character's name" in text
+    assert "the summary of 'Mara Quell' names no character" in text
+    assert "the summary of 'The Bank' does not say what happens" in text

@@ -7,6 +7,7 @@ now (edits included).
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Sequence
@@ -196,10 +197,14 @@ def outline_problems(project: Any, level: str) -> list[str]:
             problems.append("the outline needs at least three scenes")
         if len(set(titles)) < len(titles):
             problems.append("two scenes share a title")
+        story_title = project.title.casefold()
         for s in scenes:
             t = s.title.casefold()
-            if t == project.title.casefold() or t in parts or re.sub(r"\s*\(\d+\)$", "", t) in parts:
+            bare = re.sub(r"\s*\(\d+\)$", "", t)
+            if t == story_title or t in parts or bare in parts:
                 problems.append(f"the scene title {s.title!r} is the story's title or a character's name")
+            elif story_title and difflib.SequenceMatcher(None, bare, story_title).ratio() >= 0.85:
+                problems.append(f"the scene title {s.title!r} is the story's title with a letter changed")
             summary = s.summary or ""
             if not any(re.search(r"\b" + re.escape(p) + r"\b", summary.casefold()) for p in parts):
                 problems.append(f"the summary of {s.title!r} names no character")
