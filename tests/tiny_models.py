@@ -12,8 +12,7 @@ def build_tiny_llama(out: Path, seed: int = 1234, run_to_cap: bool = False) -> P
     ``run_to_cap`` the special tokens' output rows are zero, so they are almost never drawn
     and takes run to the token cap.
     """
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer
 
     from workbench.generate.local import default_gguf_path
 
@@ -21,6 +20,14 @@ def build_tiny_llama(out: Path, seed: int = 1234, run_to_cap: bool = False) -> P
         return out
     gguf = default_gguf_path()
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    return _save_tiny_llama(out, tokenizer, seed, zero_rows=tokenizer.all_special_ids if run_to_cap else ())
+
+
+def _save_tiny_llama(out: Path, tokenizer, seed: int, zero_rows=()) -> Path:
+    """A 2-layer random Llama for ``tokenizer`` (logits spread about 2 nats), saved with it to ``out``."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=32,
@@ -39,11 +46,51 @@ def build_tiny_llama(out: Path, seed: int = 1234, run_to_cap: bool = False) -> P
     with torch.no_grad():
         model.model.embed_tokens.weight.normal_(0.0, 1.0)
         model.lm_head.weight.normal_(0.0, 0.35)
-        if run_to_cap:
-            for special in tokenizer.all_special_ids:
-                model.lm_head.weight[special].zero_()
+        for row in zero_rows:
+            model.lm_head.weight[row].zero_()
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     return out
+
+
+def build_tiny_sentencepiece_llama(out: Path, seed: int = 7) -> Path:
+    """A 2-layer random Llama with a Llama-2-style tokenizer built here with ``tokenizers``:
+    SentencePiece pieces, ``▁`` spaces, ``<0xNN>`` byte fallback (every letter outside ASCII is
+    written byte by byte), and a plain chat template."""
+    from tokenizers import Tokenizer, decoders, models, normalizers
+    from transformers import PreTrainedTokenizerFast
+
+    pieces = ["<unk>", "<s>", "</s>", *[f"<0x{b:02X}>" for b in range(256)]]
+    pieces += [chr(c) for c in range(33, 127)] + ["\u2581"]
+    merges = [
+        ("\u2581", "t"),
+        ("h", "e"),
+        ("\u2581t", "he"),
+        ("\u2581", "a"),
+        ("i", "n"),
+        ("o", "n"),
+        ("e", "r"),
+    ]
+    pieces += ["".join(m) for m in merges]
+    model = models.BPE(
+        vocab={p: i for i, p in enumerate(pieces)},
+        merges=merges,
+        unk_token="<unk>",
+        byte_fallback=True,
+        fuse_unk=True,
+    )
+    tok = Tokenizer(model)
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+    tok.decoder = decoders.Sequence(
+        [decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<unk>"
+    )
+    fast.chat_template = (
+        "{% for m in messages %}<s>{{ m['role'] }}\n{{ m['content'] }}</s>\n{% endfor %}"
+        "{% if add_generation_prompt %}<s>assistant\n{% endif %}"
+    )
+    return _save_tiny_llama(out, fast, seed)
