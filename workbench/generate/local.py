@@ -415,9 +415,11 @@ class LocalTextGenerator:
         self.tokenizer = tokenizer
         self.spec = spec
         self._fingerprint = dict(fingerprint or {"backend": "local", "model": spec})
+        self._fingerprint.setdefault("wordfilter", 1)  # outputs changed when the filter came in
         self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()
         self._lock = threading.RLock()
         self._vocab: TokenVocab | None = None
+        self._banned_for: tuple[tuple[str, ...], list[list[int]]] = ((), [])
         self.stats = {"prefill_tokens": 0, "prefix_hits": 0, "prefix_misses": 0}
 
     supports_grammar = True  # JSON schemas and screenplay grammars are enforced token by token
@@ -464,6 +466,15 @@ class LocalTextGenerator:
                 if i is not None and i not in ids:
                     ids.append(int(i))
         return ids
+
+    def _banned(self, prompt: str) -> list[list[int]]:
+        """Token sequences of the blocked words ``prompt`` does not use (:mod:`.wordfilter`)."""
+        from .wordfilter import token_sequences, words_to_block
+
+        words = tuple(words_to_block(prompt))
+        if self._banned_for[0] != words:
+            self._banned_for = (words, token_sequences(words, self._ids))
+        return self._banned_for[1]
 
     def _prefix_cache(self, prefix_ids: list[int]) -> Any:
         """A fresh copy of the key/value cache for ``prefix_ids`` (prefilled on a miss)."""
@@ -563,6 +574,11 @@ class LocalTextGenerator:
 
         raw = h["RawScores"]()
         processors: list[Any] = [raw]
+        banned = self._banned(prefix_text + rest_text)
+        if banned:  # words the story does not use and the model may not bring in (wordfilter)
+            from transformers import NoBadWordsLogitsProcessor
+
+            processors.append(NoBadWordsLogitsProcessor(banned, eos_token_id=eos_ids))
         if not greedy:
             if request.temperature != 1.0:
                 processors.append(TemperatureLogitsWarper(request.temperature))

@@ -16,6 +16,8 @@ from typing import Any
 
 from ..errors import InvalidInput, StoryError
 from ..seeding import new_seed
+from .names import name_pool
+from .plan import third_person
 from .writer import MAX_ACTION, Writer, clean_action
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "outline",
     "outline_problems",
     "outline_schema",
+    "premise_predicates",
     "regenerate",
 ]
 
@@ -43,6 +46,67 @@ def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[^\W\d_]{4,}", text.casefold()) if w not in _STOP}
 
 
+# words that do not start what a character does (articles, pronouns, prepositions, conjunctions...)
+_NOT_A_VERB = _STOP | {
+    "some", "any", "no", "every", "each", "only", "three", "four", "five", "several", "many", "our",
+    "your", "my", "him", "me", "us", "you", "i", "we", "which", "whom", "whose", "what", "where",
+    "why", "how", "than", "then", "so", "if", "because", "until", "unless", "though", "although",
+    "about", "over", "under", "between", "through", "across", "against", "during", "without",
+    "within", "among", "around", "upon", "off", "up", "down", "near", "behind", "beyond", "last",
+    "first", "next", "other", "another", "same", "own", "also", "even", "just", "still", "very",
+}  # fmt: skip
+# words after which the next word belongs to the same noun phrase or clause (or to a relative
+# clause about someone else: "a sailor who wakes up")
+_NO_SPLIT_AFTER = _NOT_A_VERB | {"is", "are", "was", "were", "has", "have", "had"}
+_PLURAL_TO_ONE = {"are": "is", "were": "was", "have": "has", "do": "does"}
+_ONE_ALREADY = {"is", "was", "has", "had", "does", "did", "must", "can", "could", "will", "would", "should", "may", "might"}  # fmt: skip
+_PLURAL_CUES = {"two", "three", "four", "five", "six", "several", "many", "both", "twins", "and", "pair", "group"}
+
+
+def premise_predicates(logline: str, limit: int = 4) -> list[str]:
+    """What the logline's hero does, as words that can follow a character's name.
+
+    The logline's subject is a description ("A retired safecracker", "the only two crew members
+    awake"); what follows its verb is the premise. Candidates start at words that could be that
+    verb (an auxiliary, a verb in ``-s`` or ``-ed``, or, after a plural subject, any plain word),
+    put in the singular ("discover that the ship turned" -> "discovers that the ship turned"),
+    up to the first certain one; the outline lets the model choose among them, so the opening
+    scene carries the premise out with a character of the cast as its subject.
+
+    >>> premise_predicates("A retired safecracker is blackmailed into one last job.")
+    ['is blackmailed into one last job.']
+    >>> premise_predicates("Two rivals are snowed in at a hotel.")
+    ['is snowed in at a hotel.']
+    """
+    words = " ".join(str(logline).split()).split(" ")
+    found: list[str] = []
+    plural = False
+    for i in range(1, min(len(words) - 1, 16)):
+        word, prev = words[i], words[i - 1]
+        low = word.casefold()
+        plural = plural or prev.casefold().strip(",") in _PLURAL_CUES or words[0].casefold() in _PLURAL_CUES
+        aux = low in _PLURAL_TO_ONE or low in _ONE_ALREADY
+        if not word.isalpha() or not word.islower() or (low in _NOT_A_VERB and not aux):
+            continue
+        if prev.casefold() in _NO_SPLIT_AFTER or not prev[-1:].isalpha() or low.endswith(("ing", "ly")):
+            continue  # inside a noun phrase, after a clause break, or not a finite verb
+        certain = aux
+        s_verb = low.endswith(("ed", "s")) and not low.endswith(("ss", "us", "is"))
+        if low in _PLURAL_TO_ONE:
+            first = _PLURAL_TO_ONE[low]
+        elif certain or (s_verb and not (plural and low.endswith("s"))):
+            first, certain = word, True
+        elif plural and not s_verb:
+            first = third_person(word)
+        else:
+            continue  # a plural noun after a plural subject, or a noun
+        rest = " ".join([first, *words[i + 1 :]]).rstrip(",;: ")
+        found.append(rest if rest[-1] in ".!?" else rest + ".")
+        if certain or len(found) >= limit:
+            break
+    return found
+
+
 def outline_schema(
     level: str,
     title: str = "",
@@ -50,13 +114,16 @@ def outline_schema(
     k_characters: int = 3,
     k_scenes: int = 4,
     logline: str = "",
+    seed: int = 0,
 ) -> dict[str, Any]:
     """The JSON schema of one outline level, shaped so its values are usable, not merely valid.
 
-    Characters have two-word names no reader would mix up, and descriptions that end on a
-    sentence; scene titles differ from each other, from the story's title and from every
-    character's name; a scene says who it is about and what they do, in prose that may name
-    only the cast mid-sentence. Letters are those of the scripts the logline is written in.
+    Characters have a first and a family name chosen from real names (:func:`name_pool`, by
+    ``seed``) that no reader would mix up, and descriptions that end on a sentence; scene
+    titles differ from each other, from the story's title and from every character's name; a
+    scene says who it is about and what they do, in prose that may name only the cast
+    mid-sentence; the first scene carries out the logline's premise (one of
+    :func:`premise_predicates`). Letters are those of the scripts the logline is written in.
     """
     scripts = [logline, title, *names]
     if level == "title":
@@ -66,16 +133,24 @@ def outline_schema(
             "required": ["title"],
         }
     if level == "characters":
-        item = {
-            "type": "object",
-            "properties": {
+        first, family = name_pool(scripts, seed)
+        name_fields: dict[str, Any] = (
+            {"first": {"enum": first}, "last": {"enum": family}}
+            if first and family
+            else {
                 "name": {
                     "type": "string",
                     "minLength": 5,
                     "maxLength": 28,
                     "x-format": "name",
                     "x-scripts-of": scripts,
-                },
+                }
+            }
+        )
+        item = {
+            "type": "object",
+            "properties": {
+                **name_fields,
                 "description": {
                     "type": "string",
                     "minLength": 25,
@@ -98,7 +173,7 @@ def outline_schema(
                     "x-scripts-of": scripts,
                 },
             },
-            "required": ["name", "description", "personality", "appearance"],
+            "required": [*name_fields, "description", "personality", "appearance"],
         }
         return {
             "type": "object",
@@ -108,7 +183,7 @@ def outline_schema(
                     "minItems": 2,
                     "maxItems": max(2, k_characters),
                     "items": item,
-                    "x-unique-key": "name",
+                    "x-unique-key": next(iter(name_fields)),
                 }
             },
             "required": ["characters"],
@@ -141,19 +216,19 @@ def outline_schema(
             },
             "required": ["title", "who", "does"],
         }
-        return {
-            "type": "object",
-            "properties": {
-                "scenes": {
-                    "type": "array",
-                    "minItems": 3,
-                    "maxItems": max(3, k_scenes),
-                    "items": item,
-                    "x-unique-key": "title",
-                }
-            },
-            "required": ["scenes"],
+        scenes: dict[str, Any] = {
+            "type": "array",
+            "minItems": 3,
+            "maxItems": max(3, k_scenes),
+            "items": item,
+            "x-unique-key": "title",
         }
+        premise = premise_predicates(logline)
+        if premise:  # the opening scene: the protagonist carries out the logline's premise
+            opening = json.loads(json.dumps(item))
+            opening["properties"]["does"] = {"enum": premise}
+            scenes["prefixItems"] = [opening]
+        return {"type": "object", "properties": {"scenes": scenes}, "required": ["scenes"]}
     raise InvalidInput(f"outline levels are {', '.join(LEVELS)}, not {level!r}")
 
 
@@ -305,7 +380,7 @@ def _draw(writer: Writer, level: str, seed: int) -> None:
         value = writer.structured(
             system,
             prompts.render(prompts.OUTLINE_CHARACTERS, title=p.title, logline=p.logline, k=3),
-            outline_schema("characters", p.title, logline=p.logline),
+            outline_schema("characters", p.title, logline=p.logline, seed=seed),
             seed,
             700,
         )
@@ -315,7 +390,8 @@ def _draw(writer: Writer, level: str, seed: int) -> None:
                     p.cast.remove(c.id)
             seen: set[str] = {c.name.casefold() for c in p.cast}
             for c in value["characters"]:
-                name = " ".join(c["name"].split()).strip(" .")
+                given = c.get("name") or f"{c.get('first', '')} {c.get('last', '')}"
+                name = " ".join(given.split()).strip(" .")
                 if not name or name.casefold() in seen:
                     continue
                 seen.add(name.casefold())

@@ -32,6 +32,7 @@ __all__ = [
     "beat_from_instruction",
     "plan_schema",
     "sentence",
+    "third_person",
 ]
 
 SETTINGS = ("INT.", "EXT.")
@@ -61,7 +62,8 @@ def sentence(text: str) -> str:
     return text
 
 
-def _third_person(verb: str) -> str:
+def third_person(verb: str) -> str:
+    """``verb`` as said of one person ("go" -> "goes", "carry" -> "carries", "are" -> "is")."""
     low = verb.lower()
     if low in _IRREGULAR:
         return _IRREGULAR[low]
@@ -92,11 +94,11 @@ def beat_from_instruction(instruction: str, protagonist: str | None, cast: Seque
         rest = words[2:]
         if verb.casefold() in ("am", "are"):
             return sentence(" ".join([who, "is", *rest]))
-        return sentence(" ".join([who, _third_person(verb), *rest]))
+        return sentence(" ".join([who, third_person(verb), *rest]))
     if low in name_parts or low in _SUBJECT_WORDS or not first.isalpha() or not who:
         return sentence(text)
     # an order: "Go down to the harbour" -> "Mara goes down to the harbour."
-    return sentence(" ".join([who, _third_person(first.lower()), *words[1:]]))
+    return sentence(" ".join([who, third_person(first.lower()), *words[1:]]))
 
 
 def plan_schema(alive: Sequence[str], first_beat: str | None, names: Sequence[str] = ()) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Small models fill free text with noise: shouted capitals, run-together words, digits, markup,
 invented proper nouns. Speech and story beats need none of that, so a line of prose here is
-sentences of words: each sentence starts with a capital and ends with ``. ! ? …``; a word has a
+sentences of words: each sentence starts with a capital and ends with ``. ! ? …`` after a word of two letters or more; a word has a
 capital only first (``I`` and ``Mara`` yes, ``HOWEVER`` and ``PubMed`` no); ``, ; : —`` stand
 between words; ``' ’ -`` join letters inside a word; no digits, quotes, brackets or symbols. In
 the middle of a sentence a capitalised word must be one of the allowed ``names`` (the cast's
@@ -52,7 +52,8 @@ ENDS = ".!?\u2026"
 MID = ",;:\u2014"
 JOINERS = "'\u2019-"
 # fewest characters that make prose in each class end on a sentence
-_TO_CLOSE = {"P": 0, "L": 1, "C": 1, "N": 1, "A": 2, "W": 2, "S": 2, "M": 3}
+_TO_CLOSE = {"P": 0, "L": 1, "C": 1, "N": 1, "A": 2, "W": 3, "S": 2, "M": 4}
+MIN_LAST_WORD = 2  # letters in a word that ends a sentence ("...just a." is a cut, not an end)
 SELF = ("I", "I'm", "I'll", "I've", "I'd", "I\u2019m", "I\u2019ll", "I\u2019ve", "I\u2019d")
 
 
@@ -83,6 +84,8 @@ def to_close(st: State, names: frozenset[str] | None = None) -> int:
         word = st[3]
         rest = [len(n) - len(word) for n in (*(names or ()), *SELF) if n.startswith(word)]
         return (min(rest) if rest else 0) + 1
+    if st[0] == "L" and st[1] < MIN_LAST_WORD:
+        return 1 + MIN_LAST_WORD - st[1]
     return _TO_CLOSE[st[0]]
 
 
@@ -133,7 +136,7 @@ def step(st: State, ch: str, names: frozenset[str] | None, scripts: frozenset[st
             return ("W", 0, cls == "P", "")
         return None
     if ch in ENDS:
-        return ("P", 0, True, "") if cls in ("L", "C") else None
+        return ("P", 0, True, "") if cls == "C" or (cls == "L" and wlen >= MIN_LAST_WORD) else None
     if ch in MID:
         return ("M", 0, False, "") if cls in ("L", "C") else None
     if ch in JOINERS:  # only with room for a letter after it: a joiner never ends a word

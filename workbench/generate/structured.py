@@ -3,7 +3,7 @@
 The constraint covers the subset of JSON Schema the workbench asks models for: objects
 with properties (all emitted, in declared order), strings (``minLength``/``maxLength``,
 ``enum``, ``const``), non-negative integers (``minimum``/``maximum``), booleans, null and
-arrays (``minItems``/``maxItems``). Output is compact JSON (no free whitespace) and every
+arrays (``minItems``/``maxItems``, ``prefixItems``). Output is compact JSON (no free whitespace) and every
 length is bounded, so a small or random model cannot loop forever.
 
 A few keywords of our own (``x-``; other tools ignore them, :func:`validate` checks them)
@@ -80,6 +80,15 @@ class _Arr:
     item: Any
     min: int
     max: int
+    prefix: tuple[Any, ...] = ()  # ``prefixItems``: the first items' own schemas
+
+    def at(self, i: int) -> Any:
+        """The node of item ``i`` (0-based)."""
+        return self.prefix[i] if i < len(self.prefix) else self.item
+
+    def least(self, start: int, stop: int) -> int:
+        """Fewest bytes of items ``start`` to ``stop - 1``, each with the comma before it."""
+        return sum(1 + _min_len(self.at(i)) for i in range(start, stop))
 
 
 @dataclass(frozen=True)
@@ -150,22 +159,26 @@ def _compile(schema: dict[str, Any], path: str = "$", unique: str | None = None)
         if schema.get("x-unique") or schema.get("uniqueItems"):
             mode = "name" if isinstance(items, dict) and items.get("x-format") == "name" else "exact"
         key = schema.get("x-unique-key")
-        item = _compile(items, path + "[]", mode)
-        if key is not None:
-            if not isinstance(item, _Obj):
+
+        def item_node(sub_schema: Any, where: str) -> Any:
+            node = _compile(sub_schema, where, mode)
+            if key is None:
+                return node
+            if not isinstance(node, _Obj):
                 raise InvalidInput(f"JSON schema at {path}: x-unique-key needs object items")
-            sub = (items.get("properties") or {}).get(key)
+            sub = (sub_schema.get("properties") or {}).get(key)
             if not isinstance(sub, dict):
-                raise InvalidInput(
-                    f"JSON schema at {path}: x-unique-key {key!r} is not a property of the items"
-                )
-            mode = "name" if sub.get("x-format") == "name" else "exact"
+                raise InvalidInput(f"JSON schema at {path}: x-unique-key {key!r} is not a property of the items")
+            key_mode = "name" if sub.get("x-format") == "name" else "exact"
             lead = json.dumps(key, ensure_ascii=False) + ":"
             parts = tuple(
-                (ld, _compile(sub, f"{path}[].{key}", mode) if ld.endswith(lead) else v)
-                for ld, v in item.parts
+                (ld, _compile(sub, f"{where}.{key}", key_mode) if ld.endswith(lead) else v)
+                for ld, v in node.parts
             )
-            item = _Obj(parts, item.close)
+            return _Obj(parts, node.close)
+
+        item = item_node(items, path + "[]")
+        prefix = tuple(item_node(sub, f"{path}[{i}]") for i, sub in enumerate(schema.get("prefixItems") or ()))
         lo = int(schema.get("minItems", 0))
         hi = int(schema.get("maxItems", max(lo, DEFAULT_MAX_ITEMS)))
         if hi < lo:
@@ -174,7 +187,7 @@ def _compile(schema: dict[str, Any], path: str = "$", unique: str | None = None)
             raise InvalidInput(
                 f"JSON schema at {path}: minItems is larger than the number of distinct options"
             )
-        return _Arr(item, lo, hi)
+        return _Arr(item, lo, hi, prefix)
     if kind == "object":
         props = schema.get("properties") or {}
         if not props:
@@ -211,7 +224,7 @@ def _min_len(node: Any) -> int:
     if isinstance(node, _Choice):
         return min(_blen(o) for o in node.options)
     if isinstance(node, _Arr):
-        return 2 + node.min * _min_len(node.item) + max(0, node.min - 1)
+        return 1 + node.least(0, node.min) + (1 if node.min == 0 else 0)
     if isinstance(node, _Obj):
         return sum(_blen(lead) + _min_len(v) for lead, v in node.parts) + len(node.close)
     raise TypeError(node)
@@ -377,8 +390,8 @@ def _frame_min(f: tuple[Any, ...], state: State) -> int:
         if phase == 0:
             return _min_len(node)
         if phase == 1:
-            return 1 if node.min == 0 else node.min * _min_len(node.item) + node.min
-        return max(0, node.min - count) * (1 + _min_len(node.item)) + 1
+            return 1 if node.min == 0 else node.least(0, node.min)
+        return node.least(count, node.min) + 1
     if tag == "C":
         prefix = f[2]
         return min(_blen(o) - _blen(prefix) for o in f[1] if o.startswith(prefix))
@@ -599,13 +612,14 @@ class JsonMachine:
                         return rest
                     if node.max == 0:
                         return None
-                    state = rest + (("A", node, 1, 2, seen), ("V", node.item))
+                    state = rest + (("A", node, 1, 2, seen), ("V", node.at(0)))
                     continue
                 if ch == "," and count < node.max:
-                    if isinstance(node.item, _Choice) and node.item.unique:
-                        if len(seen) >= len(node.item.options):
+                    nxt = node.at(count)
+                    if isinstance(nxt, _Choice) and nxt.unique:
+                        if len(seen) >= len(nxt.options):
                             return None  # no distinct option left
-                    return rest + (("A", node, count + 1, 2, seen), ("V", node.item))
+                    return rest + (("A", node, count + 1, 2, seen), ("V", nxt))
                 if ch == "]" and count >= node.min:
                     return rest
                 return None
@@ -727,9 +741,11 @@ def _check(value: Any, schema: dict[str, Any], path: str) -> str | None:
             return f"{path} has fewer than {schema['minItems']} items"
         if "maxItems" in schema and len(value) > schema["maxItems"]:
             return f"{path} has more than {schema['maxItems']} items"
-        if isinstance(schema.get("items"), dict):
-            for i, item in enumerate(value):
-                problem = _check(item, schema["items"], f"{path}[{i}]")
+        heads = schema.get("prefixItems") or []
+        for i, item in enumerate(value):
+            sub = heads[i] if i < len(heads) else schema.get("items")
+            if isinstance(sub, dict):
+                problem = _check(item, sub, f"{path}[{i}]")
                 if problem:
                     return problem
     if isinstance(value, dict):
