@@ -270,3 +270,30 @@ def test_default_model_outline_is_valid_json(monkeypatch) -> None:
     for r in gen.generate(request):
         outline = validate(json.loads(r.text), SMALL_OUTLINE)
         assert outline["title"].strip() and len(outline["scenes"]) == 2
+
+
+def test_blocked_words_are_never_written_unless_the_prompt_uses_them(tiny_model_dir: Path) -> None:
+    """A model pushed hard towards a blocked word never writes it; a story that uses the word keeps it."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from workbench.generate.base import TextRequest
+    from workbench.generate.wordfilter import blocked_in
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
+    [word_id] = tokenizer(" rape", add_special_tokens=False)["input_ids"]
+    head = torch.nn.Linear(model.lm_head.in_features, model.lm_head.out_features, bias=True)
+    with torch.no_grad():
+        head.weight.copy_(model.lm_head.weight)
+        head.bias.zero_()
+        head.bias[word_id] = 30.0  # the word is the likeliest token at every step
+    model.lm_head = head
+    gen = LocalTextGenerator(model, tokenizer, spec="pushed")
+
+    def write(suffix: str) -> str:
+        req = TextRequest(prefix="You write stories.", suffix=suffix, n=2, seed=5, max_new_tokens=24)
+        return " ".join(r.text for r in gen.generate(req))
+
+    assert not blocked_in(write("Write the next scene of the ferry story."))
+    assert "rape" in blocked_in(write("Write the next scene of the rape trial."))

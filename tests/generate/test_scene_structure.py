@@ -13,6 +13,7 @@ import pytest
 
 from workbench import Session
 from workbench.errors import InvalidInput
+from workbench.generate import prose
 from workbench.generate.plan import ScenePlan, beat_from_instruction, plan_schema
 from workbench.generate.scene_grammar import (
     ScreenplayMachine,
@@ -310,3 +311,39 @@ def test_outline_problems_name_what_a_writer_could_not_use(project) -> None:
     assert "'Mara Quell' is the story's title or a character's name" in text
     assert "the summary of 'Mara Quell' names no character" in text
     assert "the summary of 'The Bank' does not say what happens" in text
+
+
+@pytest.mark.parametrize(
+    ("logline", "wanted"),
+    [
+        ("A retired safecracker is blackmailed into one last job.", "is blackmailed into one last job."),
+        ("A lighthouse keeper on a northern island finds a drowned sailor who wakes up.", "finds a drowned sailor who wakes up."),
+        ("Two sisters inherit a haunted vineyard.", "inherits a haunted vineyard."),
+        ("When her brother vanishes, a shy teenager must cross the border alone.", "must cross the border alone."),
+        ("Two rival chess prodigies are snowed in at a hotel, and one goes missing.", "is snowed in at a hotel, and one goes missing."),
+        ("A nurse who hates blood discovers that her patient is awake.", "discovers that her patient is awake."),
+    ],
+)
+def test_the_premise_becomes_what_a_character_does(logline: str, wanted: str) -> None:
+    """The logline's predicate is among the opening scene's choices, in the singular, and no
+    candidate starts inside the subject's noun phrase or in a relative clause."""
+    from workbench.generate.outline import premise_predicates
+
+    found = premise_predicates(logline)
+    assert wanted in found, found
+    assert not any(p.startswith(("hates", "wakes")) for p in found)
+
+
+def test_outline_characters_choose_from_real_names() -> None:
+    """The characters level offers first and family names from the name lists, by seed."""
+    from workbench.generate.names import name_pool
+    from workbench.generate.outline import outline_schema
+
+    logline = "A safecracker opens one last vault."
+    props = outline_schema("characters", logline=logline, seed=4)["properties"]["characters"]["items"]["properties"]
+    first, family = name_pool([logline, ""], 4)
+    assert props["first"]["enum"] == first and props["last"]["enum"] == family
+    assert len(first) >= 100 and all(n.isascii() and n.isalpha() and n[0].isupper() for n in first + family)
+    assert name_pool([logline], 4) == name_pool([logline], 4) != name_pool([logline], 5)
+    cyr = name_pool(["Старый смотритель маяка находит моряка."], 1)[0]
+    assert cyr and any(prose.script(n[0]) == "CYRILLIC" for n in cyr)

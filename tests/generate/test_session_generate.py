@@ -177,6 +177,9 @@ def test_suggest_choices_are_valid_structured_output(session, sample):
 
 
 def test_outline_writes_title_characters_and_scenes(tiny, project):
+    from workbench.generate.names import name_pool
+    from workbench.generate.outline import premise_predicates
+
     s = Session(project)
     s.text_generator = tiny
     o = s.outline("A lighthouse keeper and a stranger try to save a dying island.", seed=2)
@@ -184,6 +187,11 @@ def test_outline_writes_title_characters_and_scenes(tiny, project):
     assert 2 <= len(o.characters) <= 4 and len(project.cast) == len(o.characters)
     assert 3 <= len(o.scenes) <= 6 and len(project.branches["main"]) == len(o.scenes)
     assert all(sc.summary for sc in project.scenes)
+    # whatever the weights: real first and family names, and an opening that carries out the premise
+    first, family = name_pool([project.logline, o.title], int(project.get_meta("outline_seed") or 0), k=10**4)
+    assert all(c.name.split()[0] in first and c.name.split()[-1] in family for c in project.cast)
+    opening = project.branches["main"].scenes[0].summary
+    assert any(opening.endswith(p) for p in premise_predicates(project.logline)), opening
     # edit an upper level, regenerate the one below from it
     project.title = "The Last Light"
     o2 = s.regenerate("scenes", seed=3)

@@ -167,3 +167,22 @@ def test_extract_json_raises_clear_errors() -> None:
         extract_json("Once upon a time there was no JSON at all.", OUTLINE)
     with pytest.raises(InvalidOutput, match="missing the required field 'characters'"):
         extract_json('{"title": "Only a title"}', OUTLINE)
+
+
+def test_prefix_items_give_the_first_items_their_own_schema() -> None:
+    """``prefixItems``: the opening item follows its own schema, the rest follow ``items``."""
+    schema = {
+        "type": "array",
+        "minItems": 2,
+        "maxItems": 3,
+        "prefixItems": [{"enum": ["open"]}],
+        "items": {"type": "string", "maxLength": 4},
+    }
+    m = JsonMachine(schema)
+    assert m.advance(m.start(), '["shut"') is None  # the first item must be "open"
+    end = m.advance(m.start(), '["open","ab"]')
+    assert end is not None and m.done(end)
+    assert m.min_remaining(m.start()) == len('["open",""]')
+    assert validate(["open", "ab"], schema) == ["open", "ab"]
+    with pytest.raises(InvalidOutput, match=r"\$\[0\]"):
+        validate(["shut", "ab"], schema)

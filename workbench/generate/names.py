@@ -22,7 +22,20 @@ from functools import lru_cache
 
 from . import prose
 
-__all__ = ["LOCALES", "name_pool"]
+__all__ = ["LANGUAGES", "LOCALES", "language_of", "name_pool"]
+
+# the locales of a language, told by its commonest short words: an English logline gets English
+# names (a Spanish name pulls a small model into writing Spanish)
+LANGUAGES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    "en": (frozenset("the a an and of to in is are who his her their with that for on from".split()),
+           ("en_US", "en_GB", "en_IE", "en_NZ")),
+    "fr": (frozenset("le la les un une et de des du est qui dans sur pour avec son sa".split()), ("fr_FR",)),
+    "de": (frozenset("der die das ein eine und ist sind mit von zu den im auf sich".split()), ("de_DE",)),
+    "es": (frozenset("el la los las un una y de del es que en por para con su se una muy".split()), ("es_ES", "es_MX")),
+    "it": (frozenset("il lo la gli le un una e di del che è per con suo sua nella della sono".split()), ("it_IT",)),
+    "pt": (frozenset("o a os as um uma e de do da que em por com seu sua não uma".split()), ("pt_BR", "pt_PT")),
+    "nl": (frozenset("de het een en van is in op met zijn die dat".split()), ("nl_NL",)),
+}  # fmt: skip
 
 # locales whose names are written in each script (Faker's person providers)
 LOCALES: dict[str, tuple[str, ...]] = {
@@ -67,12 +80,23 @@ def _locale_names(locale: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(dict.fromkeys(first)), tuple(dict.fromkeys(family))
 
 
+def language_of(texts: Iterable[str]) -> str | None:
+    """The language of :data:`LANGUAGES` whose short words ``texts`` use most (None: none of them)."""
+    words = [w for t in texts for w in str(t).casefold().split()]
+    scores = {lang: sum(w in common for w in words) for lang, (common, _) in LANGUAGES.items()}
+    best = max(scores, key=lambda lang: scores[lang])
+    return best if scores[best] >= 2 else None
+
+
 @lru_cache(maxsize=16)
-def _all_names(scripts: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _all_names(scripts: frozenset[str], language: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     first: dict[str, None] = {}
     family: dict[str, None] = {}
     for script in sorted(scripts):
-        for locale in LOCALES.get(script, ()):
+        locales = LOCALES.get(script, ())
+        if script == "LATIN" and language in LANGUAGES:
+            locales = LANGUAGES[language][1]
+        for locale in locales:
             f, g = _locale_names(locale)
             first.update((n, None) for n in (_clean(x, scripts) for x in f) if n)
             family.update((n, None) for n in (_clean(x, scripts) for x in g) if n)
@@ -81,13 +105,15 @@ def _all_names(scripts: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...
 
 def name_pool(texts: Iterable[str], seed: int, k: int = 160) -> tuple[list[str], list[str]]:
     """``k`` first names and ``k`` family names (fewer when the lists are shorter), in the scripts
-    ``texts`` are written in, sampled by ``seed``: the same texts and seed give the same pool.
+    and language ``texts`` are written in, sampled by ``seed``: the same texts and seed give the
+    same pool.
 
     Both lists are empty when no locale writes names in those scripts (the outline then lets
     the model spell names itself, under the name format).
     """
-    scripts = prose.scripts_of(list(texts))
-    first, family = _all_names(scripts)
+    texts = list(texts)
+    scripts = prose.scripts_of(texts)
+    first, family = _all_names(scripts, language_of(texts))
     if not first or not family:
         return [], []
     rnd = random.Random(seed)

@@ -248,10 +248,17 @@ def outline_problems(project: Any, level: str) -> list[str]:
     cast's names; every summary names a character and says something happens; the scene list
     follows the logline's premise.
     """
+    from .names import language_of
     from .structured import names_clash
 
     problems: list[str] = []
     cast = [c.name for c in project.cast]
+    language = language_of([project.logline])
+
+    def foreign(text: str) -> bool:  # prose in another language than the logline's
+        found = language_of([text])
+        return language is not None and found is not None and found != language
+
     if level in ("characters", "scenes"):
         if len(cast) < 2:
             problems.append("the story needs at least two characters")
@@ -264,6 +271,8 @@ def outline_problems(project: Any, level: str) -> list[str]:
                 text = (c.data.get(fld) or "").strip()
                 if text and text[-1] not in ".!?\u2026":
                     problems.append(f"{c.name}'s {fld} stops mid-sentence")
+            if any(foreign(c.data.get(fld) or "") for fld in ("description", "personality", "appearance")):
+                problems.append(f"{c.name}'s description is not in the logline's language")
     if level == "scenes":
         scenes = [s for s in project.scenes if "outline" in s.tags]
         titles = [s.title.casefold() for s in scenes]
@@ -285,6 +294,8 @@ def outline_problems(project: Any, level: str) -> list[str]:
                 problems.append(f"the summary of {s.title!r} names no character")
             if len(summary.split()) < 5:
                 problems.append(f"the summary of {s.title!r} does not say what happens")
+            elif foreign(summary):
+                problems.append(f"the summary of {s.title!r} is not in the logline's language")
         premise = _words(project.logline)
         if premise and not any(_words(s.summary or "") & premise for s in scenes):
             problems.append("no scene takes up the logline's premise")

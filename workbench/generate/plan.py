@@ -102,9 +102,10 @@ def beat_from_instruction(instruction: str, protagonist: str | None, cast: Seque
 
 
 def plan_schema(alive: Sequence[str], first_beat: str | None, names: Sequence[str] = ()) -> dict[str, Any]:
-    """The JSON schema of a scene plan over the living cast ``alive``; a given first beat is fixed.
+    """The JSON schema of a scene plan over the living cast ``alive``.
 
-    Beats are plain prose in which the only capitalised words mid-sentence are ``names`` (the
+    A given first beat is not asked for (the prompt says it, :meth:`ScenePlan.from_model` puts
+    it first): the model spends no steps copying it. Beats are plain prose in which the only capitalised words mid-sentence are ``names`` (the
     cast, places and lore keywords): a beat cannot bring in somebody the story does not have.
     """
     if not alive:
@@ -130,9 +131,11 @@ def plan_schema(alive: Sequence[str], first_beat: str | None, names: Sequence[st
         "setting": {"enum": list(SETTINGS)},
         "location": {"type": "string", "minLength": 3, "maxLength": 28, "x-format": "place"},
         "time": {"enum": list(TIMES)},
-        "first": {"const": first_beat} if first_beat else beat,
+        "first": beat,
         "then": {"type": "array", "items": beat, "minItems": 1, "maxItems": 2, "x-unique": True},
     }
+    if first_beat:
+        del props["first"]
     return {"type": "object", "properties": props, "required": list(props)}
 
 
@@ -188,9 +191,11 @@ class ScenePlan:
         must_include: Sequence[str] = (),
         dead: Sequence[str] = (),
         fallback_location: str | None = None,
+        first: str | None = None,
     ) -> ScenePlan:
         """A plan from the model's JSON, repaired by rules: characters the instruction names are
-        present, a beat that names a dead character is dropped, a junk place falls back to the last one."""
+        present, a beat that names a dead character is dropped, a junk place falls back to the last one.
+        ``first``: the first beat the instruction fixed (the model's own ``first`` otherwise)."""
         notes: list[str] = []
         chars = [c for c in dict.fromkeys(value.get("characters") or []) if c in alive]
         for name in must_include:
@@ -200,7 +205,7 @@ class ScenePlan:
         if not chars:
             chars = list(alive[:2])
         chars = chars[:3] if len(chars) > 3 else chars
-        beats = [sentence(value.get("first", ""))]
+        beats = [sentence(first or value.get("first", ""))]
         dead_parts = {p.casefold() for n in dead for p in n.split() if len(p) > 2}
         for b in value.get("then") or []:
             b = sentence(b)

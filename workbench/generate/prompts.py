@@ -66,8 +66,9 @@ Dead (they cannot appear): {{ dead | join(", ") }}.
 {% if place %}
 The last scene was at: {{ place }}.
 {% endif %}
-Answer in JSON: the characters in the scene, INT. or EXT., the place, the time of day, the first \
-beat, then one or two short beats of what happens next (each one sentence about these characters).
+Answer in JSON: the characters in the scene, INT. or EXT., the place, the time of day, {{ "" if first \
+else "the first beat, " }}then one or two short beats of what happens next (each one sentence about \
+these characters).
 """
 
 SCENE = """Write the next scene{{ ", \\"" ~ title ~ "\\"" if title else "" }}: {{ first }}

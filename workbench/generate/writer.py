@@ -529,7 +529,11 @@ class Writer:
         out = []
         for d in drafts:
             value = validate(json.loads(d.text), schema)
-            out.append(ScenePlan.from_model(value, alive, inputs["must"], inputs["dead"], inputs["place"]))
+            out.append(
+                ScenePlan.from_model(
+                    value, alive, inputs["must"], inputs["dead"], inputs["place"], first=inputs["first"]
+                )
+            )
         return out
 
     def write(
