@@ -124,6 +124,31 @@ def test_prefix_is_prefilled_once(tiny: LocalTextGenerator) -> None:
         hook.remove()
 
 
+def test_a_story_that_grew_prefills_only_what_is_new(tiny: LocalTextGenerator) -> None:
+    """Longest-prefix reuse: the cached story is cut back to what the new prefix shares with it and
+    only the rest is prefilled; the takes are the same as without any cache."""
+    tiny.clear_prefix_cache()
+    seen: list[int] = []
+    hook = tiny.model.register_forward_pre_hook(
+        lambda m, a, kw: seen.append(kw["input_ids"].shape[1]), with_kwargs=True
+    )
+    story = "You write plays.\n" + STORY
+    grown = story + "\nThe lamp goes out, and nobody on the island says a word about it."
+    try:
+        tiny.generate(req(prefix=story, n=1, seed=1))
+        seen.clear()
+        grown_req = req(prefix=grown, n=2, seed=4, temperature=0.0, max_new_tokens=8)
+        warm = texts(tiny.generate(grown_req))
+        full = tiny.count_tokens(tiny.render(grown, "x")[0])
+        assert 0 < seen[0] < full // 2  # only the new part of the story (and what its first token changed)
+        assert tiny.stats["prefix_reused_tokens"] > 0
+    finally:
+        hook.remove()
+    assert warm == texts(tiny.generate(grown_req, use_prefix_cache=False))
+    shorter = req(prefix=story[: len(story) // 2], n=1, seed=2, temperature=0.0, max_new_tokens=8)
+    assert texts(tiny.generate(shorter)) == texts(tiny.generate(shorter, use_prefix_cache=False))
+
+
 def test_cached_prefix_gives_the_same_text_as_no_cache(tiny: LocalTextGenerator) -> None:
     greedy = req(n=2, seed=3, temperature=0.0, max_new_tokens=10)
     cold = texts(tiny.generate(greedy, use_prefix_cache=False))

@@ -347,3 +347,21 @@ def test_outline_characters_choose_from_real_names() -> None:
     assert name_pool([logline], 4) == name_pool([logline], 4) != name_pool([logline], 5)
     cyr = name_pool(["Старый смотритель маяка находит моряка."], 1)[0]
     assert cyr and any(prose.script(n[0]) == "CYRILLIC" for n in cyr)
+
+
+def test_a_plan_drops_beats_in_another_language_and_keeps_the_fixed_first_beat() -> None:
+    """The first beat the instruction fixed leads the plan (the model does not copy it); a later
+    beat in another language than the story's is dropped with a note the writer sees."""
+    cast = ["Mara Quell", "Tomas Reyes"]
+    value = {
+        "characters": cast,
+        "setting": "INT.",
+        "location": "Harbour",
+        "time": "DAY",
+        "then": ["La familia de la chica es una regla en los detalles.", "Tomas hides the key in his coat."],
+    }
+    plan = ScenePlan.from_model(value, cast, first="Mara goes down to the harbour.", language="en")
+    assert plan.beats == ["Mara goes down to the harbour.", "Tomas hides the key in his coat."]
+    assert any("another language" in n for n in plan.notes)
+    assert "first" not in plan_schema(cast, "Mara goes down to the harbour.", cast)["properties"]
+    assert "first" in plan_schema(cast, None, cast)["properties"]

@@ -405,6 +405,34 @@ def _helpers() -> dict[str, Any]:
 _HELPERS: dict[str, Any] = {}
 
 
+MIN_REUSE = 8  # tokens a cached prefix must share with a new one to be reused
+
+
+def _shared_start(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    """How many tokens ``a`` and ``b`` share from the start."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _copy_cache(cache: Any) -> Any:
+    """A copy of a key/value cache that a generation may extend without touching the original.
+
+    A dynamic cache grows by concatenation (new tensors), so copying its layer objects is enough:
+    the tensors are shared, not copied. Other kinds are copied in full.
+    """
+    from transformers.cache_utils import DynamicLayer
+
+    layers = getattr(cache, "layers", None)
+    if layers is not None and all(type(layer) is DynamicLayer for layer in layers):
+        out = copy.copy(cache)
+        out.layers = [copy.copy(layer) for layer in layers]
+        return out
+    return copy.deepcopy(cache)
+
+
 class LocalTextGenerator:
     """A transformers causal LM behind the :class:`~workbench.generate.base.TextGenerator` protocol."""
 
@@ -477,29 +505,48 @@ class LocalTextGenerator:
         return self._banned_for[1]
 
     def _prefix_cache(self, prefix_ids: list[int]) -> Any:
-        """A fresh copy of the key/value cache for ``prefix_ids`` (prefilled on a miss)."""
+        """A copy of the key/value cache for ``prefix_ids``, for one generation to extend.
+
+        An exact hit costs no prefill. Otherwise the cached prefix sharing the longest start with
+        ``prefix_ids`` is cut back to that start (``crop``) and only the rest is prefilled: a story
+        that grew by one scene prefills that scene, not the whole story again.
+        """
         import torch
         from transformers import DynamicCache
 
         key = tuple(prefix_ids)
         cached = self._prefixes.get(key)
-        if cached is None:
-            self.stats["prefix_misses"] += 1
-            cache = DynamicCache(config=self.model.config)
+        if cached is not None:
+            self.stats["prefix_hits"] += 1
+            self._prefixes.move_to_end(key)
+            return _copy_cache(cached)
+        self.stats["prefix_misses"] += 1
+        start, cache = 0, None
+        for other, entry in self._prefixes.items():
+            shared = _shared_start(other, key)
+            if shared > start and shared >= MIN_REUSE:
+                start, cache = shared, entry
+        if cache is not None:
+            try:
+                cache = _copy_cache(cache)
+                cache.crop(start - cache.get_seq_length())
+            except (RuntimeError, ValueError, AttributeError):  # a cache kind that cannot be cut back
+                start, cache = 0, None
+        if cache is None:
+            start, cache = 0, DynamicCache(config=self.model.config)
+        if start < len(prefix_ids):
             with torch.inference_mode():
                 self.model(
-                    input_ids=torch.tensor([prefix_ids], device=self.device),
+                    input_ids=torch.tensor([prefix_ids[start:]], device=self.device),
                     past_key_values=cache,
                     use_cache=True,
                 )
-            self.stats["prefill_tokens"] += len(prefix_ids)
-            self._prefixes[key] = cached = cache
-            while len(self._prefixes) > PREFIX_CACHE_SIZE:
-                self._prefixes.popitem(last=False)
-        else:
-            self.stats["prefix_hits"] += 1
-            self._prefixes.move_to_end(key)
-        return copy.deepcopy(cached)
+        self.stats["prefill_tokens"] += len(prefix_ids) - start
+        self.stats["prefix_reused_tokens"] = self.stats.get("prefix_reused_tokens", 0) + start
+        self._prefixes[key] = cache
+        while len(self._prefixes) > PREFIX_CACHE_SIZE:
+            self._prefixes.popitem(last=False)
+        return _copy_cache(cache)
 
     def clear_prefix_cache(self) -> None:
         with self._lock:

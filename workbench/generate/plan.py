@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from .names import language_of
 from .scene_grammar import SENTENCE_END, ScreenplaySpec
 
 __all__ = [
@@ -192,10 +193,14 @@ class ScenePlan:
         dead: Sequence[str] = (),
         fallback_location: str | None = None,
         first: str | None = None,
+        language: str | None = None,
     ) -> ScenePlan:
         """A plan from the model's JSON, repaired by rules: characters the instruction names are
         present, a beat that names a dead character is dropped, a junk place falls back to the last one.
-        ``first``: the first beat the instruction fixed (the model's own ``first`` otherwise)."""
+        ``first``: the first beat the instruction fixed (the model's own ``first`` otherwise); with
+        ``language`` (the story's, :func:`~workbench.generate.names.language_of`), a beat written in
+        another language is dropped."""
+
         notes: list[str] = []
         chars = [c for c in dict.fromkeys(value.get("characters") or []) if c in alive]
         for name in must_include:
@@ -212,6 +217,9 @@ class ScenePlan:
             words = {w.casefold() for w in re.findall(r"[^\W\d_]+", b)}
             if words & dead_parts:
                 notes.append(f"dropped a beat about someone who is dead: {b!r}")
+                continue
+            if language is not None and language_of([b]) not in (None, language):
+                notes.append(f"dropped a beat in another language than the story's: {b!r}")
                 continue
             if b and b.casefold() not in {x.casefold() for x in beats}:
                 beats.append(b)

@@ -33,6 +33,7 @@ from ..story.project import Project, Scene, Take
 from ..story.screenplay import parse_scene
 from .base import OnToken, TextGenerator, TextRequest
 from .context import ContextPart, ContextView, assemble, summary_key
+from .names import language_of
 from .plan import ScenePlan, beat_from_instruction, plan_schema
 from .scene_grammar import ScreenplaySpec
 
@@ -488,6 +489,9 @@ class Writer:
             "protagonist": protagonist,
             "first": first or None,
             "place": state.location if state is not None else None,
+            "language": language_of(
+                [self.project.logline, *(c.description for c in self.project.cast), *(s.text for s in history[-2:])]
+            ),
             "listed": listed,
         }
 
@@ -531,7 +535,13 @@ class Writer:
             value = validate(json.loads(d.text), schema)
             out.append(
                 ScenePlan.from_model(
-                    value, alive, inputs["must"], inputs["dead"], inputs["place"], first=inputs["first"]
+                    value,
+                    alive,
+                    inputs["must"],
+                    inputs["dead"],
+                    inputs["place"],
+                    first=inputs["first"],
+                    language=inputs.get("language"),
                 )
             )
         return out
