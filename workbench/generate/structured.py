@@ -425,6 +425,8 @@ def _shape_ok(node: _Str, content: str, ch: str) -> bool:
     if ch.isalpha() and prose.script(ch) not in node.scripts:
         return False
     if fmt in ("prose", "predicate"):
+        if ch == "\u2026":
+            return False  # a description or a beat ends on a full stop; "…" is how a cut text ends
         st = _prose_state(node, content)
         nxt = prose.step(st, ch, node.names, node.scripts) if st is not None else None
         return nxt is not None and len(content) + 1 + prose.to_close(nxt, node.names) <= node.max
