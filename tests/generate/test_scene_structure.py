@@ -317,11 +317,23 @@ def test_outline_problems_name_what_a_writer_could_not_use(project) -> None:
     ("logline", "wanted"),
     [
         ("A retired safecracker is blackmailed into one last job.", "is blackmailed into one last job."),
-        ("A lighthouse keeper on a northern island finds a drowned sailor who wakes up.", "finds a drowned sailor who wakes up."),
+        (
+            "A lighthouse keeper on a northern island finds a drowned sailor who wakes up.",
+            "finds a drowned sailor who wakes up.",
+        ),
         ("Two sisters inherit a haunted vineyard.", "inherits a haunted vineyard."),
-        ("When her brother vanishes, a shy teenager must cross the border alone.", "must cross the border alone."),
-        ("Two rival chess prodigies are snowed in at a hotel, and one goes missing.", "is snowed in at a hotel, and one goes missing."),
-        ("A nurse who hates blood discovers that her patient is awake.", "discovers that her patient is awake."),
+        (
+            "When her brother vanishes, a shy teenager must cross the border alone.",
+            "must cross the border alone.",
+        ),
+        (
+            "Two rival chess prodigies are snowed in at a hotel, and one goes missing.",
+            "is snowed in at a hotel, and one goes missing.",
+        ),
+        (
+            "A nurse who hates blood discovers that her patient is awake.",
+            "discovers that her patient is awake.",
+        ),
     ],
 )
 def test_the_premise_becomes_what_a_character_does(logline: str, wanted: str) -> None:
@@ -340,7 +352,9 @@ def test_outline_characters_choose_from_real_names() -> None:
     from workbench.generate.outline import outline_schema
 
     logline = "A safecracker opens one last vault."
-    props = outline_schema("characters", logline=logline, seed=4)["properties"]["characters"]["items"]["properties"]
+    props = outline_schema("characters", logline=logline, seed=4)["properties"]["characters"]["items"][
+        "properties"
+    ]
     first, family = name_pool([logline, ""], 4)
     assert props["first"]["enum"] == first and props["last"]["enum"] == family
     assert len(first) >= 100 and all(n.isascii() and n.isalpha() and n[0].isupper() for n in first + family)
@@ -365,3 +379,51 @@ def test_a_plan_drops_beats_in_another_language_and_keeps_the_fixed_first_beat()
     assert any("another language" in n for n in plan.notes)
     assert "first" not in plan_schema(cast, "Mara goes down to the harbour.", cast)["properties"]
     assert "first" in plan_schema(cast, None, cast)["properties"]
+
+
+def test_whom_the_scene_is_about_speaks_whatever_the_weights() -> None:
+    """``must_speak``: the character the instruction is about gets a cue in every walk, even with
+    three present and only two blocks (the grammar keeps the last block for them)."""
+    import random
+
+    from workbench.generate.constraint import ByteConstraint
+
+    cast = ("Mara Quell", "Tomas Reyes", "Ines Quell")
+    pieces = [
+        *"abcdefghijklmnopqrstuvwxyz",
+        *"ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        *" .,-\n'",
+        "the ",
+        "MARA",
+        "TOMAS",
+        "INES",
+    ]
+    vocab = TokenVocab([p.encode("utf-8") for p in pieces] + [None])
+    eos = len(pieces)
+    for max_blocks in (2, 4):
+        spec = ScreenplaySpec(
+            "INT. ROOM - DAY",
+            ("Ines opens the door.",),
+            cast,
+            max_blocks=max_blocks,
+            must_speak=("Ines Quell",),
+        )
+        assert ScreenplaySpec.from_dict(spec.to_dict()) == spec
+        for seed in range(6):
+            rnd = random.Random(seed)
+            c = ByteConstraint(ScreenplayMachine(spec), vocab, [eos])
+            budget = c.min_remaining(c.start()) * 2 + 40
+            state, out = c.start(), []
+            for step in range(budget + 1):
+                allowed = c.allowed(state, budget - step)
+                assert allowed, f"dead end after {''.join(out)!r}"
+                tok = rnd.choice(allowed)
+                if tok == eos:
+                    break
+                state = c.token_ok(state, tok, budget - step)
+                out.append(pieces[tok])
+            text = "".join(out)
+            assert check_scene(text, spec) == [], text
+            assert "\nINES QUELL\n" in text
+    bad = "INT. ROOM - DAY\n\nInes opens the door.\n\nMARA QUELL\nWe wait here.\n\nTOMAS REYES\nWe do.\n\n"
+    assert "INES QUELL does not speak, and the scene is about them" in check_scene(bad, spec)

@@ -60,7 +60,20 @@ _NOT_A_VERB = _STOP | {
 _NO_SPLIT_AFTER = _NOT_A_VERB | {"is", "are", "was", "were", "has", "have", "had"}
 _PLURAL_TO_ONE = {"are": "is", "were": "was", "have": "has", "do": "does"}
 _ONE_ALREADY = {"is", "was", "has", "had", "does", "did", "must", "can", "could", "will", "would", "should", "may", "might"}  # fmt: skip
-_PLURAL_CUES = {"two", "three", "four", "five", "six", "several", "many", "both", "twins", "and", "pair", "group"}
+_PLURAL_CUES = {
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "several",
+    "many",
+    "both",
+    "twins",
+    "and",
+    "pair",
+    "group",
+}
 
 
 def premise_predicates(logline: str, limit: int = 4) -> list[str]:

@@ -150,6 +150,7 @@ class ScenePlan:
     location: str = "ROOM"
     time: str = "DAY"
     notes: list[str] = field(default_factory=list)  # what the rules changed, for the writer
+    speaks: list[str] = field(default_factory=list)  # who must speak: whom the instruction is about
 
     @property
     def heading(self) -> str:
@@ -164,6 +165,7 @@ class ScenePlan:
             "characters": list(self.characters),
             "beats": list(self.beats),
             "notes": list(self.notes),
+            "speaks": list(self.speaks),
         }
 
     @classmethod
@@ -182,7 +184,8 @@ class ScenePlan:
             setting = "INT."
         time = str(data.get("time") or "DAY").upper()
         location = " ".join(str(data.get("location") or "ROOM").split()).upper() or "ROOM"
-        return cls(chars, beats, setting, location, time, list(data.get("notes") or []))
+        speaks = [str(c) for c in data.get("speaks") or [] if str(c) in chars]
+        return cls(chars, beats, setting, location, time, list(data.get("notes") or []), speaks)
 
     @classmethod
     def from_model(
@@ -234,6 +237,7 @@ class ScenePlan:
             location.upper(),
             value.get("time") or "DAY",
             notes,
+            [n for n in must_include if n in chars][:1],
         )
 
     def grammar(self, max_blocks: int = 8, names: Sequence[str] = ()) -> ScreenplaySpec:
@@ -245,4 +249,5 @@ class ScenePlan:
             speakers=tuple(self.characters),
             max_blocks=max(2, max_blocks),
             names=tuple(dict.fromkeys([*names, *places])),
+            must_speak=tuple(self.speaks),
         )

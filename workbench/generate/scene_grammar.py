@@ -77,11 +77,13 @@ class ScreenplaySpec:
     paren_max: int = 24
     between_beats: int = 2  # dialogue blocks before the next beat may come
     names: tuple[str, ...] = ()  # capitalised words allowed mid-sentence (cast, places, lore keys)
+    must_speak: tuple[str, ...] = ()  # speakers who speak at least once (whom the instruction is about)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "beats", tuple(self.beats))
         object.__setattr__(self, "speakers", tuple(self.speakers))
         object.__setattr__(self, "names", tuple(self.names))
+        object.__setattr__(self, "must_speak", tuple(s for s in self.must_speak if s in self.speakers))
 
     @property
     def cues(self) -> tuple[str, ...]:
@@ -94,6 +96,7 @@ class ScreenplaySpec:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["beats"], d["speakers"], d["names"] = list(self.beats), list(self.speakers), list(self.names)
+        d["must_speak"] = list(self.must_speak)
         return d
 
     @classmethod
@@ -104,6 +107,7 @@ class ScreenplaySpec:
                 "beats": tuple(data["beats"]),
                 "speakers": tuple(data["speakers"]),
                 "names": tuple(data.get("names") or ()),
+                "must_speak": tuple(data.get("must_speak") or ()),
             }
         )
 
@@ -144,6 +148,7 @@ class ScreenplayMachine:
         self.names = frozenset(p for p in parts if p[:1].isupper())
         self.scripts = prose.scripts_of([*spec.speakers, *spec.names, *spec.beats])
         self._name_tokens: list[int] | None = None
+        self._required = sum(1 << spec.speakers.index(n) for n in spec.must_speak)
         # a dialogue block the scene may still need: CUE \n line \n \n (the longest cue: any speaker
         # may be the one still missing)
         self._block = max(_blen(c) for c in self.cues) + 1 + spec.line_min + 4 + 2
@@ -349,7 +354,7 @@ class ScreenplayMachine:
 
     def _requirements_met(self, c: Counters) -> bool:
         spoken = bin(c[4]).count("1")
-        return c[6] >= 1 and spoken >= self.spec.needed_speakers
+        return c[6] >= 1 and spoken >= self.spec.needed_speakers and self._required & ~c[4] == 0
 
     def _after_block(self, c: Counters, speaker: int, key: str | None = None) -> Counters:
         spoken = c[4] | (1 << speaker) if speaker >= 0 else c[4]
@@ -364,9 +369,18 @@ class ScreenplayMachine:
             return []
         n = len(self.cues)
         last, run = c[2], c[3]
+        # with only as many blocks left as speakers still owed, the next cue must be one of them
+        owed = self._required & ~c[4]
+        if not owed and bin(c[4]).count("1") < self.spec.needed_speakers:
+            owed = ((1 << n) - 1) & ~c[4]
+        short = self.spec.max_blocks - c[6] <= max(
+            bin(self._required & ~c[4]).count("1"), self.spec.needed_speakers - bin(c[4]).count("1")
+        )
         out = []
         for i in range(n):
             if i == last and (n > 1 or run >= 2):
+                continue
+            if short and owed and not owed >> i & 1:
                 continue
             out.append(i)
         return out
@@ -382,7 +396,7 @@ class ScreenplayMachine:
     def _mandatory(self, c: Counters) -> int:
         """Fewest bytes of whole blocks still needed before the scene may end (from a block start)."""
         spoken = bin(c[4]).count("1")
-        missing = max(0, self.spec.needed_speakers - spoken)
+        missing = max(0, self.spec.needed_speakers - spoken, bin(self._required & ~c[4]).count("1"))
         blocks = max(missing, 1 - c[6])
         return blocks * self._block
 
@@ -424,6 +438,9 @@ def check_scene(text: str, spec: ScreenplaySpec, exact: bool = True) -> list[str
     distinct = len(set(speakers))
     if distinct < spec.needed_speakers:
         problems.append(f"only {distinct} character(s) speak; {spec.needed_speakers} should")
+    for name in spec.must_speak:
+        if cue_of(name) not in speakers:
+            problems.append(f"{cue_of(name)} does not speak, and the scene is about them")
     limit = 2 if len(spec.speakers) == 1 else 1
     run = 1
     for a, b in zip(speakers, speakers[1:], strict=False):

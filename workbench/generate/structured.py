@@ -168,7 +168,9 @@ def _compile(schema: dict[str, Any], path: str = "$", unique: str | None = None)
                 raise InvalidInput(f"JSON schema at {path}: x-unique-key needs object items")
             sub = (sub_schema.get("properties") or {}).get(key)
             if not isinstance(sub, dict):
-                raise InvalidInput(f"JSON schema at {path}: x-unique-key {key!r} is not a property of the items")
+                raise InvalidInput(
+                    f"JSON schema at {path}: x-unique-key {key!r} is not a property of the items"
+                )
             key_mode = "name" if sub.get("x-format") == "name" else "exact"
             lead = json.dumps(key, ensure_ascii=False) + ":"
             parts = tuple(
@@ -178,7 +180,9 @@ def _compile(schema: dict[str, Any], path: str = "$", unique: str | None = None)
             return _Obj(parts, node.close)
 
         item = item_node(items, path + "[]")
-        prefix = tuple(item_node(sub, f"{path}[{i}]") for i, sub in enumerate(schema.get("prefixItems") or ()))
+        prefix = tuple(
+            item_node(sub, f"{path}[{i}]") for i, sub in enumerate(schema.get("prefixItems") or ())
+        )
         lo = int(schema.get("minItems", 0))
         hi = int(schema.get("maxItems", max(lo, DEFAULT_MAX_ITEMS)))
         if hi < lo:

@@ -490,7 +490,11 @@ class Writer:
             "first": first or None,
             "place": state.location if state is not None else None,
             "language": language_of(
-                [self.project.logline, *(c.description for c in self.project.cast), *(s.text for s in history[-2:])]
+                [
+                    self.project.logline,
+                    *(c.description for c in self.project.cast),
+                    *(s.text for s in history[-2:]),
+                ]
             ),
             "listed": listed,
         }
@@ -537,7 +541,8 @@ class Writer:
                 ScenePlan.from_model(
                     value,
                     alive,
-                    inputs["must"],
+                    inputs["must"]
+                    or ([inputs["protagonist"]] if inputs["first"] and inputs["protagonist"] else []),
                     inputs["dead"],
                     inputs["place"],
                     first=inputs["first"],
