@@ -298,6 +298,8 @@ def test_outline_problems_name_what_a_writer_could_not_use(project) -> None:
         ("The Vault Jobs", "Mara Quell opens the vault door at night."),
         ("Mara Quell", "Someone walks somewhere and nothing happens."),
         ("The Bank", "Mara waits."),
+        ("Marra Quel", "Mara Quell waits at the bank for the guard."),
+        ("The Beach", "Mara Quell corre hasta la playa y se queda con su hermana."),
     ]
     prev = None
     for title, summary in rows:
@@ -311,6 +313,8 @@ def test_outline_problems_name_what_a_writer_could_not_use(project) -> None:
     assert "'Mara Quell' is the story's title or a character's name" in text
     assert "the summary of 'Mara Quell' names no character" in text
     assert "the summary of 'The Bank' does not say what happens" in text
+    assert "'Marra Quel' is a character's name with letters changed" in text
+    assert "the summary of 'The Beach' is not in the logline's language" in text
 
 
 @pytest.mark.parametrize(

@@ -266,7 +266,7 @@ def outline_problems(project: Any, level: str) -> list[str]:
 
     problems: list[str] = []
     cast = [c.name for c in project.cast]
-    language = language_of([project.logline])
+    language = language_of([project.logline, project.title])
 
     def foreign(text: str) -> bool:  # prose in another language than the logline's
         found = language_of([text])
@@ -300,6 +300,8 @@ def outline_problems(project: Any, level: str) -> list[str]:
             bare = re.sub(r"\s*\(\d+\)$", "", t)
             if t == story_title or t in parts or bare in parts:
                 problems.append(f"the scene title {s.title!r} is the story's title or a character's name")
+            elif any(difflib.SequenceMatcher(None, bare, n.casefold()).ratio() >= 0.8 for n in cast):
+                problems.append(f"the scene title {s.title!r} is a character's name with letters changed")
             elif story_title and difflib.SequenceMatcher(None, bare, story_title).ratio() >= 0.85:
                 problems.append(f"the scene title {s.title!r} is the story's title with a letter changed")
             summary = s.summary or ""
