@@ -404,13 +404,18 @@ def test_whom_the_scene_is_about_speaks_whatever_the_weights() -> None:
     ]
     vocab = TokenVocab([p.encode("utf-8") for p in pieces] + [None])
     eos = len(pieces)
-    for max_blocks in (2, 4):
+    for max_blocks, beats in (
+        (2, ("Ines opens the door.",)),
+        (4, ("Ines opens the door.", "Tomas sits down.")),
+    ):
         spec = ScreenplaySpec(
             "INT. ROOM - DAY",
-            ("Ines opens the door.",),
+            beats,
             cast,
             max_blocks=max_blocks,
             must_speak=("Ines Quell",),
+            all_beats=len(beats) > 1,
+            between_beats=1,
         )
         assert ScreenplaySpec.from_dict(spec.to_dict()) == spec
         for seed in range(6):
@@ -429,5 +434,7 @@ def test_whom_the_scene_is_about_speaks_whatever_the_weights() -> None:
             text = "".join(out)
             assert check_scene(text, spec) == [], text
             assert "\nINES QUELL\n" in text
+            assert all(b in text for b in beats)
+            assert all(b in text for b in beats)
     bad = "INT. ROOM - DAY\n\nInes opens the door.\n\nMARA QUELL\nWe wait here.\n\nTOMAS REYES\nWe do.\n\n"
     assert "INES QUELL does not speak, and the scene is about them" in check_scene(bad, spec)

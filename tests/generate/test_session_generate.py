@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -229,3 +230,32 @@ def test_write_choice_writes_the_scene_behind_an_open_choice(session, sample):
     assert sample.choice(wanted.id).target == new
     with pytest.raises(StoryError, match="already leads to a scene"):
         session.write_choice(wanted)
+
+
+def test_a_writer_edits_a_plan_and_writes_the_scene_again_from_the_cli(tiny_model_dir, tmp_path, capsys):
+    """`workbench plan` prints a take's plan; `workbench write --plan FILE` writes from the edited plan."""
+    from workbench.cli import main
+    from workbench.story.project import open_project
+
+    path = tmp_path / "s.story"
+    assert main(["new", str(path), "--sample"]) == 0
+    scene = "Trusting Tomas"
+    common = ["--model", str(tiny_model_dir), "--takes", "1", "--max-new-tokens", "80", "--quiet"]
+    assert main(["write", str(path), scene, "--seed", "3", "--structure", "screenplay", *common]) == 0
+    capsys.readouterr()
+    assert main(["plan", str(path), scene]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["characters"] and plan["beats"]
+    plan["beats"] = [plan["beats"][0], "Tomas hands Mara the lamp and says nothing."]
+    edited = tmp_path / "plan.json"
+    edited.write_text(json.dumps(plan), encoding="utf-8")
+    assert main(["write", str(path), scene, "--seed", "4", "--plan", str(edited), *common]) == 0
+    p = open_project(path, create=False)
+    take = p.scene(scene).takes[-1]
+    assert take.provenance["plan"]["beats"] == plan["beats"]
+    assert "Tomas hands Mara the lamp and says nothing." in take.text
+    p.close()
+    capsys.readouterr()
+    assert main(["write", str(path), scene, "--plan", str(tmp_path / "missing.json"), *common]) == 1
+    assert "cannot read the plan" in capsys.readouterr().err
+    assert main(["plan", str(path), "A Stranger on the Quay", "--take", "9"]) == 1

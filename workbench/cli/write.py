@@ -1,10 +1,13 @@
-"""CLI: ``workbench write``, ``outline``, ``media``."""
+"""CLI: ``workbench write``, ``plan``, ``outline``, ``media``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+
+from ..errors import InvalidInput
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +22,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="default", help="text model spec (default, a path, openai:MODEL@URL)")
     p.add_argument("--max-new-tokens", type=int, default=200, help="longest take, in tokens (default 200)")
     p.add_argument("--quiet", action="store_true", help="don't stream the text while it is written")
+    p.add_argument(
+        "--structure",
+        choices=("auto", "screenplay", "free"),
+        default="auto",
+        help="a plan, then the screenplay under a grammar (auto where the model allows), or free text",
+    )
+    p.add_argument(
+        "--plan",
+        type=Path,
+        default=None,
+        help="write every take from this plan (JSON, e.g. `workbench plan` output, edited)",
+    )
     p.set_defaults(func=cmd_write)
+
+    p = sub.add_parser("plan", help="print the plan a scene's take was written from (JSON, to edit)")
+    p.add_argument("project", type=Path, help="the project file")
+    p.add_argument("scene", help="scene title or id")
+    p.add_argument(
+        "--take",
+        type=int,
+        default=None,
+        help="which take (1 = first; default: the chosen one, or the newest written from a plan)",
+    )
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("outline", help="outline a new story from a logline (title, characters, scenes)")
     p.add_argument("project", type=Path, help="the project file (created if missing)")
@@ -62,6 +88,12 @@ def cmd_write(args: argparse.Namespace) -> int:
             sys.stdout.write(delta)
             sys.stdout.flush()
 
+        plan = None
+        if args.plan is not None:
+            try:
+                plan = json.loads(args.plan.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InvalidInput(f"cannot read the plan {str(args.plan)!r}: {exc}") from None
         takes = session.write_scene(
             args.scene,
             n=args.takes,
@@ -69,6 +101,8 @@ def cmd_write(args: argparse.Namespace) -> int:
             branch=args.branch,
             on_token=stream,
             max_new_tokens=args.max_new_tokens,
+            structure=args.structure,
+            plan=plan,
         )
         print()
         for i, t in enumerate(takes, 1):
@@ -79,6 +113,34 @@ def cmd_write(args: argparse.Namespace) -> int:
             )
     finally:
         session.close()
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from ..story.project import open_project
+
+    project = open_project(args.project, create=False)
+    try:
+        scene = project.scene(args.scene)
+        takes = list(scene.takes)
+        if not takes:
+            raise InvalidInput(f"the scene {scene.title!r} has no takes yet: write it first")
+        if args.take is None:  # the chosen take, or else the newest one written from a plan
+            planned = [t for t in [scene.chosen, *reversed(takes)] if t and (t.provenance or {}).get("plan")]
+            take = planned[0] if planned else takes[-1]
+        elif 1 <= args.take <= len(takes):
+            take = takes[args.take - 1]
+        else:
+            raise InvalidInput(f"the scene {scene.title!r} has takes 1 to {len(takes)}, not {args.take}")
+        plan = (take.provenance or {}).get("plan")
+        if not plan:
+            raise InvalidInput(
+                "that take was not written from a plan (free text or a hand edit): write it with "
+                "--structure screenplay first"
+            )
+        print(json.dumps(plan, ensure_ascii=False, indent=2))
+    finally:
+        project.close()
     return 0
 
 

@@ -121,4 +121,3 @@ def name_pool(texts: Iterable[str], seed: int, k: int = 160) -> tuple[list[str],
         sorted(rnd.sample(first, min(k, len(first)))),
         sorted(rnd.sample(family, min(k, len(family)))),
     )
-

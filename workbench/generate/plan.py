@@ -240,8 +240,11 @@ class ScenePlan:
             [n for n in must_include if n in chars][:1],
         )
 
-    def grammar(self, max_blocks: int = 8, names: Sequence[str] = ()) -> ScreenplaySpec:
-        """The screenplay grammar that walks through this plan."""
+    def grammar(
+        self, max_blocks: int = 8, names: Sequence[str] = (), all_beats: bool = False
+    ) -> ScreenplaySpec:
+        """The screenplay grammar that walks through this plan; with ``all_beats`` (a plan the
+        writer gave) every beat comes, one dialogue block apart, before the scene may end."""
         places = [w.capitalize() for w in self.location.split() if len(w) > 2]
         return ScreenplaySpec(
             heading=self.heading,
@@ -250,4 +253,6 @@ class ScenePlan:
             max_blocks=max(2, max_blocks),
             names=tuple(dict.fromkeys([*names, *places])),
             must_speak=tuple(self.speaks),
+            all_beats=all_beats,
+            between_beats=1 if all_beats else 2,
         )

@@ -78,6 +78,7 @@ class ScreenplaySpec:
     between_beats: int = 2  # dialogue blocks before the next beat may come
     names: tuple[str, ...] = ()  # capitalised words allowed mid-sentence (cast, places, lore keys)
     must_speak: tuple[str, ...] = ()  # speakers who speak at least once (whom the instruction is about)
+    all_beats: bool = False  # every beat comes before the scene may end (a plan the writer gave)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "beats", tuple(self.beats))
@@ -354,7 +355,12 @@ class ScreenplayMachine:
 
     def _requirements_met(self, c: Counters) -> bool:
         spoken = bin(c[4]).count("1")
-        return c[6] >= 1 and spoken >= self.spec.needed_speakers and self._required & ~c[4] == 0
+        return (
+            c[6] >= 1
+            and spoken >= self.spec.needed_speakers
+            and self._required & ~c[4] == 0
+            and (not self.spec.all_beats or c[0] >= len(self.beat_lines))
+        )
 
     def _after_block(self, c: Counters, speaker: int, key: str | None = None) -> Counters:
         spoken = c[4] | (1 << speaker) if speaker >= 0 else c[4]
@@ -398,7 +404,15 @@ class ScreenplayMachine:
         spoken = bin(c[4]).count("1")
         missing = max(0, self.spec.needed_speakers - spoken, bin(self._required & ~c[4]).count("1"))
         blocks = max(missing, 1 - c[6])
-        return blocks * self._block
+        beats = 0
+        if self.spec.all_beats and c[0] < len(self.beat_lines):
+            rest = self.beat_lines[c[0] :]
+            beats = sum(_blen(b) + 2 for b in rest)
+            # blocks before each beat may come (none once the scene has had its most blocks)
+            room = max(0, self.spec.max_blocks - c[6])
+            between = max(0, self.spec.between_beats - c[1]) + self.spec.between_beats * (len(rest) - 1)
+            blocks = max(blocks, min(between, room))
+        return blocks * self._block + beats
 
 
 def check_scene(text: str, spec: ScreenplaySpec, exact: bool = True) -> list[str]:

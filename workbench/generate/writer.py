@@ -602,7 +602,7 @@ class Writer:
             plans = self.plans(base, n, seed, inputs, title, stop)
         gen = self.generator
         max_blocks = max(2, min(10, (max_new_tokens - 40) // 22))
-        specs = [p.grammar(max_blocks, inputs["names"]) for p in plans]
+        specs = [p.grammar(max_blocks, inputs["names"], all_beats=plan is not None) for p in plans]
         self._check_spelling(specs)
         scene_text = prompts.render(
             prompts.SCENE, title=title, first=plans[0].beats[0], characters=plans[0].characters
