@@ -443,7 +443,6 @@ class LocalTextGenerator:
         self.tokenizer = tokenizer
         self.spec = spec
         self._fingerprint = dict(fingerprint or {"backend": "local", "model": spec})
-        self._fingerprint.setdefault("wordfilter", 1)  # outputs changed when the filter came in
         self._prefixes: OrderedDict[tuple[int, ...], Any] = OrderedDict()
         self._lock = threading.RLock()
         self._vocab: TokenVocab | None = None
