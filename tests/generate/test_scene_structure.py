@@ -438,3 +438,26 @@ def test_whom_the_scene_is_about_speaks_whatever_the_weights() -> None:
             assert all(b in text for b in beats)
     bad = "INT. ROOM - DAY\n\nInes opens the door.\n\nMARA QUELL\nWe wait here.\n\nTOMAS REYES\nWe do.\n\n"
     assert "INES QUELL does not speak, and the scene is about them" in check_scene(bad, spec)
+
+
+def test_whom_the_first_beat_kills_is_present_but_never_speaks() -> None:
+    """A move that kills a character ("Edith falls from the wall and dies"): continuity reads the
+    death, the character is on the page but gets no cue, and two others speak."""
+    from workbench.story.continuity import who_dies
+
+    cast = ["Edith Wynne", "Clara Wynne", "Tobias Marsh"]
+    first = "Edith falls from the garden wall and dies."
+    assert who_dies(first, cast) == ["Edith Wynne"]
+    assert who_dies("Clara reads the letter that says the dog died.", cast) == []
+    value = {
+        "characters": ["Edith Wynne", "Clara Wynne"],
+        "setting": "EXT.",
+        "location": "Garden",
+        "time": "DAY",
+        "then": [],
+    }
+    plan = ScenePlan.from_model(value, cast, ["Edith Wynne"], first=first, dying=who_dies(first, cast))
+    assert "Edith Wynne" in plan.characters and plan.silent == ["Edith Wynne"] and plan.speaks == []
+    spec = plan.grammar()
+    assert "Edith Wynne" not in spec.speakers and len(spec.speakers) == 2
+    assert ScenePlan.from_dict(plan.to_dict()).silent == ["Edith Wynne"]

@@ -151,6 +151,7 @@ class ScenePlan:
     time: str = "DAY"
     notes: list[str] = field(default_factory=list)  # what the rules changed, for the writer
     speaks: list[str] = field(default_factory=list)  # who must speak: whom the instruction is about
+    silent: list[str] = field(default_factory=list)  # present but silent: the first beat kills them
 
     @property
     def heading(self) -> str:
@@ -166,6 +167,7 @@ class ScenePlan:
             "beats": list(self.beats),
             "notes": list(self.notes),
             "speaks": list(self.speaks),
+            "silent": list(self.silent),
         }
 
     @classmethod
@@ -185,7 +187,8 @@ class ScenePlan:
         time = str(data.get("time") or "DAY").upper()
         location = " ".join(str(data.get("location") or "ROOM").split()).upper() or "ROOM"
         speaks = [str(c) for c in data.get("speaks") or [] if str(c) in chars]
-        return cls(chars, beats, setting, location, time, list(data.get("notes") or []), speaks)
+        silent = [str(c) for c in data.get("silent") or [] if str(c) in chars]
+        return cls(chars, beats, setting, location, time, list(data.get("notes") or []), speaks, silent)
 
     @classmethod
     def from_model(
@@ -197,13 +200,13 @@ class ScenePlan:
         fallback_location: str | None = None,
         first: str | None = None,
         language: str | None = None,
+        dying: Sequence[str] = (),
     ) -> ScenePlan:
         """A plan from the model's JSON, repaired by rules: characters the instruction names are
         present, a beat that names a dead character is dropped, a junk place falls back to the last one.
         ``first``: the first beat the instruction fixed (the model's own ``first`` otherwise); with
         ``language`` (the story's, :func:`~workbench.generate.names.language_of`), a beat written in
-        another language is dropped."""
-
+        another language is dropped. ``dying``: whom the first beat kills (present, silent)."""
         notes: list[str] = []
         chars = [c for c in dict.fromkeys(value.get("characters") or []) if c in alive]
         for name in must_include:
@@ -213,6 +216,12 @@ class ScenePlan:
         if not chars:
             chars = list(alive[:2])
         chars = chars[:3] if len(chars) > 3 else chars
+        for name in alive:  # someone the first beat kills does not speak: two others do, where there are two
+            if len([c for c in chars if c not in dying]) >= 2 or not dying:
+                break
+            if name not in chars and name not in dying:
+                chars.append(name)
+                notes.append(f"{name} is in the scene: someone has to speak when {dying[0]} dies")
         beats = [sentence(first or value.get("first", ""))]
         dead_parts = {p.casefold() for n in dead for p in n.split() if len(p) > 2}
         for b in value.get("then") or []:
@@ -237,7 +246,8 @@ class ScenePlan:
             location.upper(),
             value.get("time") or "DAY",
             notes,
-            [n for n in must_include if n in chars][:1],
+            [n for n in must_include if n in chars and n not in dying][:1],
+            [n for n in dying if n in chars],
         )
 
     def grammar(
@@ -249,7 +259,7 @@ class ScenePlan:
         return ScreenplaySpec(
             heading=self.heading,
             beats=tuple(self.beats),
-            speakers=tuple(self.characters),
+            speakers=tuple(c for c in self.characters if c not in self.silent) or tuple(self.characters),
             max_blocks=max(2, max_blocks),
             names=tuple(dict.fromkeys([*names, *places])),
             must_speak=tuple(self.speaks),

@@ -28,7 +28,7 @@ from typing import Any
 from .. import config
 from ..errors import GenerationStopped, InvalidInput
 from ..seeding import new_seed
-from ..story.continuity import Continuity, SceneContinuity, derive
+from ..story.continuity import Continuity, SceneContinuity, derive, who_dies
 from ..story.project import Project, Scene, Take
 from ..story.screenplay import parse_scene
 from .base import OnToken, TextGenerator, TextRequest
@@ -488,6 +488,7 @@ class Writer:
             "must": must,
             "protagonist": protagonist,
             "first": first or None,
+            "dying": who_dies(first, alive) if first else [],
             "place": state.location if state is not None else None,
             "language": language_of(
                 [
@@ -547,6 +548,7 @@ class Writer:
                     inputs["place"],
                     first=inputs["first"],
                     language=inputs.get("language"),
+                    dying=inputs.get("dying", ()),
                 )
             )
         return out

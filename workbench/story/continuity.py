@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import InvalidInput
 from .screenplay import HEADING_RE, normalise_cue, parse_scene
 
-__all__ = ["CharacterState", "Continuity", "SceneContinuity", "derive", "NameResolver"]
+__all__ = ["CharacterState", "Continuity", "SceneContinuity", "derive", "NameResolver", "who_dies"]
 
 META_KEY = "continuity_overrides"
 FIELDS = ("alive", "present", "location", "items")
@@ -35,7 +35,10 @@ _END = (
     r"firmly|against|in|on|under|above|with|to|toward|towards|into|at|behind|for|like|across)\b|$)"
 )
 DEATH_RE = re.compile(
-    _M + r"(?:\s*,[^,]{0,40},)?\s+(?:(?:is|was|lies|lay|falls|fell|drops|dropped|collapses)\s+(?:\w+\s+)?dead"
+    # "Mara dies", "Mara, the keeper, dies", and a predicate of its own first: "Mara falls from the
+    # wall and dies" (no other name and no sentence end between)
+    _M
+    + r"(?:\s*,[^,]{0,40},)?(?:\s+[^.;:!?\u27e8\n]{1,60}?\s+and(?:\s+then)?)?\s+(?:(?:is|was|lies|lay|falls|fell|drops|dropped|collapses)\s+(?:\w+\s+)?dead"
     r"|dies|died|is killed|was killed|is murdered|was murdered|drowns|drowned|perishes|perished"
     r"|breathes (?:his|her|their) last)\b"
     r"(?!\s+(?:tired|set|serious|still|silent|quiet|calm|certain|sure|right|wrong|ahead|centre|center|asleep))",
@@ -372,6 +375,16 @@ def derive(
         snapshot = {n: replace(c, items=list(c.items)) for n, c in state.items()}
         out.append(SceneContinuity(sid, title, snapshot, location, list(rules.events), warnings, changed))
     return out
+
+
+def who_dies(text: str, cast: Sequence[str]) -> list[str]:
+    """The members of ``cast`` that ``text`` (an action line, a beat) says die, by the same rules.
+
+    >>> who_dies("Edith falls from the garden wall and dies.", ["Edith Wynne", "Clara Wynne"])
+    ['Edith Wynne']
+    """
+    after = derive([("", "", text)], cast)[-1]
+    return [n for n, c in after.characters.items() if not c.alive]
 
 
 class Continuity:
