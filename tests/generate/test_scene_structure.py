@@ -461,3 +461,12 @@ def test_whom_the_first_beat_kills_is_present_but_never_speaks() -> None:
     spec = plan.grammar()
     assert "Edith Wynne" not in spec.speakers and len(spec.speakers) == 2
     assert ScenePlan.from_dict(plan.to_dict()).silent == ["Edith Wynne"]
+
+
+def test_a_place_that_misspells_a_character_is_not_kept() -> None:
+    cast = ["Clara Wynne", "Tobias Marsh"]
+    value = {"characters": cast, "setting": "EXT.", "location": "Wyne House", "time": "DAY", "then": []}
+    plan = ScenePlan.from_model(value, cast, first="Clara opens the gate.", fallback_location="GARDEN")
+    assert plan.location == "GARDEN" and any("misspells" in n for n in plan.notes)
+    value["location"] = "Wynne House"
+    assert ScenePlan.from_model(value, cast, first="Clara opens the gate.").location == "WYNNE HOUSE"

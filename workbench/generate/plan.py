@@ -17,6 +17,7 @@ and write the scene again from it.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -236,9 +237,21 @@ class ScenePlan:
             if b and b.casefold() not in {x.casefold() for x in beats}:
                 beats.append(b)
         location = " ".join(str(value.get("location") or "").split())
+        parts = {p.casefold() for n in alive for p in n.split() if len(p) > 2}
+        near = [
+            w
+            for w in location.split()
+            if w.casefold() not in parts
+            and any(difflib.SequenceMatcher(None, w.casefold(), p).ratio() >= 0.8 for p in parts)
+        ]
         if len(re.sub(r"[^\w]", "", location)) < 3:
             location = fallback_location or "ROOM"
             notes.append(f"the place was unclear: kept {location}")
+        elif near:  # "WYNE HOUSE" in a story with Clara Wynne: a name misspelt, not a place
+            notes.append(
+                f"the place {location!r} misspells a character's name: kept {fallback_location or 'ROOM'}"
+            )
+            location = fallback_location or "ROOM"
         return cls(
             chars,
             [b for b in beats if b],
