@@ -225,8 +225,6 @@ def test_names_outside_ascii_are_written_exactly_through_byte_fallback(sp_genera
 def test_every_prose_state_can_still_end_on_a_sentence_as_fast_as_promised() -> None:
     """No dead ends in the prose automaton: from every reachable state some character brings the
     end one step nearer (what the token budget relies on), e.g. never a hyphen with no room after it."""
-    from workbench.generate import prose
-
     names = frozenset({"Mara", "Tomas"})
     alphabet = "abcdefghijklmnopqrstuvwxyzMTZ .,'-\u2014!"
     seen = {prose.START, prose.PREDICATE}
@@ -243,6 +241,22 @@ def test_every_prose_state_can_still_end_on_a_sentence_as_fast_as_promised() -> 
                 seen.add(n)
                 todo.append(n)
     assert len(seen) > 40
+
+
+def _random_walk(c, pieces, eos: int, budget: int, rnd) -> tuple[object, str]:
+    """Tokens drawn at random among those the constraint allows, until end of text or the budget;
+    every step must leave a way on. Returns the last state and the text."""
+    state, out = c.start(), []
+    for step in range(budget + 1):
+        allowed = c.allowed(state, budget - step)
+        assert allowed, f"dead end after {''.join(out)!r}"
+        tok = rnd.choice(allowed)
+        if tok == eos:
+            break
+        state = c.token_ok(state, tok, budget - step)
+        assert state is not None
+        out.append(pieces[tok])
+    return state, "".join(out)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -273,18 +287,9 @@ def test_random_walks_through_the_usability_schemas_never_reach_a_dead_end(seed:
     for schema in schemas:
         c = ByteConstraint(JsonMachine(schema), vocab, [eos])
         budget = token_floor(c.min_remaining(c.start()))
-        state, out = c.start(), []
-        for step in range(budget + 1):
-            allowed = c.allowed(state, budget - step)
-            assert allowed, f"dead end after {''.join(out)!r}"
-            tok = rnd.choice(allowed)
-            if tok == eos:
-                break
-            state = c.token_ok(state, tok, budget - step)
-            assert state is not None
-            out.append(pieces[tok])
-        assert c.accepts(state), f"unfinished within {budget} tokens: {''.join(out)!r}"
-        parse_and_validate("".join(out), schema)
+        state, text = _random_walk(c, pieces, eos, budget, rnd)
+        assert c.accepts(state), f"unfinished within {budget} tokens: {text!r}"
+        parse_and_validate(text, schema)
 
 
 def test_outline_problems_name_what_a_writer_could_not_use(project) -> None:
@@ -421,20 +426,9 @@ def test_whom_the_scene_is_about_speaks_whatever_the_weights() -> None:
         for seed in range(6):
             rnd = random.Random(seed)
             c = ByteConstraint(ScreenplayMachine(spec), vocab, [eos])
-            budget = c.min_remaining(c.start()) * 2 + 40
-            state, out = c.start(), []
-            for step in range(budget + 1):
-                allowed = c.allowed(state, budget - step)
-                assert allowed, f"dead end after {''.join(out)!r}"
-                tok = rnd.choice(allowed)
-                if tok == eos:
-                    break
-                state = c.token_ok(state, tok, budget - step)
-                out.append(pieces[tok])
-            text = "".join(out)
+            _, text = _random_walk(c, pieces, eos, c.min_remaining(c.start()) * 2 + 40, rnd)
             assert check_scene(text, spec) == [], text
             assert "\nINES QUELL\n" in text
-            assert all(b in text for b in beats)
             assert all(b in text for b in beats)
     bad = "INT. ROOM - DAY\n\nInes opens the door.\n\nMARA QUELL\nWe wait here.\n\nTOMAS REYES\nWe do.\n\n"
     assert "INES QUELL does not speak, and the scene is about them" in check_scene(bad, spec)
