@@ -115,6 +115,8 @@ def step(st: State, ch: str, names: frozenset[str] | None, scripts: frozenset[st
             return ("N", wlen + 1, False, nw) if names is not None and _name_prefix(nw, names) else None
         if names is None or not _name_ok(word, names):
             return None  # the word ends, and it is not a name the story knows
+        if ch in ENDS:
+            return ("P", 0, True, "")  # a whole name may end a sentence, however short ("I.")
         cls = "L"  # a whole name: from here on it ends like any word
     if ch.isalpha():
         if ch.isupper():

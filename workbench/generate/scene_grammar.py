@@ -435,13 +435,17 @@ def check_scene(text: str, spec: ScreenplaySpec, exact: bool = True) -> list[str
     parsed = parse_scene(text, list(spec.speakers))
     cues = {cue_of(s): s for s in spec.speakers}
     speakers: list[str] = []
+    turns: list[str | None] = []  # who speaks each block; None: an action line between them
     said: set[str] = set()
     for el in parsed.elements:
+        if el.kind == "action":
+            turns.append(None)
         if el.kind == "character":
             cue = " ".join(el.text.replace("(CONT'D)", "").split()).upper()
             if cue not in cues:
                 problems.append(f"{el.text!r} speaks but is not one of the characters present")
             speakers.append(cue)
+            turns.append(cue)
         elif el.kind == "dialogue":
             key = normalise_line(el.text)
             if key in said:
@@ -457,7 +461,9 @@ def check_scene(text: str, spec: ScreenplaySpec, exact: bool = True) -> list[str
             problems.append(f"{cue_of(name)} does not speak, and the scene is about them")
     limit = 2 if len(spec.speakers) == 1 else 1
     run = 1
-    for a, b in zip(speakers, speakers[1:], strict=False):
+    for a, b in zip(turns, turns[1:], strict=False):
+        if b is None:
+            continue
         run = run + 1 if a == b else 1
         if run > limit:
             problems.append(f"{b} speaks {run} blocks running")
