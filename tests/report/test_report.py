@@ -51,6 +51,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"story": story, "first": first, "second": second}
 
 
+def frame_assets_of(project: Any, scene_id: str) -> list[Any]:
+    return [a for a in project.assets if a.kind == "frame" and a.provenance.get("scene") == scene_id]
+
+
 def _soup(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
@@ -87,6 +91,15 @@ def test_report_sections_from_the_dom(runs: dict[str, Any]) -> None:
         new_text = path[-1].text
         assert new_text.strip(), "the open scene got a take"
         assert articles[1].select_one(".wb-screenplay").get_text(strip=True)
+        # the scene the report wrote is a screenplay of the cast: a heading, cues of the cast, dialogue
+        made = articles[-1]
+        assert re.match(r"(INT|EXT)\.", made.select_one(".wb-heading").get_text(strip=True))
+        cues = {c.get_text(strip=True) for c in made.select(".wb-cue")}
+        assert cues and cues <= {c.name.upper() for c in project.cast}
+        assert made.select(".wb-dialogue")
+        # and its storyboard frames show its characters
+        shown = [a.provenance["parameters"]["characters"] for a in frame_assets_of(project, path[-1].id)]
+        assert any(shown) and all(set(who) <= {c.name for c in project.cast} for who in shown)
         # storyboard contact sheet: up to three inline frames per scene (fewer when a scene has fewer beats)
         boards = soup.select("#storyboard .board")
         assert [b["data-scene-id"] for b in boards] == [s.id for s in path]
