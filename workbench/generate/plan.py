@@ -39,7 +39,7 @@ __all__ = [
 
 SETTINGS = ("INT.", "EXT.")
 TIMES = ("DAY", "NIGHT", "MORNING", "EVENING", "DAWN", "DUSK")
-BEAT_MIN, BEAT_MAX = 12, 110
+BEAT_MIN, BEAT_MAX = 12, 90
 
 # words that start a sentence with its own subject (not an order to the reader's character)
 _SUBJECT_WORDS = {
@@ -134,7 +134,7 @@ def plan_schema(alive: Sequence[str], first_beat: str | None, names: Sequence[st
         "location": {"type": "string", "minLength": 3, "maxLength": 28, "x-format": "place"},
         "time": {"enum": list(TIMES)},
         "first": beat,
-        "then": {"type": "array", "items": beat, "minItems": 1, "maxItems": 2, "x-unique": True},
+        "then": {"type": "array", "items": beat, "minItems": 1, "maxItems": 1},
     }
     if first_beat:
         del props["first"]

@@ -67,7 +67,7 @@ Dead (they cannot appear): {{ dead | join(", ") }}.
 The last scene was at: {{ place }}.
 {% endif %}
 Answer in JSON: the characters in the scene, INT. or EXT., the place, the time of day, {{ "" if first \
-else "the first beat, " }}then one or two short beats of what happens next (each one sentence about \
+else "the first beat, " }}then one short beat of what happens next (one sentence about \
 these characters).
 """
 

@@ -55,7 +55,7 @@ SUMMARY_TOKENS = 60
 MAX_ATTEMPTS = 3  # resampling attempts when a take copies an earlier scene
 MAX_ACTION = 500  # characters in a typed action / choice label
 CHOICE_TOKENS = 60  # new tokens per suggested choice
-PLAN_TOKENS = 120  # new tokens for a scene plan (raised to what its schema needs)
+PLAN_TOKENS = 90  # new tokens for a scene plan (raised to what its schema needs)
 
 
 def request_key(
