@@ -69,8 +69,10 @@ def _clean(name: object, scripts: frozenset[str]) -> str | None:
 
 @lru_cache(maxsize=64)
 def _locale_names(locale: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    import faker.providers.person  # the name lists (a dependency of the package)
+
     try:
-        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        provider = importlib.import_module(f"{faker.providers.person.__name__}.{locale}").Provider
     except (ImportError, AttributeError):
         return (), ()
     first: list[str] = []
