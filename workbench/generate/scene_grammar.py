@@ -379,9 +379,7 @@ class ScreenplayMachine:
         owed = self._required & ~c[4]
         if not owed and bin(c[4]).count("1") < self.spec.needed_speakers:
             owed = ((1 << n) - 1) & ~c[4]
-        short = self.spec.max_blocks - c[6] <= max(
-            bin(self._required & ~c[4]).count("1"), self.spec.needed_speakers - bin(c[4]).count("1")
-        )
+        short = self.spec.max_blocks - c[6] <= self._owed_blocks(c)
         out = []
         for i in range(n):
             if i == last and (n > 1 or run >= 2):
@@ -399,11 +397,14 @@ class ScreenplayMachine:
             opts.append((self.beat_lines[beat] + "\n\n", "beat", beat))
         return opts
 
+    def _owed_blocks(self, c: Counters) -> int:
+        """Dialogue blocks still owed: speakers the scene needs, or who must speak, not yet heard."""
+        spoken = bin(c[4]).count("1")
+        return max(0, self.spec.needed_speakers - spoken, bin(self._required & ~c[4]).count("1"))
+
     def _mandatory(self, c: Counters) -> int:
         """Fewest bytes of whole blocks still needed before the scene may end (from a block start)."""
-        spoken = bin(c[4]).count("1")
-        missing = max(0, self.spec.needed_speakers - spoken, bin(self._required & ~c[4]).count("1"))
-        blocks = max(missing, 1 - c[6])
+        blocks = max(self._owed_blocks(c), 1 - c[6])
         beats = 0
         if self.spec.all_beats and c[0] < len(self.beat_lines):
             rest = self.beat_lines[c[0] :]
