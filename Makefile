@@ -61,8 +61,11 @@ test: install system-deps node-deps
 test-fast: install
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
+# JupyterLab refuses to start as root unless told: containers and CI machines often run as root
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: install
-	$(VENV)/bin/jupyter lab --no-browser --ServerApp.token='' --ServerApp.ip=127.0.0.1 notebooks/
+	$(VENV)/bin/jupyter lab --no-browser --ServerApp.token='' --ServerApp.ip=127.0.0.1 $(LAB_ROOT) notebooks/
 
 lint: install
 	$(VENV)/bin/ruff check workbench tests bench docs

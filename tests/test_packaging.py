@@ -317,3 +317,13 @@ def test_wheel_installs_and_runs_the_demo(tmp_path: Path) -> None:
     html = out / "pitch.html"
     assert html.is_file() and "The Last Light of Skerry Point" in html.read_text(encoding="utf-8")
     assert (out / "pitch.ipynb").is_file() and (out / "skerry_point.story").is_file()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_lab_starts_as_root_where_it_runs_as_root() -> None:
+    """JupyterLab refuses to start as root without --allow-root (containers, CI machines)."""
+    out = subprocess.run(
+        ["make", "-n", "lab"], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    line = next(ln for ln in out.splitlines() if "jupyter lab" in ln)
+    assert ("--allow-root" in line) == (os.geteuid() == 0), line

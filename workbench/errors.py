@@ -242,6 +242,16 @@ class NothingToUndo(StoryError):
     """
 
 
+class NothingToRedo(NothingToUndo):
+    """There is no undone change left to redo (or the writer changed something since the undo).
+
+    >>> workbench.open_project(folder / "fresh.story").redo()
+    Traceback (most recent call last):
+    ...
+    workbench.errors.NothingToRedo: there is nothing to redo
+    """
+
+
 class UndoConflict(StoryError):
     """A step cannot be undone: someone else changed the same part of the story since.
 

@@ -237,17 +237,26 @@ class Session:
         """
         return take.edit(text, rater or self.rater)
 
-    def undo(self) -> str:
+    def undo(self, surface: str | None = None) -> str:
         """Undo the last change to the project and return what was undone.
 
         Whose change: the writer acting now (``Project.acting_as``, as the views do), else
-        anyone's last change. Nothing left to undo raises :class:`~workbench.errors.NothingToUndo`.
+        anyone's last change; ``surface="write"`` passes over a reader's play moves (``"play"``
+        takes only those). Nothing left to undo raises :class:`~workbench.errors.NothingToUndo`.
 
         >>> _ = session.rate(session.scene("Trusting Tomas").takes[0], 2)
         >>> session.undo()
         'rate take'
+        >>> session.redo()
+        'rate take'
         """
-        return self.project.undo()
+        return self.project.undo(surface=surface)
+
+    def redo(self, surface: str | None = None) -> str:
+        """Redo the change undone last (whose and where as in :meth:`undo`) and return what was
+        redone. Nothing to redo (or a new change since the undo) raises
+        :class:`~workbench.errors.NothingToRedo`."""
+        return self.project.redo(surface=surface)
 
     # ------------------------------------------------------------------ context
     def context(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from workbench import open_project
-from workbench.errors import NothingToUndo, ProjectBusy, UndoConflict, WorkbenchError
+from workbench.errors import NothingToRedo, NothingToUndo, ProjectBusy, UndoConflict, WorkbenchError
 from workbench.story import schema
 from workbench.story.storage import acting_as, writer_note
 
@@ -311,3 +311,73 @@ def test_the_branch_map_reads_scenes_and_choices_in_one_snapshot(
     assert "Dock" not in branch_map_svg(a)
     b.close()
     a.close()
+
+
+# --------------------------------------------------------------------------- redo, surfaces, history
+def test_redo_takes_back_an_undo_until_the_writer_changes_something_else(tmp_path: Path) -> None:
+    p = _story(tmp_path / "r.story")
+    take = p.scene("Start").takes[0]
+    p.rename(p.scene("Dock"), "Quay")
+    take.rate(4, "me")
+    assert p.undo() == "rate take" and take.rating is None
+    assert p.undo() == "rename scene Dock"
+    assert {s.title for s in p.scenes} == {"Start", "Dock"}
+    assert [h["label"] for h in p.history()] == ["rename scene Dock", "rate take"]
+    assert all(h["redo"] for h in p.history())
+    assert p.redo() == "rename scene Dock"
+    assert {s.title for s in p.scenes} == {"Start", "Quay"}
+    assert p.redo() == "rate take" and take.rating == 4  # the rating comes back in the feedback log
+    assert p.undo() == "rate take" and take.rating is None  # and goes again: redo made it a step
+    p.rename(p.scene("Quay"), "Pier")  # a new change: the undone rating is no longer offered
+    with pytest.raises(NothingToRedo, match="nothing to redo"):
+        p.redo()
+    assert [h["label"] for h in p.history()] == ["rename scene Quay", "rename scene Dock"]
+    assert p.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    p.close()
+
+
+def test_redo_is_refused_when_someone_changed_the_same_rows_since(tmp_path: Path) -> None:
+    p = _story(tmp_path / "c.story")
+    with p.acting_as("ana"):
+        p.rename(p.scene("Dock"), "Quay")
+        p.undo()
+    with p.acting_as("ben"):
+        p.rename(p.scene("Dock"), "Jetty")
+    with p.acting_as("ana"), pytest.raises(UndoConflict, match="cannot redo 'rename scene Dock': ben"):
+        p.redo()
+    assert {s.title for s in p.scenes} == {"Start", "Jetty"}
+    p.close()
+
+
+def test_the_writers_undo_passes_over_a_readers_play(tmp_path: Path) -> None:
+    p = _story(tmp_path / "s.story")
+    p.rename(p.scene("Dock"), "Quay")
+    with p.transaction("play: Mara swims", surface="play"):
+        p.add_scene("Swim", "Mara swims.", after=p.scene("Quay"), choice="swim")
+    assert p.undo_label_for(None, "write") == "rename scene Dock"
+    assert p.undo_label_for(None, "play") == "play: Mara swims"
+    assert p.undo(surface="write") == "rename scene Dock"
+    assert {s.title for s in p.scenes} == {"Start", "Dock", "Swim"}  # the reader's scene stays
+    assert p.redo_label_for(None, "play") is None and p.redo_label_for(None, "write") == "rename scene Dock"
+    assert p.undo(surface="play") == "play: Mara swims"
+    assert [h["surface"] for h in p.history()] == ["play", "write"]  # the next to redo first
+    p.close()
+
+
+def test_a_version_3_file_upgrades_to_redo(tmp_path: Path) -> None:
+    """A file made before redo (version 3: steps without surface or redo) opens, its steps undo and redo."""
+    path = tmp_path / "v3.story"
+    p = _story(path)
+    p.rename(p.scene("Dock"), "Quay")
+    p.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("ALTER TABLE undo_steps DROP COLUMN surface")
+    conn.execute("ALTER TABLE undo_steps DROP COLUMN redo")
+    conn.execute("PRAGMA user_version = 3")
+    conn.close()
+    p = open_project(path)
+    assert p.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    assert p.undo() == "rename scene Dock"
+    assert p.redo() == "rename scene Dock"
+    assert {s.title for s in p.scenes} == {"Start", "Quay"}
+    p.close()

@@ -133,3 +133,55 @@ def test_stop_keeps_what_was_written(session: Any, monkeypatch: pytest.MonkeyPat
     takes = ed.takes
     assert len(takes) == before + 1 and takes[-1].provenance.get("finish_reason") == "stopped"
     assert "stopped early" in ed.status
+
+
+def test_undo_redo_history_keys_and_scenes(session: Any) -> None:
+    """Undo and Redo are the writer's own (a reader's play move in between is left alone), the
+    history lists both, keys do what the buttons do, scenes are added, renamed and deleted here."""
+    project = session.project
+    ed = SceneEditor(session)
+    assert ed.undo_button.disabled and ed.redo_button.disabled
+    ed.scene_title.value = "The Lantern Room"
+    press(ed.add_scene_button)
+    assert ed.error == "" and ed.scene.title == "The Lantern Room"
+    assert ed.scene_title.value == "" and ed.scene_title.value_input == ""
+    press(ed.add_scene_button)  # the box is empty now: nothing old is sent again
+    assert "give the new scene a title" in ed.error
+    with project.transaction("play: Mara swims", surface="play"):
+        project.add_scene("Mara swims", "Mara swims.", after=project.start, choice="swim")
+    assert ed.undo_button.label.startswith("Undo add scene The Lantern")
+    ed.keys.press("ctrl+z")
+    titles = [s.title for s in project.scenes]
+    assert "The Lantern Room" not in titles and "Mara swims" in titles
+    assert ed.redo_button.label.startswith("Redo add scene") and not ed.redo_button.disabled
+    assert "undone" in ed.history_pane.object
+    ed.keys.press("ctrl+shift+z")
+    assert "The Lantern Room" in [s.title for s in project.scenes] and ed.redo_button.disabled
+    ed.open("The Lantern Room")
+    ed.scene_title.value_input = "The Lantern Gallery"  # typed, not yet sent with Enter
+    press(ed.rename_scene_button)
+    assert ed.scene.title == "The Lantern Gallery"
+    press(ed.delete_scene_button)
+    assert "The Lantern Gallery" not in [s.title for s in project.scenes]
+    assert ed.scene == project.start
+    ed.keys.press("ctrl+z")
+    assert "The Lantern Gallery" in [s.title for s in project.scenes]
+    assert {k["combo"] for k in ed.keys.keys} >= {"ctrl+enter", "alt+arrowleft", "alt+arrowright", "ctrl+z"}
+
+
+def test_swipe_keys_and_the_labels_of_edits_and_seeds(session: Any) -> None:
+    project = session.project
+    start = project.start
+    start.add_take("INT. QUAY - NIGHT\n\nTake two.", source="model", provenance={"seed": 9, "take_seed": 11})
+    ed = SceneEditor(session)
+    assert ed.carousel.index == 0
+    ed.keys.press("alt+arrowright")
+    assert ed.carousel.index == 1 and "seed 11" in ed.carousel.takes[1]["html"]  # its own, not the batch's
+    assert "seed 9" not in ed.carousel.takes[1]["html"]
+    ed.keys.press("alt+arrowright")
+    assert ed.carousel.index == 0  # wraps around
+    ed.keys.press("alt+arrowleft")
+    ed.edit_area.value = "INT. QUAY - NIGHT\n\nTake two, by hand."
+    press(ed.save_edit_button)
+    html = ed.carousel.takes[ed.carousel.index]["html"]
+    assert "edited by" in html and "from take 2" in html and "seed" not in html.split("wb-take-meta")[1][:200]

@@ -14,6 +14,7 @@ from workbench.widgets import (
     MediaGallery,
     OutlineView,
     Workbench,
+    compare_html,
     compare_rows,
     register_view,
     unregister_view,
@@ -72,8 +73,38 @@ def test_compare_two_branches_marks_differences(session: Any) -> None:
     rows = compare_rows(session.project, "main", "ines")
     assert rows[0]["same"] and not rows[-1]["same"]
     assert html.count("wb-same") == sum(r["same"] for r in rows)
-    assert "wb-del" in html and "wb-ins" in html
+    # different scenes side by side as screenplay; no word diff between scenes that are not versions
+    assert "wb-screenplay" in html and "wb-del" not in html
     assert 'stroke="#2563eb"' in view.map.svg  # the compared branch is drawn in its own colour
+
+
+def test_compare_aligns_paths_and_diffs_only_versions_of_a_scene(session: Any) -> None:
+    """Branches are matched by path, not position: a branch with one scene more early on lines up
+    its later scenes with the same scenes; two versions of one scene get a word diff."""
+    p = session.project
+    main = p.branches["main"].scenes
+    detour = p.add_scene(
+        "A Detour by the Nets", "Mara mends the nets.", after=main[0], choice="mend the nets"
+    )
+    p.set_branch("detour", main[0])
+    p.extend_branch("detour", detour)
+    session.connect(detour, main[1], "back to the quay")
+    for sc in main[1:]:
+        p.extend_branch("detour", sc)
+    rows = compare_rows(p, "main", "detour")
+    assert [
+        (r["a"].title if r["a"] else None, r["b"].title if r["b"] else None) for r in rows if not r["same"]
+    ] == [(None, "A Detour by the Nets")]
+    assert sum(r["same"] for r in rows) == len(main)
+    # a second version of a scene (same title) on another branch: a word diff, not two columns
+    last = main[-1]
+    copy = p.add_scene(
+        f"{last.title} (2)", last.text.replace("Mara", "Ines", 1), after=main[-2], choice="another end"
+    )
+    p.set_branch("alt", main[-2], from_branch="main")
+    p.extend_branch("alt", copy)
+    html = compare_html(p, "main", "alt")
+    assert "wb-version" in html and "wb-del" in html and "wb-ins" in html
 
 
 def test_map_writes_the_scene_behind_an_open_choice_and_shows_where_a_reader_gets_stuck(session: Any) -> None:
@@ -316,8 +347,11 @@ def test_workbench_tabs_open_and_registered_views(session: Any) -> None:
     assert "Skerry Point" in wb.header.object
     wb.tabs.active = 1
     click_scene(wb.map, session.project.scene("Leaving It Dark"))
-    assert wb.tabs.active == 0 and wb.editor.scene.title == "Leaving It Dark"
+    # the map stays in sight; every view follows the selection
+    assert wb.tabs.active == 1 and wb.editor.scene.title == "Leaving It Dark"
     assert wb.media.scene.title == "Leaving It Dark"
+    wb.map.edit_button.clicks += 1  # "Write this scene" shows the editor
+    assert wb.tabs.active == 0 and wb.editor.scene.title == "Leaving It Dark"
     wb.close()
 
 
@@ -359,3 +393,20 @@ def test_only_the_open_tab_follows_each_change(session: Any) -> None:
     wb.tabs.active = 0
     assert calls["editor"] == 2
     wb.close()
+
+
+def test_the_map_folds_readers_play_throughs_away(session: Any) -> None:
+    """A reader's play adds a branch and the scenes it wrote; the writer's map shows them only
+    when asked ("Show play-throughs")."""
+    p = session.project
+    quay = p.scene("A Stranger on the Quay")
+    with p.transaction("play: Mara dives", surface="play"):
+        played = p.add_scene("Mara dives", after=quay, choice="dive")
+        played.add_take("Mara dives into the black water.", source="model", provenance={"play": True})
+        p.set_branch("play 1", quay)
+        p.extend_branch("play 1", played)
+    view = BranchMap(session)
+    assert "play 1" not in view.branch_select.options and "Mara dives" not in view.map.svg
+    assert "A Stranger on the" in view.map.svg and view.play_box.label == "Show play-throughs (1)"
+    view.play_box.value = True
+    assert "play 1" in view.branch_select.options and "Mara dives" in view.map.svg

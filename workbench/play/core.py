@@ -485,7 +485,7 @@ class Play:
         self.project.set_branch(self._branch, self._scene, from_branch=self._from)
 
     def _follow(self, target: Scene) -> Scene:
-        with self.project.transaction(f"play: follow to {target.title}"):
+        with self.project.transaction(f"play: follow to {target.title}", surface="play"):
             self._ensure_branch()
             self.project.extend_branch(self._branch, target)
         self._created = True
@@ -533,7 +533,7 @@ class Play:
 
     def _save(self, history: list[Scene], label: str, title: str, results: list[Draft]) -> Scene:
         scene = self._scene
-        with self.project.transaction(f"play: {label[:60]}"):
+        with self.project.transaction(f"play: {label[:60]}", surface="play"):
             self._ensure_branch()
             new = self.writer.save_scene(
                 scene,

@@ -79,10 +79,19 @@ def screenplay_html(text: str, cast: list[str] | None = None) -> str:
 def take_html(take: Any) -> str:
     prov = take.provenance
     bits = [take.source]
-    if prov.get("model"):
-        bits.append(str(prov["model"]))
-    if prov.get("seed") is not None:
-        bits.append(f"seed {prov['seed']}")
+    if take.source == "edit":  # a writer's words: not the model's, whatever prompt they started from
+        src = prov.get("edited_from")
+        ids = [t.id for t in take.scene.takes] if src else []
+        where = f" from take {ids.index(src) + 1}" if src in ids else ""
+        bits = [f"edited by {prov['edited_by']}{where}" if prov.get("edited_by") else f"hand edit{where}"]
+    else:
+        if prov.get("model"):
+            bits.append(str(prov["model"]))
+        seed = prov.get("take_seed", prov.get("seed"))  # each take's own seed, not its batch's
+        if seed is not None:
+            bits.append(f"seed {seed}")
+        if prov.get("structure"):
+            bits.append(str(prov["structure"]))
     rating = take.rating
     if rating:
         bits.append("★" * rating)
@@ -91,8 +100,22 @@ def take_html(take: Any) -> str:
     border = "#c2410c" if chosen else "#e5e7eb"
     return (
         f'<div class="wb-take" data-take-id="{esc(take.id)}" style="{CARD};border-color:{border}">'
-        f'<div style="{MUTED}">{"✓ chosen · " if chosen else ""}{esc(" · ".join(bits))}</div>'
+        f'<div class="wb-take-meta" style="{MUTED}">{"✓ chosen · " if chosen else ""}'
+        f"{esc(' · '.join(bits))}</div>{plan_html(prov.get('plan'))}"
         f"{screenplay_html(take.text, cast)}</div>"
+    )
+
+
+def plan_html(plan: Any) -> str:
+    """A take's scene plan (heading, who is there, the beats), folded away under the take's label."""
+    if not isinstance(plan, dict) or not plan.get("beats"):
+        return ""
+    who = ", ".join(str(c) for c in plan.get("characters") or [])
+    beats = "".join(f"<li>{esc(str(b))}</li>" for b in plan["beats"])
+    return (
+        f'<details class="wb-take-plan" style="{MUTED};margin:2px 0 6px"><summary style="cursor:pointer">'
+        f"plan: {esc(str(plan.get('heading') or ''))}</summary>"
+        f"<div>with {esc(who)}</div><ol style='margin:2px 0 0 18px;padding:0'>{beats}</ol></details>"
     )
 
 

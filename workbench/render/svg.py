@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,10 +270,20 @@ def branch_map_svg(
     selected: str | None = None,
     compare: str | None = None,
     view: str = "branch",
+    hide: Collection[str] = (),
 ) -> str:
     """The story graph as SVG. ``branch`` is highlighted (``compare`` too, in a second colour);
-    ``view="stuck"`` shows where a reader gets stuck and fades the rest."""
+    ``view="stuck"`` shows where a reader gets stuck and fades the rest; the scenes in ``hide``
+    (e.g. a reader's play-throughs, folded away) are left out with the choices into them."""
     snap = project.snapshot(text=False, extra=False)
+    if hide:
+        gone = set(hide) - {snap.start}
+        snap = GraphSnapshot(
+            scenes=[s for s in snap.scenes if s.id not in gone],
+            choices=[c for c in snap.choices if c.source not in gone and c.target not in gone],
+            start=snap.start,
+            entries=[e for e in snap.entries if e not in gone],
+        )
     if not snap.scenes:
         return (
             '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="60" role="img" '

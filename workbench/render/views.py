@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import base64
 import difflib
+import re
 from itertools import zip_longest
 from typing import Any
 
+from .html import screenplay_html
 from .text import esc, safe_mime
 
 __all__ = [
@@ -107,25 +109,62 @@ def diff_html(a: str, b: str) -> str:
     return " ".join(out)
 
 
+def _base_title(title: str) -> str:
+    """A scene title without a copy's number ("The Ferry (2)", "The Ferry 2" -> "the ferry")."""
+    return re.sub(r"\s*(?:\(\d+\)|\d+)$", "", " ".join(title.split())).casefold()
+
+
 def compare_rows(project: Any, a: str, b: str) -> list[dict[str, Any]]:
-    """Scene by scene along two branches: titles, texts, whether they are the same scene, a similarity ratio."""
-    rows = []
-    for i, (sa, sb) in enumerate(zip_longest(project.branches[a].scenes, project.branches[b].scenes)):
+    """Two branches aligned by their paths: the scenes they share once (``same``), then where they
+    part, the differing runs side by side (each row one scene of each run, or of one only).
+
+    A row: ``step`` (its place along the alignment), ``a`` and ``b`` (scenes or None), ``same``,
+    ``version`` (two different scenes that are versions of one: the same title but for a copy's
+    number, "The Ferry (2)"), ``ratio`` (word
+    similarity of the texts) and the texts ``a_text`` and ``b_text``. Scenes are matched by
+    identity, never by position: a branch that adds a scene early does not shift every later one.
+    """
+    sa_list, sb_list = project.branches[a].scenes, project.branches[b].scenes
+    ids_a, ids_b = [s.id for s in sa_list], [s.id for s in sb_list]
+    rows: list[dict[str, Any]] = []
+
+    def row(sa: Any, sb: Any, same: bool) -> None:
         ta = sa.text if sa is not None else ""
         tb = sb.text if sb is not None else ""
-        same = sa is not None and sb is not None and sa.id == sb.id
+        version = (
+            not same and sa is not None and sb is not None and _base_title(sa.title) == _base_title(sb.title)
+        )
         ratio = 1.0 if same else difflib.SequenceMatcher(a=ta.split(), b=tb.split(), autojunk=False).ratio()
         rows.append(
-            {"step": i + 1, "a": sa, "b": sb, "same": same, "ratio": ratio, "a_text": ta, "b_text": tb}
+            {
+                "step": len(rows) + 1,
+                "a": sa,
+                "b": sb,
+                "same": same,
+                "version": version,
+                "ratio": ratio,
+                "a_text": ta,
+                "b_text": tb,
+            }
         )
+
+    matcher = difflib.SequenceMatcher(a=ids_a, b=ids_b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            for k in range(i2 - i1):
+                row(sa_list[i1 + k], sb_list[j1 + k], True)
+            continue
+        for sa, sb in zip_longest(sa_list[i1:i2], sb_list[j1:j2]):
+            row(sa, sb, False)
     return rows
 
 
 def compare_html(project: Any, a: str, b: str) -> str:
-    """Two branches side by side, scene by scene, with the differences of their chosen texts marked."""
-    cell = (
-        "vertical-align:top;padding:6px 8px;border-top:1px solid #e5e7eb;white-space:pre-wrap;font-size:12px"
-    )
+    """Two branches side by side, aligned by their paths (see :func:`compare_rows`): shared scenes
+    once, then the scenes where they differ in two columns as screenplay, with a word diff only
+    between two versions of the same scene."""
+    cast = [c.name for c in project.cast]
+    cell = "vertical-align:top;padding:6px 8px;border-top:1px solid #e5e7eb;font-size:12px;width:48%"
     head = (
         f"<tr><th style='text-align:left;width:40px'>#</th><th style='text-align:left'>{esc(a)}</th>"
         f"<th style='text-align:left'>{esc(b)}</th></tr>"
@@ -133,24 +172,34 @@ def compare_html(project: Any, a: str, b: str) -> str:
     body = []
     for row in compare_rows(project, a, b):
         sa, sb = row["a"], row["b"]
-        title_a = esc(sa.title) if sa is not None else "—"
-        title_b = esc(sb.title) if sb is not None else "—"
         if row["same"]:
             body.append(
-                f"<tr class='wb-same'><td style='{cell}'>{row['step']}</td>"
-                f"<td colspan='2' style='{cell};color:#6b7280'><b>{title_a}</b> · same scene on both</td></tr>"
+                f"<tr class='wb-same'><td style='{cell};width:40px'>{row['step']}</td>"
+                f"<td colspan='2' style='{cell};color:#6b7280'><b>{esc(sa.title)}</b> · same scene on both</td></tr>"
             )
             continue
-        diff = diff_html(row["a_text"], row["b_text"])
+
+        def side(sc: Any, text: str) -> str:
+            if sc is None:
+                return "<span style='color:#9ca3af'>—</span>"
+            return f"<b>{esc(sc.title)}</b>" + (
+                screenplay_html(text, cast) if text.strip() else "<br><i>no text</i>"
+            )
+
+        if row["version"]:  # two versions of one scene: what changed, word by word
+            right = (
+                f"<b>{esc(sb.title)}</b> <span style='color:#6b7280'>({round(100 * row['ratio'])}% alike)</span>"
+                f"<div style='white-space:pre-wrap'>{diff_html(row['a_text'], row['b_text']) or '<i>no text</i>'}</div>"
+            )
+        else:
+            right = side(sb, row["b_text"])
         body.append(
-            f"<tr class='wb-differs'><td style='{cell}'>{row['step']}</td>"
-            f"<td style='{cell}'><b>{title_a}</b><br>{esc(row['a_text']) or '<i>no text</i>'}</td>"
-            f"<td style='{cell}'><b>{title_b}</b> <span style='color:#6b7280'>"
-            f"({round(100 * row['ratio'])}% alike)</span><br>{diff or '<i>no text</i>'}</td></tr>"
+            f"<tr class='wb-differs{' wb-version' if row['version'] else ''}'><td style='{cell};width:40px'>"
+            f"{row['step']}</td><td style='{cell}'>{side(sa, row['a_text'])}</td><td style='{cell}'>{right}</td></tr>"
         )
     return (
-        f"<table class='wb-compare' style='border-collapse:collapse;width:100%;font-family:system-ui,sans-serif'>"
-        f"{head}{''.join(body)}</table>"
+        f"<table class='wb-compare' style='border-collapse:collapse;width:100%;table-layout:fixed;"
+        f"font-family:system-ui,sans-serif'>{head}{''.join(body)}</table>"
     )
 
 

@@ -223,9 +223,14 @@ class Project:
         return self.db.conn
 
     @contextlib.contextmanager
-    def transaction(self, label: str = "change", undoable: bool = True) -> Iterator[Project]:
-        """Group writes into one atomic transaction and one undo step. Nested calls join the outer one."""
-        with self.db.transaction(label, undoable):
+    def transaction(
+        self, label: str = "change", undoable: bool = True, surface: str = "write"
+    ) -> Iterator[Project]:
+        """Group writes into one atomic transaction and one undo step. Nested calls join the outer one.
+
+        ``surface`` is where the change is made: ``"write"`` or ``"play"`` (a reader's move); each
+        surface's Undo takes back its own steps (:meth:`undo`)."""
+        with self.db.transaction(label, undoable, surface):
             yield self
 
     @contextlib.contextmanager
@@ -851,23 +856,51 @@ class Project:
             self.db.execute("DELETE FROM branches WHERE name=?", (branch,))
         return removed
 
-    def undo(self, by: str | None = None) -> str:
+    def undo(self, by: str | None = None, surface: str | None = None) -> str:
         """Undo the last change and return what was undone.
 
         Whose change: ``by`` when given; else the writer acting now (:meth:`acting_as`); else the
-        last change of anyone. Undoing a writer's change that someone else has changed since
-        raises :class:`~workbench.errors.UndoConflict` and changes nothing.
+        last change of anyone. ``surface`` takes only changes made there: ``"write"`` (the writer's
+        views, notebooks, the CLI) or ``"play"`` (a reader's moves); None takes the last of any.
+        Undoing a writer's change that someone else has changed since raises
+        :class:`~workbench.errors.UndoConflict` and changes nothing. What was undone can be redone
+        (:meth:`redo`) until that writer changes something else on that surface.
         """
-        return self.db.undo() if by is None else self.db.undo(by=by)
+        if by is None:
+            return self.db.undo(surface=surface)
+        return self.db.undo(by=by, surface=surface)
+
+    def redo(self, by: str | None = None, surface: str | None = None) -> str:
+        """Redo the change undone last (``by`` and ``surface`` as in :meth:`undo`) and return what was
+        redone; :class:`~workbench.errors.NothingToRedo` when there is none."""
+        if by is None:
+            return self.db.redo(surface=surface)
+        return self.db.redo(by=by, surface=surface)
 
     @property
     def undo_label(self) -> str | None:
         """What :meth:`undo` would undo (for the writer acting now), or None."""
         return self.db.undo_label
 
-    def undo_label_for(self, user: str | None) -> str | None:
-        """What ``user``'s Undo would undo (anyone's last change when ``user`` is None), or None."""
-        return self.db.undo_label_for(user)
+    def undo_label_for(self, user: str | None, surface: str | None = None) -> str | None:
+        """What ``user``'s Undo would undo (anyone's last change when ``user`` is None) on
+        ``surface`` (any when None), or None."""
+        return self.db.undo_label_for(user, surface)
+
+    def redo_label_for(self, user: str | None, surface: str | None = None) -> str | None:
+        """What ``user``'s Redo would redo on ``surface``, or None."""
+        return self.db.redo_label_for(user, surface)
+
+    def history(
+        self, user: str | None = None, surface: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The steps ``user`` can undo on ``surface`` (newest first), then those they can redo
+        (next first): dicts with ``step``, ``label``, ``ts``, ``author``, ``surface`` and ``redo``.
+
+        >>> [h["label"] for h in story.history()]  # doctest: +SKIP
+        ['rename scene', 'add take']
+        """
+        return self.db.history(user, surface, limit)
 
     def forget_undo(self) -> None:
         """Make the current state the starting point: nothing is left to undo (e.g. a freshly built sample)."""
@@ -989,7 +1022,7 @@ class Project:
             raise InvalidInput("the edited text is the same as the take's; nothing to save")
         with self.transaction("edit take"):
             prov = take.provenance
-            prov = {**prov, "edited_from": take.id}
+            prov = {**prov, "edited_from": take.id, "edited_by": rater}
             new = self.add_take(take.scene, text, "edit", prov, take, False)
             self._event("edit", rater, new, [take.id])
         return new
@@ -1195,6 +1228,15 @@ class Project:
         """Choices whose scene is not written yet, in order."""
         rows = self.db.all("SELECT * FROM choices WHERE target IS NULL ORDER BY seq")
         return [Choice.from_row(self, r) for r in rows]
+
+    def played_scene_ids(self) -> set[str]:
+        """The scenes a reader's play wrote (every take of them came from a play move): the map
+        folds them away unless the writer asks to see the play-throughs."""
+        rows = self.db.all(
+            "SELECT scene_id FROM takes GROUP BY scene_id "
+            "HAVING min(coalesce(json_extract(provenance, '$.play'), 0)) = 1"
+        )
+        return {r["scene_id"] for r in rows}
 
     def stuck(self) -> list[Scene]:
         """Where a reader can get stuck: reachable scenes with no way out that are not marked as

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 
 APPLICATION_ID = 0x53574B42  # "SWKB": marks a file as a Story Workbench project
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Tables whose changes can be undone. Assets (content-addressed, immutable) and the
 # generation cache are not: undoing a change never needs to forget a picture.
@@ -212,6 +212,16 @@ def undo_triggers(conn: sqlite3.Connection) -> list[str]:
         + log(void, "events", "new.seq")
         + " END"
     )
+    # and the inverse of a 'void' (an undone rating, pick or edit, redone) is the event again
+    again = (
+        "'INSERT INTO events(ts, rater, kind, scene_id, take_id, others, value, ref) SELECT ts, rater, "
+        "kind, scene_id, take_id, others, value, ref FROM events WHERE seq=' || new.ref"
+    )
+    out.append(
+        "CREATE TRIGGER undo_events_void AFTER INSERT ON events WHEN new.kind = 'void' BEGIN "
+        + log(again, "events", "new.seq")
+        + " END"
+    )
     return out
 
 
@@ -276,12 +286,22 @@ def _v3_undo_authors(conn: sqlite3.Connection) -> None:
                 break
 
 
+# Version 4: undo per surface, and redo. A step names the surface it was made on ("write": the
+# writer's views, notebooks and the CLI; "play": a reader's moves), so the writer's Undo passes
+# over a reader's play; undoing a step keeps the inverse of the undo as a redo step (``redo`` = 1)
+# until its writer changes something else on that surface.
+MIGRATION_V4 = """
+ALTER TABLE undo_steps ADD COLUMN surface TEXT NOT NULL DEFAULT 'write';
+ALTER TABLE undo_steps ADD COLUMN redo INTEGER NOT NULL DEFAULT 0;
+"""
+
+
 # MIGRATIONS[v] upgrades a file at version v to v + 1 inside the open transaction: SQL statements,
 # or a function of the connection for what SQL alone cannot say. The runner drops the undo
 # triggers before each migration and recreates them after it, so undo keeps covering the tables
 # as they now are (a migration never writes a trigger itself).
 Migration = str | Callable[[sqlite3.Connection], None]
-MIGRATIONS: dict[int, Migration] = {1: MIGRATION_V2, 2: _v3_undo_authors}
+MIGRATIONS: dict[int, Migration] = {1: MIGRATION_V2, 2: _v3_undo_authors, 3: MIGRATION_V4}
 
 
 def migrate(conn: sqlite3.Connection, version: int, target: int | None = None) -> None:

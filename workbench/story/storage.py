@@ -42,6 +42,7 @@ from ..errors import (
     InvalidInput,
     NewerSchema,
     NotAProject,
+    NothingToRedo,
     NothingToUndo,
     ProjectBusy,
     ProjectClosed,
@@ -192,6 +193,7 @@ class Database:
         self._labels: list[str] = []
         self._undoable = True
         self._author: str | None = None
+        self._surface = "write"
         self._listeners: list[Callable[[], None]] = []
 
     # ---- connection
@@ -278,8 +280,14 @@ class Database:
             os.unlink(_note_path(self.file))
 
     @contextlib.contextmanager
-    def transaction(self, label: str = "change", undoable: bool = True) -> Iterator[Database]:
-        """Group writes into one atomic transaction and one undo step. Nested calls join the outer one."""
+    def transaction(
+        self, label: str = "change", undoable: bool = True, surface: str = "write"
+    ) -> Iterator[Database]:
+        """Group writes into one atomic transaction and one undo step. Nested calls join the outer one.
+
+        ``surface`` names where the change was made (``"write"``: the writer's views, notebooks and
+        the CLI; ``"play"``: a reader's move), so each surface's Undo takes back its own steps.
+        """
         with self.lock:
             outer = self._depth == 0
             if outer and self._reading:
@@ -290,6 +298,7 @@ class Database:
                 self._labels = []
                 self._undoable = undoable
                 self._author = current_author()
+                self._surface = surface or "write"
                 start = self.conn.execute("SELECT coalesce(max(seq), 0) AS n FROM undolog").fetchone()["n"]
             self._labels.append(label)
             self._depth += 1
@@ -308,12 +317,14 @@ class Database:
                 end = self.conn.execute("SELECT coalesce(max(seq), 0) AS n FROM undolog").fetchone()["n"]
                 if end > start:
                     if self._undoable:
+                        self._add_step(self._labels[0], start + 1, end, self._author, self._surface)
+                        self._drop_redo(self._author, self._surface)  # a new change ends what redo offered
+                    else:  # keep only the rows of steps the transaction recorded itself (undo's redo)
                         self.conn.execute(
-                            "INSERT INTO undo_steps(label, first_seq, last_seq, ts, author) VALUES(?,?,?,?,?)",
-                            (self._labels[0], start + 1, end, now(), self._author),
+                            "DELETE FROM undolog WHERE seq > ? AND NOT EXISTS (SELECT 1 FROM undo_steps s "
+                            "WHERE undolog.seq BETWEEN s.first_seq AND s.last_seq)",
+                            (start,),
                         )
-                    else:
-                        self.conn.execute("DELETE FROM undolog WHERE seq > ?", (start,))
                 self._clear_note()
                 self.conn.execute("COMMIT")
             except BaseException:
@@ -370,55 +381,131 @@ class Database:
             )
         )
 
-    # ---- undo
-    def _last_step(self, author: str | None) -> sqlite3.Row | None:
-        if author is None:
-            return self.conn.execute("SELECT * FROM undo_steps ORDER BY step DESC LIMIT 1").fetchone()
+    # ---- undo and redo
+    def _add_step(
+        self, label: str, first: int, last: int, author: str | None, surface: str, redo: bool = False
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO undo_steps(label, first_seq, last_seq, ts, author, surface, redo) VALUES(?,?,?,?,?,?,?)",
+            (label, first, last, now(), author, surface, int(redo)),
+        )
+
+    def _drop_redo(self, author: str | None, surface: str) -> None:
+        """Forget ``author``'s redo steps on ``surface`` (they made a new change there)."""
+        where = "redo=1 AND author IS ? AND surface=?"
+        self.conn.execute(
+            f"DELETE FROM undolog WHERE EXISTS (SELECT 1 FROM undo_steps s WHERE {where} "
+            "AND undolog.seq BETWEEN s.first_seq AND s.last_seq)",
+            (author, surface),
+        )
+        self.conn.execute(f"DELETE FROM undo_steps WHERE {where}", (author, surface))
+
+    def _last_step(
+        self, author: str | None, surface: str | None = None, redo: bool = False
+    ) -> sqlite3.Row | None:
+        where, params = ["redo=?"], [int(redo)]
+        if author is not None:
+            where.append("author=?")
+            params.append(author)
+        if surface is not None:
+            where.append("surface=?")
+            params.append(surface)
         return self.conn.execute(
-            "SELECT * FROM undo_steps WHERE author=? ORDER BY step DESC LIMIT 1", (author,)
+            f"SELECT * FROM undo_steps WHERE {' AND '.join(where)} ORDER BY step DESC LIMIT 1", params
         ).fetchone()
 
-    def undo(self, by: str | None = _CURRENT) -> str:
+    def undo(self, by: str | None = _CURRENT, surface: str | None = None) -> str:
         """Undo the last undo step and return its label.
 
         ``by`` names whose step: by default the writer acting now (:func:`acting_as`), or, when
-        nobody is, the last step of anyone. A writer's step that someone else changed afterwards
-        (the same rows, or rows that undoing it would remove with it) is refused with
+        nobody is, the last step of anyone. ``surface`` (``"write"``, ``"play"``) takes only steps
+        made there; None takes the last step of any. A writer's step that someone else changed
+        afterwards (the same rows, or rows that undoing it would remove with it) is refused with
         :class:`UndoConflict`, and nothing changes. The step is read and replayed in one write
-        transaction, so a step another program commits meanwhile is never lost.
+        transaction, so a step another program commits meanwhile is never lost. The undone step can
+        be redone (:meth:`redo`) until its writer changes something else on that surface.
         """
         author = current_author() if by is _CURRENT else by
         with self.lock, self.transaction("undo", undoable=False):
-            step = self._last_step(author)
+            step = self._last_step(author, surface)
             if step is None:
                 who = f"{author} has" if author else "there is"
                 raise NothingToUndo(f"{who} nothing to undo")
-            first, last = int(step["first_seq"]), int(step["last_seq"])
-            own = self._rows("seq BETWEEN ? AND ?", (first, last))
-            later = self.conn.execute(
-                "SELECT u.tbl, u.row, s.label, s.author FROM undolog u JOIN undo_steps s "
-                "ON u.seq BETWEEN s.first_seq AND s.last_seq WHERE u.seq > ? AND u.tbl IS NOT NULL "
-                "AND u.tbl != 'events' ORDER BY u.seq",
-                (last,),
-            ).fetchall()
-            for r in later:
-                if (r["tbl"], r["row"]) in own:
-                    raise self._conflict(step, r["tbl"], r["author"], r["label"])
-            self.conn.execute("PRAGMA defer_foreign_keys=ON")
-            mark = self.conn.execute("SELECT coalesce(max(seq), 0) FROM undolog").fetchone()[0]
-            rows = self.conn.execute(
-                "SELECT sql FROM undolog WHERE seq BETWEEN ? AND ? ORDER BY seq DESC", (first, last)
-            ).fetchall()
-            for r in rows:
-                self.conn.execute(r["sql"])
-            if later:  # undoing an older step must not take anyone's later rows with it (cascades)
-                extra = self._rows("seq > ?", (mark,)) - own
-                if extra:
-                    tbl = sorted(extra)[0][0]
-                    raise self._conflict(step, tbl, later[-1]["author"], later[-1]["label"])
-            self.conn.execute("DELETE FROM undolog WHERE seq BETWEEN ? AND ?", (first, last))
-            self.conn.execute("DELETE FROM undo_steps WHERE step=?", (step["step"],))
+            self._replay(step, "undo")
             return str(step["label"])
+
+    def redo(self, by: str | None = _CURRENT, surface: str | None = None) -> str:
+        """Redo the step undone last (``by`` and ``surface`` as in :meth:`undo`) and return its label.
+
+        Refused with :class:`UndoConflict` when someone else changed the same rows since the undo.
+        """
+        author = current_author() if by is _CURRENT else by
+        with self.lock, self.transaction("redo", undoable=False):
+            step = self._last_step(author, surface, redo=True)
+            if step is None:
+                who = f"{author} has" if author else "there is"
+                raise NothingToRedo(f"{who} nothing to redo")
+            self._replay(step, "redo")
+            return str(step["label"])
+
+    def _replay(self, step: sqlite3.Row, verb: str) -> None:
+        """Replay ``step``'s inverse statements (last to first) and keep their own inverse as the
+        step that takes them back: an undo becomes a redo step, a redo an undo step again."""
+        first, last = int(step["first_seq"]), int(step["last_seq"])
+        own = self._rows("seq BETWEEN ? AND ?", (first, last))
+        later = self.conn.execute(
+            "SELECT u.tbl, u.row, s.label, s.author FROM undolog u JOIN undo_steps s "
+            "ON u.seq BETWEEN s.first_seq AND s.last_seq WHERE u.seq > ? AND u.tbl IS NOT NULL "
+            "AND u.tbl != 'events' AND s.redo = 0 ORDER BY u.seq",
+            (last,),
+        ).fetchall()
+        for r in later:
+            if (r["tbl"], r["row"]) in own:
+                raise self._conflict(verb, step, r["tbl"], r["author"], r["label"])
+        self.conn.execute("PRAGMA defer_foreign_keys=ON")
+        mark = self.conn.execute("SELECT coalesce(max(seq), 0) FROM undolog").fetchone()[0]
+        rows = self.conn.execute(
+            "SELECT sql FROM undolog WHERE seq BETWEEN ? AND ? ORDER BY seq DESC", (first, last)
+        ).fetchall()
+        for r in rows:
+            self.conn.execute(r["sql"])
+        if later:  # replaying an older step must not take anyone's later rows with it (cascades)
+            extra = self._rows("seq > ?", (mark,)) - own
+            if extra:
+                tbl = sorted(extra)[0][0]
+                raise self._conflict(verb, step, tbl, later[-1]["author"], later[-1]["label"])
+        end = self.conn.execute("SELECT coalesce(max(seq), 0) FROM undolog").fetchone()[0]
+        bulk = self.conn.execute(
+            "SELECT 1 FROM undolog WHERE seq BETWEEN ? AND ? AND tbl IS NULL LIMIT 1", (first, last)
+        ).fetchone()
+        self.conn.execute("DELETE FROM undolog WHERE seq BETWEEN ? AND ?", (first, last))
+        self.conn.execute("DELETE FROM undo_steps WHERE step=?", (step["step"],))
+        # a bulk step (an import: a few compact inverse statements, see log_undo) is not redone:
+        # its redo would be a copy of every row it wrote; the writer imports the file again
+        if end > mark and not bulk:
+            self._add_step(step["label"], mark + 1, end, step["author"], step["surface"], redo=verb == "undo")
+
+    def history(
+        self, author: str | None = None, surface: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """The undo steps (newest first), then the redo steps (the next to redo first) of ``author``
+        on ``surface`` (anyone's, any surface, when None): dicts with step, label, ts, author,
+        surface and ``redo`` (True for a step that was undone and can be redone)."""
+        where, params = [], []
+        if author is not None:
+            where.append("author=?")
+            params.append(author)
+        if surface is not None:
+            where.append("surface=?")
+            params.append(surface)
+        cond = f"WHERE {' AND '.join(where)}" if where else ""
+        with self.lock, self._busy():
+            rows = self.conn.execute(
+                f"SELECT step, label, ts, author, surface, redo FROM undo_steps {cond} "
+                "ORDER BY redo, step DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        return [{**dict(r), "redo": bool(r["redo"])} for r in rows]
 
     def _rows(self, where: str, params: tuple[Any, ...]) -> set[tuple[str, int]]:
         """(table, rowid) of the undo log rows matching ``where`` (feedback events left out: they only append)."""
@@ -430,10 +517,12 @@ class Database:
         }
 
     @staticmethod
-    def _conflict(step: sqlite3.Row, table: str, other: str | None, other_label: str) -> UndoConflict:
+    def _conflict(
+        verb: str, step: sqlite3.Row, table: str, other: str | None, other_label: str
+    ) -> UndoConflict:
         whom = other or "someone else"
         return UndoConflict(
-            f"cannot undo {step['label']!r}: {whom} changed {_ROW_WORDS.get(table, table)} it touched "
+            f"cannot {verb} {step['label']!r}: {whom} changed {_ROW_WORDS.get(table, table)} it touched "
             f"afterwards ({other_label!r}). Undo that first, or change it back by hand."
         )
 
@@ -465,10 +554,17 @@ class Database:
         """What :meth:`undo` would undo for the writer acting now (anyone's, when nobody is), or None."""
         return self.undo_label_for(current_author())
 
-    def undo_label_for(self, author: str | None) -> str | None:
-        """The label of ``author``'s last step (anyone's when ``author`` is None), or None."""
+    def undo_label_for(self, author: str | None, surface: str | None = None) -> str | None:
+        """The label of ``author``'s last step (anyone's when ``author`` is None) on ``surface``
+        (any when None), or None."""
         with self.lock, self._busy():
-            step = self._last_step(author)
+            step = self._last_step(author, surface)
+        return step["label"] if step else None
+
+    def redo_label_for(self, author: str | None, surface: str | None = None) -> str | None:
+        """The label of the step :meth:`redo` would redo for ``author`` on ``surface``, or None."""
+        with self.lock, self._busy():
+            step = self._last_step(author, surface, redo=True)
         return step["label"] if step else None
 
     def forget_undo(self) -> None:

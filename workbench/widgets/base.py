@@ -4,6 +4,7 @@ from the project whenever it changes (in this view, another view, or a backgroun
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -126,7 +127,9 @@ class SessionView(pn.viewable.Viewer):
             raise WorkbenchError("wait for the current action to finish (or stop it) first")
         self.error = ""
         self.busy = True
-        self.status = f"{label}…"
+        working = f"{label}…"
+        self.status = working
+        started = time.perf_counter()
 
         def run() -> None:
             try:
@@ -144,6 +147,8 @@ class SessionView(pn.viewable.Viewer):
                         done(result)
                 except Exception as exc:
                     self.fail(exc)
+            if self.status == working:  # ``done`` said nothing: the line must not say "…" forever
+                self.status = f"{label[:1].upper()}{label[1:]}: done in {time.perf_counter() - started:.1f} s"
 
         thread = threading.Thread(target=run, name=f"workbench-{type(self).__name__}", daemon=True)
         self._thread = thread

@@ -3,6 +3,7 @@ scene behind an open choice; see where a reader can get stuck."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -12,12 +13,13 @@ import param
 from ..errors import InvalidInput, WorkbenchError
 from ..render import branch_map_svg, compare_html, esc, stuck_html
 from .base import SessionView, safe_call
-from .components import ClickableMap, LiveHTML
+from .components import ClickableMap, LiveHTML, set_text, text_box, typed
 
 if TYPE_CHECKING:
     from ..session import Session
 
 NO_COMPARE = "(none)"
+_PLAY_NAME = re.compile(r"play \d+")  # what the player names a play-through it starts
 OPEN = "open:"  # the map's id for an open choice's dashed box: "open:<choice id>"
 VIEWS = {"Branches": "branch", "Where can the reader get stuck?": "stuck"}
 
@@ -33,10 +35,14 @@ class BranchMap(SessionView):
     view = param.String(
         default="branch", doc="'branch' (branches highlighted) or 'stuck' (where a reader gets stuck)."
     )
+    show_play = param.Boolean(
+        default=False, doc="Show readers' play-throughs (their branches and the scenes they wrote)."
+    )
 
     def __init__(self, session: Session, on_open: Callable[[Any], None] | None = None, **params: Any) -> None:
         super().__init__(session, **params)
         self._on_open: list[Callable[[Any], None]] = [on_open] if on_open else []
+        self._on_write: list[Callable[[Any], None]] = []
         self.map = ClickableMap(sizing_mode="stretch_width", css_classes=["wb-branch-map-view"])
         self.branch_select = pn.widgets.Select(
             label="Branch", options=[], width=200, css_classes=["wb-branch-select"]
@@ -45,11 +51,13 @@ class BranchMap(SessionView):
             label="Compare with", options=[NO_COMPARE], width=200, css_classes=["wb-compare-select"]
         )
         self.selected_pane = LiveHTML("", css_classes=["wb-selected-scene"])
-        self.choice_input = pn.widgets.TextInput(
-            label="Fork: what happens instead?",
-            placeholder="e.g. Mara refuses the stranger's help",
-            width=360,
-            css_classes=["wb-fork-choice"],
+        self.choice_input = text_box(
+            pn.widgets.TextInput(
+                label="Fork: what happens instead?",
+                placeholder="e.g. Mara refuses the stranger's help",
+                width=360,
+                css_classes=["wb-fork-choice"],
+            )
         )
         self.fork_button = pn.widgets.Button(
             label="Fork from selected scene", color="primary", css_classes=["wb-fork"]
@@ -61,25 +69,34 @@ class BranchMap(SessionView):
         self.write_button = pn.widgets.Button(
             label="Write the scene behind this choice", disabled=True, css_classes=["wb-write-open"]
         )
+        self.edit_button = pn.widgets.Button(
+            label="Write this scene", disabled=True, css_classes=["wb-edit-selected"]
+        )
         self.stuck_pane = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-stuck-pane"])
+        self.play_box = pn.widgets.Checkbox(
+            label="Show play-throughs", value=False, css_classes=["wb-show-play"]
+        )
+        self.play_box.link(self, value="show_play")
         self.view_select.param.watch(lambda e: setattr(self, "view", VIEWS.get(e.new, "branch")), "value")
         self.write_button.on_click(safe_call(self, self.write_open_choice))
+        self.edit_button.on_click(safe_call(self, self.write_selected))
         self.map.param.watch(self._on_click, "clicks")
         self.branch_select.param.watch(lambda e: setattr(self, "branch", e.new or "main"), "value")
         self.compare_select.param.watch(
             lambda e: setattr(self, "compare", "" if e.new in (None, NO_COMPARE) else e.new), "value"
         )
-        self.fork_button.on_click(
-            safe_call(self, lambda: self.fork(self.choice_input.value_input or self.choice_input.value or ""))
-        )
+        self.fork_button.on_click(safe_call(self, lambda: self.fork(typed(self.choice_input))))
         self._layout = pn.Column(
             self._alert,
             pn.Row(
-                self.branch_select, self.compare_select, pn.Column(pn.Spacer(height=18), self.view_select)
+                self.branch_select,
+                self.compare_select,
+                pn.Column(pn.Spacer(height=18), self.view_select),
+                pn.Column(pn.Spacer(height=22), self.play_box),
             ),
             self.map,
             self.selected_pane,
-            self.write_button,
+            pn.Row(self.edit_button, self.write_button),
             pn.Row(self.choice_input, pn.Column(pn.Spacer(height=18), self.fork_button)),
             self.stuck_pane,
             self._status,
@@ -93,8 +110,22 @@ class BranchMap(SessionView):
         return self._layout
 
     def on_open(self, callback: Callable[[Any], None]) -> None:
-        """Call ``callback(scene)`` when the writer clicks a scene."""
+        """Call ``callback(scene)`` when the writer clicks a scene (the map stays in view)."""
         self._on_open.append(callback)
+
+    def on_write(self, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(scene)`` when the writer asks to write the selected scene (e.g. to show
+        the editor), and after a fork or an open choice made a new scene to write."""
+        self._on_write.append(callback)
+
+    def write_selected(self) -> Any:
+        """Hand the selected scene to the editor (``on_write`` listeners)."""
+        if not self.selected or self.selected.startswith(OPEN):
+            raise InvalidInput("click a scene on the map first")
+        sc = self.project.scene(self.selected)
+        for cb in self._on_write:
+            cb(sc)
+        return sc
 
     def _on_click(self, _event: Any) -> None:
         self.attempt(lambda: self.select(self.map.selected))
@@ -123,7 +154,7 @@ class BranchMap(SessionView):
         self.status = f"wrote the scene {scene.title!r} behind the choice {choice.label!r}"
         return self.select(scene)
 
-    @param.depends("selected", "branch", "compare", "view", watch=True)
+    @param.depends("selected", "branch", "compare", "view", "show_play", watch=True)
     def _selection_changed(self) -> None:
         self.refresh()
 
@@ -133,7 +164,7 @@ class BranchMap(SessionView):
             raise InvalidInput("click a scene on the map first: the fork starts there")
         new = self.session.fork(self.selected, choice)
         names = self.project.branches.of(new)
-        self.choice_input.value = ""
+        set_text(self.choice_input, "")
         if names:
             self.branch = names[0]
         self.selected = new.id  # stay on the map: the writer sees the new branch
@@ -146,9 +177,26 @@ class BranchMap(SessionView):
         with self.project.reading():
             self._refresh()
 
+    def played(self) -> tuple[set[str], list[str]]:
+        """The scenes readers' play wrote and the branches of play-throughs (named "play N" by
+        the player, or running into a scene play wrote), as the map folds them away."""
+        project = self.project
+        scenes = project.played_scene_ids()
+        branches = [
+            b.name
+            for b in project.branches.values()
+            if _PLAY_NAME.fullmatch(b.name) or any(i in scenes for i in b.scene_ids)
+        ]
+        return scenes, branches
+
     def _refresh(self) -> None:
         project = self.project
-        names = list(project.branches)
+        played, play_branches = self.played()
+        names = [n for n in project.branches if self.show_play or n not in play_branches]
+        self.play_box.label = (
+            f"Show play-throughs ({len(play_branches)})" if play_branches else "Show play-throughs"
+        )
+        self.play_box.disabled = not play_branches
         if self.branch not in names and names:
             self.branch = "main" if "main" in names else names[0]
             return
@@ -175,6 +223,7 @@ class BranchMap(SessionView):
             selected=self.selected or None,
             compare=self.compare or None,
             view=self.view,
+            hide=() if self.show_play else played,
         )
         self.map.selected = self.selected
         self.stuck_pane.object = stuck_html(project) if self.view == "stuck" else ""
@@ -195,4 +244,5 @@ class BranchMap(SessionView):
         else:
             self.selected_pane.object = "<div style='color:#6b7280'>Click a scene to open it.</div>"
         self.fork_button.disabled = not self.selected or self.selected.startswith(OPEN)
+        self.edit_button.disabled = self.fork_button.disabled
         self.compare_pane.object = compare_html(project, self.branch, self.compare) if self.compare else ""

@@ -15,7 +15,7 @@ from ..errors import InvalidInput
 from ..render import audio_html, esc, image_html
 from ..story.cast import open_cast, slug
 from .base import SessionView, safe_call
-from .components import LiveHTML
+from .components import LiveHTML, set_text, text_box, typed
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -39,23 +39,25 @@ class CastBoard(SessionView):
             label="From the cast library", options=[], width=240, css_classes=["wb-library-select"]
         )
         self.add_library_button = pn.widgets.Button(label="Add to story", css_classes=["wb-add-library"])
-        self.new_name = pn.widgets.TextInput(
-            label="New character", placeholder="name", width=200, css_classes=["wb-new-name"]
+        self.new_name = text_box(
+            pn.widgets.TextInput(
+                label="New character", placeholder="name", width=200, css_classes=["wb-new-name"]
+            )
         )
         self.add_new_button = pn.widgets.Button(label="Add", css_classes=["wb-add-new"])
         self.library_note = LiveHTML("", css_classes=["wb-library-damaged"], sizing_mode="stretch_width")
         self.card_file = pn.widgets.FileInput(accept=".json,.png", css_classes=["wb-card-file"])
         self.import_button = pn.widgets.Button(label="Import card", css_classes=["wb-import-card"])
-        self.line_input = pn.widgets.TextInput(
-            label="Line to speak", value=self.voice_text, width=360, css_classes=["wb-voice-text"]
+        self.line_input = text_box(
+            pn.widgets.TextInput(
+                label="Line to speak", value=self.voice_text, width=360, css_classes=["wb-voice-text"]
+            )
         )
         self.line_input.link(self, value="voice_text")
         self.add_library_button.on_click(
             safe_call(self, lambda: self.add_from_library(self.library_select.value))
         )
-        self.add_new_button.on_click(
-            safe_call(self, lambda: self.add(self.new_name.value_input or self.new_name.value or ""))
-        )
+        self.add_new_button.on_click(safe_call(self, lambda: self.add(typed(self.new_name))))
         self.import_button.on_click(safe_call(self, self._import_upload))
         self._layout = pn.Column(
             self._alert,
@@ -82,7 +84,7 @@ class CastBoard(SessionView):
         if not isinstance(name, str) or not name.strip():
             raise InvalidInput("give the new character a name")
         ch = self.project.cast.add(name.strip(), **fields)
-        self.new_name.value = ""
+        set_text(self.new_name, "")
         self.status = f"added {ch.name}"
         return ch
 
@@ -99,6 +101,11 @@ class CastBoard(SessionView):
         ch.update(**fields)
         self.status = f"saved {name}"
         return ch
+
+    def remove(self, name: str) -> None:
+        """Take a character out of this story (one undoable step; the cast library keeps them)."""
+        self.project.cast.remove(name)
+        self.status = f"removed {name} from the story (Undo brings them back)"
 
     def save_to_library(self, name: str) -> Any:
         """Save the project's character into the shared cast library."""
@@ -186,12 +193,14 @@ class CastBoard(SessionView):
         if data.get("portrait") and data["portrait"] in self.project.assets:
             portrait = image_html(self.project.assets.get(data["portrait"]), width=160, css="wb-portrait")
         inputs = {
-            f: pn.widgets.TextAreaInput(
-                label=f.replace("_", " ").capitalize(),
-                value=str(data.get(f) or ""),
-                height=60,
-                width=300,
-                css_classes=[f"wb-field-{f}"],
+            f: text_box(
+                pn.widgets.TextAreaInput(
+                    label=f.replace("_", " ").capitalize(),
+                    value=str(data.get(f) or ""),
+                    height=60,
+                    width=300,
+                    css_classes=[f"wb-field-{f}"],
+                )
             )
             for f in EDITABLE
         }
@@ -218,17 +227,21 @@ class CastBoard(SessionView):
         to_lib = pn.widgets.Button(label="Save to library", css_classes=["wb-to-library"])
 
         def do_save() -> None:
-            fields = {f: (w.value_input or w.value or "") for f, w in inputs.items()}
+            fields = {f: (typed(w)) for f, w in inputs.items()}
             self.update(name, **fields, voice={**voice, "speed": speed.value, "pitch": pitch.value})
 
         save.on_click(safe_call(self, do_save))
         portrait_btn.on_click(lambda _e: self._background(lambda: self.portrait(name), f"drawing {name}"))
         play.on_click(
             lambda _e: self._background(
-                lambda: self.play_line(name, self.line_input.value_input or self.voice_text), f"{name} speaks"
+                lambda: self.play_line(name, typed(self.line_input) or self.voice_text), f"{name} speaks"
             )
         )
         to_lib.on_click(safe_call(self, lambda: self.save_to_library(name)))
+        remove = pn.widgets.Button(
+            label="Remove from story", color="danger", css_classes=["wb-remove-character"]
+        )
+        remove.on_click(safe_call(self, lambda: self.remove(name)))
         download_json = pn.widgets.FileDownload(
             callback=lambda: io.BytesIO(self.card_json(name)),
             filename=f"{slug(name)}.json",
@@ -256,7 +269,7 @@ class CastBoard(SessionView):
             head,
             *inputs.values(),
             pn.Row(speed, pitch),
-            pn.Row(save, portrait_btn, to_lib),
+            pn.Row(save, portrait_btn, to_lib, remove),
             pn.Row(play, LiveHTML(audio, css_classes=["wb-voice"])),
             pn.Row(download_json, download_png),
             title=esc(name),  # Panel puts a Card's title into the page as HTML

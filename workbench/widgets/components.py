@@ -6,6 +6,7 @@ nothing, so both work offline in JupyterLab and under ``workbench serve``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,34 @@ import param
 from panel.custom import JSComponent
 
 HERE = Path(__file__).parent
+
+
+def text_box(box: Any) -> Any:
+    """Make ``box`` (a Panel text input or text area) answer :func:`typed` truly and return it.
+
+    The page sends ``value_input`` on every key and ``value`` on Enter or leaving the box; a
+    ``value`` set in Python is not copied into ``value_input``, so reading ``value_input`` after
+    the box was emptied or refilled from Python returned the old text (a second click on Fork
+    sent the previous fork again). Here every new ``value`` is copied into ``value_input``.
+    """
+    if getattr(box, "_wb_tracked", False):
+        return box
+    box.value_input = box.value or ""
+    box.param.watch(lambda e: setattr(box, "value_input", e.new or ""), "value")
+    box._wb_tracked = True
+    return box
+
+
+def typed(box: Any) -> str:
+    """What a text box made with :func:`text_box` holds now: what was typed, or set last."""
+    return str(box.value_input or "") if getattr(box, "_wb_tracked", False) else str(box.value or "")
+
+
+def set_text(box: Any, text: str) -> None:
+    """Put ``text`` in a text box (``""`` empties it): what it shows and what :func:`typed` reads."""
+    box.value = text
+    if getattr(box, "_wb_tracked", False):
+        box.value_input = text
 
 
 class ClickableMap(JSComponent):
@@ -44,3 +73,44 @@ class LiveHTML(JSComponent):
 
     def __init__(self, object: str = "", **params: Any) -> None:  # noqa: A002 - Panel's name
         super().__init__(object=object, **params)
+
+
+class KeyShortcuts(JSComponent):
+    """Keyboard shortcuts of a view, and a "Keys" button listing them in a popover.
+
+    >>> keys = KeyShortcuts()
+    >>> keys.bind("ctrl+enter", "Generate takes", lambda: print("generate"))
+    >>> keys.press("ctrl+enter")
+    generate
+
+    A combination is sent from the page only while the view is shown; ``text=False`` leaves it to
+    a text box that has the focus (Ctrl+Z there undoes typing, not the story).
+    """
+
+    keys = param.List(
+        default=[], doc="The shortcuts: dicts with combo ('ctrl+shift+z'), label and text (bool)."
+    )
+
+    _esm = HERE / "shortcuts.js"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._actions: dict[str, Callable[[], Any]] = {}
+
+    def bind(self, combo: str, label: str, action: Callable[[], Any], text: bool = True) -> None:
+        """Run ``action`` on ``combo`` (lower case, modifiers first: ``"alt+arrowleft"``)."""
+        combo = combo.lower()
+        self._actions[combo] = action
+        self.keys = [
+            *(k for k in self.keys if k["combo"] != combo),
+            {"combo": combo, "label": label, "text": text},
+        ]
+
+    def press(self, combo: str) -> Any:
+        """What pressing ``combo`` does (the page calls it; so may a test or a script)."""
+        action = self._actions.get(combo.lower())
+        return action() if action is not None else None
+
+    def _handle_msg(self, data: Any) -> None:
+        if isinstance(data, dict) and isinstance(data.get("combo"), str):
+            self.press(data["combo"])

@@ -13,16 +13,19 @@ from .. import config
 from ..errors import InvalidInput
 from ..render import esc, screenplay_html, take_html
 from .base import SessionView, safe_call
-from .components import LiveHTML, TakeCarousel
+from .components import KeyShortcuts, LiveHTML, TakeCarousel, set_text, text_box, typed
 
 if TYPE_CHECKING:
     from ..session import Session
 
 STREAM_INTERVAL = 0.12  # seconds between page updates while tokens stream in
+SURFACE = "write"  # the writer's Undo passes over a reader's play moves (Project.undo surfaces)
 
 
 class SceneEditor(SessionView):
-    """Write a scene: generate N takes (streamed), flip through them, edit, choose, rate, stop, undo."""
+    """Write a scene: generate N takes (streamed), flip through them, edit, choose, rate, stop,
+    undo and redo (with a history), add, rename and delete scenes; keyboard shortcuts (the
+    "Keys" button lists them)."""
 
     scene_id = param.String(default="", doc="The scene being edited ('' = the start scene).")
     branch = param.String(default="", doc="The branch to write on ('' = the scene's own branch, main first).")
@@ -43,8 +46,8 @@ class SceneEditor(SessionView):
         self.n_input = pn.widgets.IntInput(
             label="Takes", value=self.n, start=1, end=8, width=80, css_classes=["wb-n-takes"]
         )
-        self.seed_input = pn.widgets.TextInput(
-            label="Seed", placeholder="random", width=110, css_classes=["wb-seed"]
+        self.seed_input = text_box(
+            pn.widgets.TextInput(label="Seed", placeholder="random", width=110, css_classes=["wb-seed"])
         )
         self.generate_button = pn.widgets.Button(
             label=f"Generate {self.n} take{'s' if self.n != 1 else ''}",
@@ -55,6 +58,35 @@ class SceneEditor(SessionView):
             label="Stop", color="warning", disabled=True, css_classes=["wb-stop"]
         )
         self.undo_button = pn.widgets.Button(label="Undo", disabled=True, css_classes=["wb-undo"])
+        self.redo_button = pn.widgets.Button(label="Redo", disabled=True, css_classes=["wb-redo"])
+        self.another_button = pn.widgets.Button(label="One more take", css_classes=["wb-one-more"])
+        self.history_pane = LiveHTML("", css_classes=["wb-history"], sizing_mode="stretch_width")
+        self.history_card = pn.Card(
+            self.history_pane,
+            title="History",
+            collapsed=True,
+            sizing_mode="stretch_width",
+            css_classes=["wb-history-card"],
+        )
+        self.scene_title = text_box(
+            pn.widgets.TextInput(
+                label="Scene title", placeholder="title", width=220, css_classes=["wb-scene-title"]
+            )
+        )
+        self.add_scene_button = pn.widgets.Button(label="Add scene", css_classes=["wb-add-scene"])
+        self.rename_scene_button = pn.widgets.Button(label="Rename", css_classes=["wb-rename-scene"])
+        self.delete_scene_button = pn.widgets.Button(
+            label="Delete scene", color="danger", css_classes=["wb-delete-scene"]
+        )
+        self.keys = KeyShortcuts(css_classes=["wb-editor-keys"])
+        self.keys.bind("ctrl+enter", "Generate takes", lambda: self.attempt(self.generate))
+        self.keys.bind("alt+arrowleft", "Previous take", lambda: self.swipe(-1))
+        self.keys.bind("alt+arrowright", "Next take", lambda: self.swipe(1))
+        self.keys.bind("ctrl+z", "Undo (outside a text box)", lambda: self.attempt(self.undo), text=False)
+        self.keys.bind(
+            "ctrl+shift+z", "Redo (outside a text box)", lambda: self.attempt(self.redo), text=False
+        )
+        self.keys.bind("ctrl+y", "Redo (outside a text box)", lambda: self.attempt(self.redo), text=False)
         self.progress = pn.indicators.Progress(
             value=0, max=100, visible=False, sizing_mode="stretch_width", css_classes=["wb-progress"]
         )
@@ -71,8 +103,10 @@ class SceneEditor(SessionView):
             css_classes=["wb-rating"],
             disabled=True,
         )
-        self.edit_area = pn.widgets.TextAreaInput(
-            label="Edit this take", height=160, sizing_mode="stretch_width", css_classes=["wb-edit-text"]
+        self.edit_area = text_box(
+            pn.widgets.TextAreaInput(
+                label="Edit this take", height=160, sizing_mode="stretch_width", css_classes=["wb-edit-text"]
+            )
         )
         self.save_edit_button = pn.widgets.Button(
             label="Save edit as a new take", css_classes=["wb-save-edit"], disabled=True
@@ -84,21 +118,38 @@ class SceneEditor(SessionView):
         self.generate_button.on_click(safe_call(self, lambda: self.generate()))
         self.stop_button.on_click(lambda _e: self.stop())
         self.undo_button.on_click(safe_call(self, self.undo))
+        self.redo_button.on_click(safe_call(self, self.redo))
+        self.another_button.on_click(safe_call(self, lambda: self.generate(n=1)))
+        self.add_scene_button.on_click(safe_call(self, lambda: self.add_scene(typed(self.scene_title))))
+        self.rename_scene_button.on_click(safe_call(self, lambda: self.rename_scene(typed(self.scene_title))))
+        self.delete_scene_button.on_click(safe_call(self, self.delete_scene))
         self.choose_button.on_click(safe_call(self, self.choose))
-        self.save_edit_button.on_click(
-            safe_call(self, lambda: self.edit(self.edit_area.value_input or self.edit_area.value or ""))
-        )
+        self.save_edit_button.on_click(safe_call(self, lambda: self.edit(typed(self.edit_area))))
         self.rating.param.watch(self._on_rating, "value")
         self.carousel.param.watch(lambda _e: self._sync_take_widgets(), "index")
+        # the toolbars wrap on a narrow screen (800 px) instead of pushing buttons off it
         self._layout = pn.Column(
             self._alert,
-            pn.Row(
+            pn.FlexBox(
                 self.scene_select,
                 self.n_input,
                 self.seed_input,
                 pn.Column(
-                    pn.Spacer(height=18), pn.Row(self.generate_button, self.stop_button, self.undo_button)
+                    pn.Spacer(height=18),
+                    pn.FlexBox(
+                        self.generate_button,
+                        self.another_button,
+                        self.stop_button,
+                        self.undo_button,
+                        self.redo_button,
+                        self.keys,
+                        flex_wrap="wrap",
+                        align_items="center",
+                    ),
                 ),
+                flex_wrap="wrap",
+                sizing_mode="stretch_width",
+                css_classes=["wb-editor-toolbar"],
             ),
             self.progress,
             self._status,
@@ -110,6 +161,17 @@ class SceneEditor(SessionView):
             pn.Row(self.choose_button, self.rating),
             self.edit_area,
             self.save_edit_button,
+            pn.FlexBox(
+                self.scene_title,
+                pn.Column(
+                    pn.Spacer(height=18),
+                    pn.FlexBox(self.add_scene_button, self.rename_scene_button, self.delete_scene_button),
+                ),
+                flex_wrap="wrap",
+                sizing_mode="stretch_width",
+                css_classes=["wb-scene-tools"],
+            ),
+            self.history_card,
             sizing_mode="stretch_width",
             css_classes=["wb-scene-editor"],
         )
@@ -153,7 +215,7 @@ class SceneEditor(SessionView):
 
     @param.depends("busy", watch=True)
     def _busy_changed(self) -> None:
-        self.generate_button.disabled = self.busy
+        self.generate_button.disabled = self.another_button.disabled = self.busy
         self.stop_button.disabled = not self.busy
         self.progress.visible = self.busy
 
@@ -175,7 +237,10 @@ class SceneEditor(SessionView):
             self._syncing = False
         cast = project.cast.names()
         if scene is None:
-            self.text_pane.object = "<p class='wb-empty'>No scenes yet: add one, or make an outline.</p>"
+            self.text_pane.object = (
+                "<p class='wb-empty'>No scenes yet: give the first one a title below and click "
+                "<b>Add scene</b>, or make an outline in the Outline tab.</p>"
+            )
             self.carousel.takes = []
         else:
             chosen = scene.chosen
@@ -198,10 +263,35 @@ class SceneEditor(SessionView):
                 self.carousel.takes = items
             if takes and self.carousel.index >= len(takes):
                 self.carousel.index = len(takes) - 1
-        label = project.undo_label_for(self.user or None)  # this writer's own last change
-        self.undo_button.label = f"Undo {label}" if label else "Undo"
-        self.undo_button.disabled = label is None
+        self.rename_scene_button.disabled = self.delete_scene_button.disabled = scene is None
+        self.generate_button.disabled = self.another_button.disabled = scene is None or self.busy
+        self._show_undo()
         self._sync_take_widgets()
+
+    def _show_undo(self) -> None:
+        """Undo and Redo name this writer's own last change here (a reader's play is not one of
+        them), and the history lists what they can undo and redo."""
+        user = self.user or None
+        label = self.project.undo_label_for(user, SURFACE)
+        self.undo_button.label = f"Undo {_short(label)}" if label else "Undo"
+        self.undo_button.disabled = label is None
+        again = self.project.redo_label_for(user, SURFACE)
+        self.redo_button.label = f"Redo {_short(again)}" if again else "Redo"
+        self.redo_button.disabled = again is None
+        steps = self.project.history(user, SURFACE, limit=30)
+        if not steps:
+            self.history_pane.object = "<p class='wb-empty' style='color:#6b7280'>Nothing to undo yet.</p>"
+            return
+        rows = "".join(
+            f"<li class='wb-history-{'redo' if h['redo'] else 'undo'}' style='"
+            f"{'color:#9ca3af;text-decoration:line-through' if h['redo'] else ''}'>{esc(h['label'])}"
+            f"<span style='color:#9ca3af'> · {esc(str(h['ts'])[11:19])}"
+            f"{' · undone' if h['redo'] else ''}</span></li>"
+            for h in steps
+        )
+        self.history_pane.object = (
+            f"<ol style='margin:0;padding-left:20px;font:13px system-ui,sans-serif'>{rows}</ol>"
+        )
 
     def _sync_take_widgets(self) -> None:
         take = self.current_take
@@ -211,7 +301,7 @@ class SceneEditor(SessionView):
             self.rating.disabled = take is None
             self.rating.value = (take.rating or 0) if take is not None else 0
             self.save_edit_button.disabled = take is None
-            self.edit_area.value = take.text if take is not None else ""
+            set_text(self.edit_area, take.text if take is not None else "")
         finally:
             self._syncing = False
 
@@ -325,7 +415,62 @@ class SceneEditor(SessionView):
         self.status = "edit saved as a new take"
         return new
 
+    def swipe(self, step: int) -> None:
+        """Show the previous (-1) or next (+1) take, wrapping around."""
+        n = len(self.takes)
+        if n:
+            self.carousel.index = (self.carousel.index + step) % n
+
     def undo(self) -> str:
-        label = self.session.undo()
+        """Undo this writer's last change in the writer's views (a reader's play moves are left)."""
+        label = self.project.undo(by=self.user or None, surface=SURFACE)
         self.status = f"undid: {label}"
         return label
+
+    def redo(self) -> str:
+        """Redo what :meth:`undo` undid last."""
+        label = self.project.redo(by=self.user or None, surface=SURFACE)
+        self.status = f"redid: {label}"
+        return label
+
+    # ---- scenes
+    def add_scene(self, title: str) -> Any:
+        """A new scene titled ``title`` (after the scene shown, when there is one), opened here."""
+        title = (title or "").strip()
+        if not title:
+            raise InvalidInput("give the new scene a title first")
+        after = self.scene
+        if after is None:
+            new = self.project.add_scene(title)
+        else:
+            new = self.project.add_scene(title, after=after, choice=title)
+        set_text(self.scene_title, "")
+        self.scene_id = new.id
+        self.status = f"added the scene {new.title!r}" + (f" after {after.title!r}" if after else "")
+        return new
+
+    def rename_scene(self, title: str) -> None:
+        scene = self.scene
+        if scene is None:
+            raise InvalidInput("there is no scene to rename")
+        title = (title or "").strip()
+        if not title:
+            raise InvalidInput("type the scene's new title first")
+        old = scene.title
+        self.project.rename(scene, title)
+        set_text(self.scene_title, "")
+        self.status = f"renamed {old!r} to {title!r}"
+
+    def delete_scene(self) -> None:
+        """Delete the scene shown (and what only it leads to); Undo brings it back."""
+        scene = self.scene
+        if scene is None:
+            raise InvalidInput("there is no scene to delete")
+        title = scene.title
+        self.project.delete(scene)
+        self.scene_id = ""
+        self.status = f"deleted {title!r} (Undo brings it back)"
+
+
+def _short(label: str, width: int = 28) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"

@@ -26,6 +26,7 @@ class MediaGallery(SessionView):
     audio_sha = param.String(default="", doc="The table read shown (an asset sha256), or ''.")
 
     def __init__(self, session: Session, **params: Any) -> None:
+        self._frames_seed: int | None = None  # the seed the frames shown were drawn with
         super().__init__(session, **params)
         self.scene_select = pn.widgets.Select(
             label="Scene", options={}, width=260, css_classes=["wb-media-scene"]
@@ -79,6 +80,7 @@ class MediaGallery(SessionView):
 
     @param.depends("scene_id", watch=True)
     def _scene_changed(self) -> None:
+        self._frames_seed = None
         self.frame_shas = []
         self.audio_sha = ""
 
@@ -92,6 +94,9 @@ class MediaGallery(SessionView):
         frames, seed_now = self.frames, self.seed
 
         def done(assets: list[Any]) -> None:
+            # the seed these frames were drawn with (a frame drawn alike before keeps the
+            # provenance of its first drawing: the same picture is one asset)
+            self._frames_seed = seed_now
             self.frame_shas = [a.sha256 for a in assets]
             self.status = f"{len(assets)} frames, seed {seed_now}"
 
@@ -129,10 +134,12 @@ class MediaGallery(SessionView):
             self.scene_select.value = scene.id
         assets = project.assets
         shown = [assets.get(s) for s in self.frame_shas if s in assets]
+
+        def seed_of(a: Any) -> Any:
+            return self._frames_seed if self._frames_seed is not None else a.provenance.get("seed", "")
+
         self.frames_pane.object = "".join(
-            image_html(
-                a, width=256, css="wb-frame", caption=f"frame {i + 1} · seed {a.provenance.get('seed', '')}"
-            )
+            image_html(a, width=256, css="wb-frame", caption=f"frame {i + 1} · seed {seed_of(a)}")
             for i, a in enumerate(shown)
         )
         self.audio_pane.object = audio_html(assets.get(self.audio_sha)) if self.audio_sha in assets else ""

@@ -9,7 +9,7 @@ import param
 
 from ..errors import InvalidInput
 from .base import SessionView, safe_call
-from .components import LiveHTML
+from .components import LiveHTML, set_text, text_box, typed
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -27,16 +27,18 @@ class OutlineView(SessionView):
         self._signature: tuple[Any, ...] = ()
         self._char_rows: dict[str, tuple[Any, Any]] = {}
         self._scene_rows: dict[str, tuple[Any, Any, Any]] = {}
-        self.logline_input = pn.widgets.TextAreaInput(
-            label="Logline", height=70, sizing_mode="stretch_width", css_classes=["wb-logline"]
+        self.logline_input = text_box(
+            pn.widgets.TextAreaInput(
+                label="Logline", height=70, sizing_mode="stretch_width", css_classes=["wb-logline"]
+            )
         )
-        self.seed_input = pn.widgets.TextInput(label="Seed", placeholder="random", width=110)
+        self.seed_input = text_box(pn.widgets.TextInput(label="Seed", placeholder="random", width=110))
         self.seed_input.link(self, value="seed")
         self.outline_button = pn.widgets.Button(
             label="Outline from logline", color="primary", css_classes=["wb-make-outline"]
         )
         self.save_logline_button = pn.widgets.Button(label="Save logline", css_classes=["wb-save-logline"])
-        self.title_input = pn.widgets.TextInput(label="Title", width=420, css_classes=["wb-title"])
+        self.title_input = text_box(pn.widgets.TextInput(label="Title", width=420, css_classes=["wb-title"]))
         self.save_title_button = pn.widgets.Button(label="Save title", css_classes=["wb-save-title"])
         self.regen = {
             lvl: pn.widgets.Button(label=f"Regenerate {lvl}", css_classes=[f"wb-regenerate-{lvl}"])
@@ -46,11 +48,7 @@ class OutlineView(SessionView):
         self.scenes_box = pn.Column(css_classes=["wb-outline-scenes"], sizing_mode="stretch_width")
         self.outline_button.on_click(safe_call(self, lambda: self.make_outline(self._logline())))
         self.save_logline_button.on_click(safe_call(self, lambda: self.save_logline(self._logline())))
-        self.save_title_button.on_click(
-            safe_call(
-                self, lambda: self.save_title(self.title_input.value_input or self.title_input.value or "")
-            )
-        )
+        self.save_title_button.on_click(safe_call(self, lambda: self.save_title(typed(self.title_input))))
         for lvl, button in self.regen.items():
             button.on_click(safe_call(self, lambda lvl=lvl: self.regenerate(lvl)))
         self._layout = pn.Column(
@@ -81,7 +79,7 @@ class OutlineView(SessionView):
         return self._layout
 
     def _logline(self) -> str:
-        return self.logline_input.value_input or self.logline_input.value or ""
+        return typed(self.logline_input)
 
     def _seed(self) -> int | None:
         raw = self.seed.strip()
@@ -147,8 +145,8 @@ class OutlineView(SessionView):
     # ---- rendering
     def refresh(self) -> None:
         p = self.project
-        self.logline_input.value = p.logline or ""
-        self.title_input.value = p.title or ""
+        set_text(self.logline_input, p.logline or "")
+        set_text(self.title_input, p.title or "")
         self.outline_button.disabled = bool(p.scenes)
         cast, scenes = list(p.cast), p.scenes
         signature = (
@@ -182,20 +180,22 @@ class OutlineView(SessionView):
             row, desc = kept
             desc.name = ch.name  # the label
             if (desc.value or "") != (ch.description or ""):
-                desc.value = ch.description or ""
+                set_text(desc, ch.description or "")
             return row
-        desc = pn.widgets.TextInput(
-            label=ch.name,
-            value=ch.description or "",
-            sizing_mode="stretch_width",
-            css_classes=["wb-outline-character"],
+        desc = text_box(
+            pn.widgets.TextInput(
+                label=ch.name,
+                value=ch.description or "",
+                sizing_mode="stretch_width",
+                css_classes=["wb-outline-character"],
+            )
         )
         save = pn.widgets.Button(label="Save", width=70)
         save.on_click(
             safe_call(
                 self,
                 lambda cid=ch.id, w=desc: self.save_character(
-                    self.project.cast[cid].name, description=w.value_input or w.value or ""
+                    self.project.cast[cid].name, description=typed(w)
                 ),
             )
         )
@@ -209,24 +209,24 @@ class OutlineView(SessionView):
             row, title, summary = kept
             title.name = f"Scene {i + 1}"
             if title.value != sc.title:
-                title.value = sc.title
+                set_text(title, sc.title)
             if (summary.value or "") != (sc.summary or ""):
-                summary.value = sc.summary or ""
+                set_text(summary, sc.summary or "")
             return row
-        title = pn.widgets.TextInput(label=f"Scene {i + 1}", value=sc.title, width=240)
-        summary = pn.widgets.TextInput(
-            label="Summary",
-            value=sc.summary or "",
-            sizing_mode="stretch_width",
-            css_classes=["wb-outline-summary"],
+        title = text_box(pn.widgets.TextInput(label=f"Scene {i + 1}", value=sc.title, width=240))
+        summary = text_box(
+            pn.widgets.TextInput(
+                label="Summary",
+                value=sc.summary or "",
+                sizing_mode="stretch_width",
+                css_classes=["wb-outline-summary"],
+            )
         )
         save = pn.widgets.Button(label="Save", width=70)
         save.on_click(
             safe_call(
                 self,
-                lambda s=sc.id, t=title, m=summary: self.save_scene(
-                    s, t.value_input or t.value or "", m.value_input or m.value or ""
-                ),
+                lambda s=sc.id, t=title, m=summary: self.save_scene(s, typed(t), typed(m)),
             )
         )
         row = pn.Row(title, summary, pn.Column(pn.Spacer(height=18), save), sizing_mode="stretch_width")

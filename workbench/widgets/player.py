@@ -16,7 +16,7 @@ import param
 from ..play.core import Play
 from ..render import esc, screenplay_html
 from .base import SessionView
-from .components import LiveHTML
+from .components import LiveHTML, set_text, text_box, typed
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -57,11 +57,13 @@ class PlayerView(SessionView):
         self.scene_pane = pane("wb-play-scene")
         self.stream_pane = pane("wb-play-streaming", visible=False)
         self.choices_box = pn.Column(css_classes=["wb-play-choices"], sizing_mode="stretch_width")
-        self.action_input = pn.widgets.TextInput(
-            placeholder="…or type what happens next",
-            css_classes=["wb-play-action"],
-            sizing_mode="stretch_width",
-            max_length=500,
+        self.action_input = text_box(
+            pn.widgets.TextInput(
+                placeholder="…or type what happens next",
+                css_classes=["wb-play-action"],
+                sizing_mode="stretch_width",
+                max_length=500,
+            )
         )
         self.go_button = pn.widgets.Button(label="Go", color="primary", css_classes=["wb-play-go"], width=80)
         self.stop_button = pn.widgets.Button(
@@ -71,11 +73,11 @@ class PlayerView(SessionView):
         names = [c.name for c in self.project.cast]
         self.who = pn.widgets.Select(label="Character", options=names, css_classes=["wb-play-who"], width=180)
         self.alive_box = pn.widgets.Checkbox(label="alive", value=True, css_classes=["wb-play-alive"])
-        self.location_input = pn.widgets.TextInput(
-            label="Location", css_classes=["wb-play-location"], width=200
+        self.location_input = text_box(
+            pn.widgets.TextInput(label="Location", css_classes=["wb-play-location"], width=200)
         )
-        self.items_input = pn.widgets.TextInput(
-            label="Holds (comma-separated)", css_classes=["wb-play-items"], width=260
+        self.items_input = text_box(
+            pn.widgets.TextInput(label="Holds (comma-separated)", css_classes=["wb-play-items"], width=260)
         )
         self.fix_button = pn.widgets.Button(label="Correct from this scene on", css_classes=["wb-play-fix"])
         self.who.param.watch(lambda _e: self._fill_fix(), "value")
@@ -201,11 +203,12 @@ class PlayerView(SessionView):
     def _show_choices(self, choices: list[str]) -> None:
         buttons: list[Any] = []
         for i, label in enumerate(choices):
-            b = pn.widgets.Button(
-                label=label,
+            b = pn.widgets.Button(  # looks like something to press: an outlined button with an arrow
+                label=f"▸ {label}",
                 css_classes=["wb-play-choice"],
                 sizing_mode="stretch_width",
-                color="light",
+                button_type="primary",
+                button_style="outline",
                 disabled=self.busy,
             )
             b.on_click(self._chooser(i))
@@ -233,7 +236,7 @@ class PlayerView(SessionView):
 
     def type_action(self, text: str | None = None) -> None:
         """Move by a typed action (the text box's value by default)."""
-        text = self.action_input.value_input if text is None else text
+        text = typed(self.action_input) if text is None else text
         text = text if text is not None else self.action_input.value
         self._move(text or "")
 
@@ -262,15 +265,10 @@ class PlayerView(SessionView):
             return self.play.move(move, on_token=on_token, stop=stop)
 
         def done(_scene: Any) -> None:
-            self.action_input.value = ""
-            self.action_input.value_input = ""
+            set_text(self.action_input, "")
             self.stream_pane.visible = False
             self.stream_pane.object = ""
-            lm = self.play.last_move
-            first = lm.get("first_token_s")
-            self.status = f"{lm.get('source', '')} in {lm.get('seconds', 0):.2f} s" + (
-                f" (first text after {first:.2f} s)" if first is not None else ""
-            )
+            self.status = move_status(self.play.last_move, self.play.scene.title)
             self.refresh()
 
         try:
@@ -278,7 +276,7 @@ class PlayerView(SessionView):
         except Exception as exc:
             self.fail(exc)
             return
-        self.choices_box.objects = [LiveHTML(f"<span style='{MUTED}'>writing…</span>")]
+        self.choices_box.objects = []  # the status line says "writing the next scene…" (once)
         thread = self._thread
 
         def watch() -> None:  # a failed or stopped move leaves the play where it was: offer its choices again
@@ -302,6 +300,18 @@ class PlayerView(SessionView):
     def close(self) -> None:
         super().close()
         self.play.close()
+
+
+def move_status(last_move: dict[str, Any], title: str) -> str:
+    """What the status line says after a move: a followed choice has no writing time to report."""
+    source = last_move.get("source", "")
+    secs = float(last_move.get("seconds") or 0.0)
+    first = last_move.get("first_token_s")
+    if source == "followed":
+        return f"on to {title}"
+    if source == "pregenerated":
+        return f"{title}: written ahead while you read, shown in {secs:.1f} s"
+    return f"{title}: written in {secs:.1f} s" + (f" (first text after {first:.1f} s)" if first else "")
 
 
 def player_view(session: Session, branch: str | None = None, user: str = "") -> PlayerView:

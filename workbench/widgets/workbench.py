@@ -47,7 +47,10 @@ class Workbench(SessionView):
                 self.extras[name] = pn.pane.Alert(
                     esc(f"The view {name!r} failed: {exc}"), alert_type="danger"
                 )
-        self.map.on_open(self.open)
+        # a click on the map opens the scene in every view but keeps the map in sight; "Write this
+        # scene" (or a fork) shows the editor
+        self.map.on_open(lambda sc: self.open(sc, show=False))
+        self.map.on_write(self.open)
         self.header = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-header"])
         self.tabs = pn.Tabs(
             *zip(
@@ -91,13 +94,15 @@ class Workbench(SessionView):
         """
         return [self.editor, self.map, self.cast, self.media, self.context, self.outline]
 
-    def open(self, scene: Any) -> None:
-        """Open ``scene`` in the editor (and the media and context views) and show the Write tab."""
+    def open(self, scene: Any, show: bool = True) -> None:
+        """Open ``scene`` in the editor (and the media and context views); ``show``: and show the
+        Write tab."""
         sc = self.project.scene(scene)
         self.editor.open(sc)
         self.media.scene_id = sc.id
         self.context.scene_id = sc.id
-        self.tabs.active = 0
+        if show:
+            self.tabs.active = 0
 
     def refresh(self) -> None:
         """Redraw the header (the story's title and logline) from the project.

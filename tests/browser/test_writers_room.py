@@ -1,0 +1,235 @@
+"""The writer's room in a real Chromium on `workbench serve`: the flow a writer lives in.
+
+Each test names the problem a writer met before: a box that looked empty re-sent its old text,
+Undo offered the reader's play move, the map threw the writer to another tab, status lines
+said "drawing…" forever, a hand edit wore the model's label, the toolbar ran off an 800 px
+screen, there were no keyboard shortcuts, no redo, no history, and scenes could be added,
+renamed and deleted only in Python. The steps share one server and one project, in order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import skip_or_fail
+
+from .helpers import PageWatch, child_env, free_port, missing_browser, running, serve_command, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Its own `workbench serve` on its own copy of the sample."""
+    if missing_browser():
+        skip_or_fail(missing_browser() or "")
+    from workbench.story.sample import build_sample
+
+    root = tmp_path_factory.mktemp("serve-room")
+    project = root / "sample.story"
+    build_sample(project).close()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = child_env(root / "home", WORKBENCH_MAX_NEW_TOKENS="16")
+    with running(serve_command(project, port), url, env, root / "serve.log", timeout=120):
+        yield {"url": url, "project": project}
+
+
+def wait_until(check: Any, timeout: float = 20.0, what: str = "the page did not update in time") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def open_app(page: Any, url: str) -> None:
+    page.goto(url)
+    page.locator(".wb-generate button").wait_for()
+
+
+def tab(page: Any, name: str) -> None:
+    page.locator(".bk-tab", has_text=name).first.click()
+
+
+def text_of(page: Any, css: str) -> str:
+    return str(page.locator(css).first.evaluate("e => (e.shadowRoot || e).textContent"))
+
+
+def alert(page: Any) -> str:
+    loc = page.locator(".wb-alert:visible")
+    return loc.first.inner_text() if loc.count() else ""
+
+
+def story(room: dict[str, Any]) -> Any:
+    from workbench import open_project
+
+    return open_project(room["project"], create=False)
+
+
+def test_an_emptied_box_sends_nothing_old(page: Any, room: dict[str, Any]) -> None:
+    """Fork twice, Add a character twice: the second click finds the box empty and says so."""
+    open_app(page, room["url"])
+    tab(page, "Map")
+    page.locator("g.wb-scene", has_text="A Stranger on the").click()
+    page.locator(".wb-fork-choice input").fill("Mara refuses the stranger")
+    page.locator(".wb-fork button").click()
+    page.locator("g.wb-scene", has_text="Mara refuses the").wait_for()
+    wait_until(lambda: page.locator(".wb-fork-choice input").input_value() == "")
+    with story(room) as p:
+        branches = list(p.branches)
+    page.locator(".wb-fork button").click()
+    wait_until(
+        lambda: "what happens" in alert(page).lower() or "empty" in alert(page).lower(), what=alert(page)
+    )
+    with story(room) as p:
+        assert list(p.branches) == branches  # no second branch from the old text
+    tab(page, "Cast")
+    name = page.locator(".wb-new-name input")
+    name.fill("Oona Vale")
+    page.locator(".wb-add-new button").click()
+    page.locator(".wb-cast-status", has_text="added Oona Vale").wait_for()
+    wait_until(lambda: name.input_value() == "")
+    page.locator(".wb-add-new button").click()
+    wait_until(lambda: "give the new character a name" in alert(page), what=alert(page))
+    with story(room) as p:
+        assert [c.name for c in p.cast].count("Oona Vale") == 1
+
+
+def test_the_map_keeps_the_writer_on_the_map(page: Any, room: dict[str, Any]) -> None:
+    """A click selects (every view follows, the map stays); "Write this scene" opens the editor."""
+    open_app(page, room["url"])
+    tab(page, "Map")
+    t0 = time.perf_counter()
+    page.locator("g.wb-scene", has_text="The Sister").click()
+    page.locator(".wb-selected-scene", has_text="The Sister's Ledger").wait_for()
+    clicked = time.perf_counter() - t0
+    assert page.locator(".bk-tab.bk-active", has_text="Map").count() == 1
+    assert clicked < 5, clicked
+    page.locator(".wb-edit-selected button").click()
+    page.locator(".bk-tab.bk-active", has_text="Write").wait_for()
+    wait_until(lambda: page.locator(".wb-scene-select select").input_value() == "The Sister's Ledger")
+
+
+def test_undo_redo_history_and_the_readers_play(page: Any, room: dict[str, Any]) -> None:
+    """The writer's Undo names their own change, not a reader's move made later; Redo brings the
+    change back; the history lists both; Ctrl+Z and Ctrl+Shift+Z do the same from the keyboard."""
+    open_app(page, room["url"])
+    page.locator(".wb-scene-title input").fill("The Lantern Room")
+    page.locator(".wb-add-scene button").click()
+    wait_until(lambda: page.locator(".wb-scene-select select").input_value() == "The Lantern Room")
+    # a reader plays on meanwhile, on the same server's /play
+    reader = page.context.new_page()
+    reader.goto(room["url"] + "play")
+    choice = reader.locator(".wb-play-choice button", has_text="Go down to the harbour")
+    assert choice.inner_text().startswith("▸")  # a choice looks like something to press
+    choice.click()
+    wait_until(lambda: "A Stranger on the Quay" in text_of(reader, ".wb-play-scene"), timeout=60)
+    status = reader.locator(".wb-playerview-status")
+    wait_until(lambda: "on to A Stranger on the Quay" in status.inner_text(), what=status.inner_text())
+    assert "0.00 s" not in status.inner_text()  # a followed choice has no writing time to report
+    reader.close()
+    with story(room) as p:
+        assert "play 1" in p.branches
+    undo = page.locator(".wb-undo button")
+    wait_until(lambda: "add scene" in undo.inner_text().lower(), what=undo.inner_text())
+    assert "play" not in undo.inner_text().lower()
+    undo.click()
+    page.locator(".wb-editor-status", has_text="undid").wait_for()
+    with story(room) as p:
+        assert "The Lantern Room" not in [s.title for s in p.scenes]
+        assert "play 1" in p.branches  # the reader's move stays
+    redo = page.locator(".wb-redo button")
+    wait_until(lambda: not redo.is_disabled())
+    page.locator(".wb-history-card .card-header").first.click()
+    wait_until(lambda: "undone" in text_of(page, ".wb-history"), what=text_of(page, ".wb-history"))
+    redo.click()
+    page.locator(".wb-editor-status", has_text="redid").wait_for()
+    with story(room) as p:
+        assert "The Lantern Room" in [s.title for s in p.scenes]
+    # from the keyboard, outside a text box
+    page.locator(".wb-header").click()
+    page.keyboard.press("Control+z")
+    page.locator(".wb-editor-status", has_text="undid").wait_for()
+    wait_until(lambda: not redo.is_disabled())
+    page.keyboard.press("Control+Shift+Z")
+    page.locator(".wb-editor-status", has_text="redid").wait_for()
+    with story(room) as p:
+        assert "The Lantern Room" in [s.title for s in p.scenes]
+    shot(page, "room_history")
+
+
+def test_keys_swipe_and_the_help_popover(page: Any, room: dict[str, Any]) -> None:
+    open_app(page, room["url"])
+    page.locator(".wb-scene-select select").select_option(label="The Lamp Goes Dark")
+    label = page.locator(".wb-carousel-label").first
+    wait_until(lambda: label.inner_text().startswith("Take 1 of"))
+    total = int(label.inner_text().split(" of ")[1].split()[0])
+    assert total >= 2, label.inner_text()
+    page.locator(".wb-header").click()  # no click on the takes needed
+    page.keyboard.press("Alt+ArrowRight")
+    wait_until(lambda: label.inner_text().startswith("Take 2 of"), what=label.inner_text())
+    page.keyboard.press("Alt+ArrowLeft")
+    wait_until(lambda: label.inner_text().startswith("Take 1 of"), what=label.inner_text())
+    page.locator(".wb-shortcuts-button").click()
+    help_text = page.locator(".wb-shortcuts-help").inner_text()
+    for words in ("Ctrl+Enter", "Generate takes", "Alt+←", "Ctrl+Z", "Ctrl+Shift+Z", "Redo"):
+        assert words in help_text, help_text
+    shot(page, "room_keys")
+
+
+def test_scenes_are_added_renamed_and_deleted_in_the_editor(page: Any, room: dict[str, Any]) -> None:
+    open_app(page, room["url"])
+    page.locator(".wb-scene-select select").select_option(label="The Lantern Room")
+    title = page.locator(".wb-scene-title input")
+    title.fill("The Lantern Gallery")
+    page.locator(".wb-rename-scene button").click()
+    wait_until(lambda: page.locator(".wb-scene-select select").input_value() == "The Lantern Gallery")
+    page.locator(".wb-delete-scene button").click()
+    page.locator(".wb-editor-status", has_text="deleted 'The Lantern Gallery'").wait_for()
+    with story(room) as p:
+        assert "The Lantern Gallery" not in [s.title for s in p.scenes]
+
+
+def test_a_hand_edit_is_the_writers_and_each_take_shows_its_own_seed(page: Any, room: dict[str, Any]) -> None:
+    open_app(page, room["url"])
+    page.locator(".wb-scene-select select").select_option(label="The Lamp Goes Dark")
+    label = page.locator(".wb-carousel-label").first
+    wait_until(lambda: label.inner_text().startswith("Take 1 of"))
+    box = page.locator(".wb-edit-text textarea")
+    box.fill(box.input_value() + "\n\nMara counts the steps back down.")
+    page.locator(".wb-save-edit button").click()
+    page.locator(".wb-editor-status", has_text="edit saved").wait_for()
+    meta = page.locator(".wb-take-meta").first
+    wait_until(lambda: "edited by" in meta.inner_text(), what=meta.inner_text())
+    assert "seed" not in meta.inner_text()  # the writer's words, not a model's sample
+
+
+def test_status_lines_end_when_the_work_ends(page: Any, room: dict[str, Any]) -> None:
+    open_app(page, room["url"])
+    tab(page, "Cast")
+    page.locator(".wb-portrait-button button").first.click()
+    status = page.locator(".wb-cast-status")
+    wait_until(lambda: "done in" in status.inner_text(), timeout=120, what=status.inner_text())
+    assert "…" not in status.inner_text()
+
+
+def test_an_800_px_screen_keeps_every_button_in_view(browser: Any, room: dict[str, Any]) -> None:
+    ctx = browser.new_context(viewport={"width": 800, "height": 900})
+    ctx.set_default_timeout(60_000)
+    page = ctx.new_page()
+    try:
+        watch = PageWatch(page)
+        open_app(page, room["url"])
+        for css in (".wb-generate button", ".wb-undo button", ".wb-redo button", ".wb-shortcuts-button"):
+            box = page.locator(css).first.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 800, (css, box)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 800, f"the page scrolls sideways at 800 px ({width} px wide)"
+        shot(page, "room_800px")
+        assert not [e for e in watch.errors if "favicon" not in e], watch.errors
+    finally:
+        ctx.close()
