@@ -314,6 +314,68 @@ class Session:
             raise GenerationStopped("generation was stopped before any take had text; nothing was saved")
         return w.save_takes(scene, drafts, path, the_branch, choose=choose)
 
+    def continue_take(
+        self,
+        take: Take,
+        n: int = 1,
+        seed: int | None = None,
+        branch: str | None = None,
+        on_token: OnToken | None = None,
+        stop: threading.Event | None = None,
+        max_new_tokens: int = DEFAULT_TAKES_TOKENS,
+        choose: bool | None = None,
+    ) -> list[Take]:
+        """Continue ``take`` where it stops: ``n`` new takes of its scene, each the take's text and
+        what the model wrote next (streamed to ``on_token``), linked to it (``parent``) and saved
+        with provenance in one transaction. The model continues with the scene's own prompt, as
+        free text; a take served before comes from the generation cache.
+
+        >>> more = session.continue_take(scene.chosen, seed=3)  # doctest: +SKIP
+        >>> more[0].text.startswith(scene.chosen.text), more[0].parent == scene.chosen  # doctest: +SKIP
+        (True, True)
+        """
+        w = self.writer
+        scene = take.scene
+        seed = w.new_seed(seed)
+        the_branch = w.branch_for(scene, branch)
+        path = self.project.path(scene, the_branch)
+        history = path[:-1]
+        choice = None
+        if history:
+            choice = next((c.label for c, t in history[-1].children if t.id == scene.id), None)
+        drafts = w.extend(
+            history,
+            take.text,
+            title=scene.title,
+            choice=choice,
+            characters=scene.characters,
+            summary=scene.summary,
+            n=n,
+            seed=seed,
+            max_new_tokens=config.cap_new_tokens(max_new_tokens),
+            on_token=on_token,
+            stop=stop,
+        )
+        if not drafts:
+            raise GenerationStopped("the model wrote nothing more before it stopped; nothing was saved")
+        with self.project.transaction(f"continue take of {scene.title}"):
+            return [
+                scene.add_take(
+                    d.text,
+                    source="model",
+                    provenance={
+                        **d.provenance,
+                        "continued_from": take.id,
+                        "path": [s.id for s in path],
+                        "branch": the_branch,
+                        "screenplay": parse_scene(d.text).screenplay,
+                    },
+                    parent=take,
+                    choose=choose,
+                )
+                for d in drafts
+            ]
+
     def continue_story(
         self,
         scene: Scene | str,

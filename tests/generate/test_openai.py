@@ -358,3 +358,24 @@ def test_a_scene_from_a_server_without_grammars_is_checked_and_retried_then_refu
     else:
         assert check_scene(take.text, ScreenplaySpec.from_dict(SPEC), exact=False) == []
     assert all("INT. LIGHTHOUSE - NIGHT" in b["messages"][-1]["content"] for b in rec.bodies)
+
+
+def test_continue_is_a_trailing_assistant_message_where_the_server_continues_one() -> None:
+    req = _request(continue_from="MARA\nHold the")
+    vllm = OpenAITextGenerator("m", "http://127.0.0.1:9/v1", server="vllm").payload(req, 0, 0)
+    assert vllm["messages"][-1] == {"role": "assistant", "content": "MARA\nHold the"}
+    assert vllm["continue_final_message"] is True and vllm["add_generation_prompt"] is False
+    generic = OpenAITextGenerator("m", "http://127.0.0.1:9/v1", server="generic").payload(req, 0, 0)
+    assert generic["messages"][-1]["role"] == "user" and generic["messages"][-1]["content"].endswith(
+        "write only what comes next:\n\nMARA\nHold the"
+    )
+    assert "continue_final_message" not in generic
+
+
+@pytest.mark.slow
+def test_a_take_is_continued_on_the_real_server(recorded: tuple[OpenAITextGenerator, Recorder]) -> None:
+    gen, rec = recorded
+    [take] = gen.generate(_request(max_new_tokens=6, seed=4, continue_from="The lamp gutters and"))
+    assert take.text.strip() and "The lamp gutters and" not in take.text  # only what comes next
+    assert "The lamp gutters and" in rec.bodies[-1]["messages"][-1]["content"]
+    assert not set(rec.bodies[-1]) & UNSUPPORTED_BY_TRANSFORMERS_SERVE

@@ -26,6 +26,7 @@ class Counting:
         return self.inner.fingerprint
 
     def generate(self, request):
+        self.last = request
         self.calls.append((request.n, request.take_offset, request.attempt, request.json_schema is not None))
         return self.inner.generate(request)
 
@@ -259,3 +260,26 @@ def test_a_writer_edits_a_plan_and_writes_the_scene_again_from_the_cli(tiny_mode
     assert main(["write", str(path), scene, "--plan", str(tmp_path / "missing.json"), *common]) == 1
     assert "cannot read the plan" in capsys.readouterr().err
     assert main(["plan", str(path), "A Stranger on the Quay", "--take", "9"]) == 1
+
+
+def test_continue_take_goes_on_from_where_the_take_stops(session, sample):
+    """Continue: the model answers with the take's text already written and goes on from its last
+    character; the new take is that text and what came next, linked to it, its prompt the scene's."""
+    scene = sample.scene("Trusting Tomas")
+    take = scene.chosen
+    streamed = []
+    more = session.continue_take(take, seed=3, max_new_tokens=10, on_token=lambda i, t: streamed.append(t))
+    assert len(more) == 1
+    new = more[0]
+    assert new.text.startswith(take.text) and len(new.text) > len(take.text)
+    assert new.parent == take and new.provenance["continued_from"] == take.id
+    assert "".join(streamed).strip() and take.text not in "".join(streamed)  # only what came next streams
+    prov = new.provenance
+    assert not prov["prompt"].endswith(take.text)  # the scene's prompt: the whole take answers it
+    assert prov["params"]["continue_from"] == take.text
+    assert session.text_generator.last.continue_from == take.text  # the start of the model's answer
+    calls = len(session.text_generator.calls)
+    again = session.continue_take(take, seed=3, max_new_tokens=10)
+    assert again[0].text == new.text and len(session.text_generator.calls) == calls  # from the cache
+    with pytest.raises(InvalidInput, match="no text to continue"):
+        session.writer.extend([], "  ", None, None, [], None, 1, 1, 5)

@@ -60,6 +60,9 @@ class TextRequest:
     take_offset: int = 0  # index of the first take (take i uses seed hash (seed, take_offset + i, attempt))
     on_token: OnToken | None = None
     stop: threading.Event | None = None
+    # the start of the answer, already written (a take the writer continues): the model goes on
+    # from its last character and returns only what comes next
+    continue_from: str = ""
 
     def grammar_for(self, take_index: int) -> dict[str, Any] | None:
         """The screenplay grammar of take ``take_index`` (absolute index), or None."""
@@ -79,6 +82,7 @@ class TextRequest:
             "repetition_penalty": self.repetition_penalty,
             "no_repeat_ngram_size": self.no_repeat_ngram_size,
             "json_schema": self.json_schema,
+            **({"continue_from": self.continue_from} if self.continue_from else {}),
         }
 
 

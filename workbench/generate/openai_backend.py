@@ -89,6 +89,9 @@ class ServerCapabilities:
     # where a context-free grammar (GBNF/EBNF) goes: "structured_outputs" (vLLM), "ebnf" (SGLang),
     # "grammar" (llama.cpp server); None: the server takes none, outputs are validated and retried
     grammar_field: str | None = None
+    # a trailing assistant message is continued, not answered (vLLM, SGLang: continue_final_message);
+    # elsewhere the text to continue is quoted in the user message
+    continue_final_message: bool = False
 
 
 PRESETS: dict[str, ServerCapabilities] = {
@@ -104,6 +107,7 @@ PRESETS: dict[str, ServerCapabilities] = {
         repetition_penalty_field="repetition_penalty",
         max_parallel=4,
         grammar_field="structured_outputs",
+        continue_final_message=True,
     ),
     "sglang": ServerCapabilities(
         name="sglang",
@@ -115,6 +119,7 @@ PRESETS: dict[str, ServerCapabilities] = {
         repetition_penalty_field="repetition_penalty",
         max_parallel=4,
         grammar_field="ebnf",
+        continue_final_message=True,
     ),
     "tgi": ServerCapabilities(
         name="tgi",
@@ -451,7 +456,15 @@ class OpenAITextGenerator:
         if grammar is not None and caps.grammar_field is None:
             # no grammar on this server: say the plan in words, then check what comes back
             user = user + "\n\n" + describe_plan(ScreenplaySpec.from_dict(grammar))
+        continued = bool(request.continue_from) and caps.continue_final_message
+        if request.continue_from and not continued:
+            user += (
+                "\n\nContinue this text from exactly where it stops; write only what comes next:\n\n"
+                + request.continue_from
+            )
         messages.append({"role": "user", "content": user})
+        if continued:
+            messages.append({"role": "assistant", "content": request.continue_from})
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -460,6 +473,9 @@ class OpenAITextGenerator:
             "top_p": request.top_p,
             "stream": True,
         }
+        if continued:
+            body["continue_final_message"] = True
+            body["add_generation_prompt"] = False
         if caps.send_seed:
             body["seed"] = server_take_seed(request.seed, index, attempt)
         rp = request.repetition_penalty

@@ -44,6 +44,32 @@ def trim_loops(text: str, min_repeats: int = 3) -> str:
     return text
 
 
+_CUE = re.compile(r"[A-Z][A-Z .'’-]{1,40}(?:\s*\([^)]*\))?")
+_SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’)\]]*)(?=\s|$)|\n")
+
+
+def end_on_sentence(text: str, keep: float = 0.5) -> str:
+    r"""A take cut off by the length cap, ended at its last full sentence or line end (when that
+    keeps at least ``keep`` of it): a writer reads "…she turned." rather than "…she tur".
+    Text with no such end in its second half comes back as it was.
+
+    >>> end_on_sentence("Mara waits by the lamp. The tide comes in. She tur")
+    'Mara waits by the lamp. The tide comes in.'
+    >>> end_on_sentence("MARA\nHold the line.\n\nINES\nI can't hold it for")
+    'MARA\nHold the line.'
+    """
+    text = text.rstrip()
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    cut = max((e for e in ends if e >= keep * len(text)), default=None)
+    if cut is None or cut >= len(text):
+        return text
+    out = text[:cut].rstrip()
+    lines = out.split("\n")
+    if len(lines) > 1 and _CUE.fullmatch(lines[-1].strip()):  # a cue left without its line
+        out = "\n".join(lines[:-1]).rstrip()
+    return out
+
+
 def repair_cast_names(text: str, cast: list[str]) -> tuple[str, list[tuple[str, str]]]:
     """Replace character cues that are near-misses of a cast name (``MARRA`` -> ``MARA``).
 

@@ -280,8 +280,11 @@ class Writer:
         json_schema: dict[str, Any] | None = None,
         temperature: float = 0.8,
         grammars: Sequence[dict[str, Any]] | None = None,
+        continue_from: str = "",
     ) -> list[Draft]:
         """``n`` takes for the prompt ``ctx`` (from the generation cache where possible), with provenance.
+
+        ``continue_from``: the start of the answer, already written; each take is what comes next.
 
         A take that copies one of the ``recent`` scene texts is resampled as the next attempt
         (up to :data:`MAX_ATTEMPTS`); decoding loops are trimmed and near-miss cast names
@@ -289,7 +292,7 @@ class Writer:
         :class:`~workbench.generate.scene_grammar.ScreenplaySpec` as a dict). A stopped take
         comes back with ``finish_reason="stopped"`` and is not cached.
         """
-        from .quality import repair_cast_names, repair_names_in_text, too_similar, trim_loops
+        from .quality import end_on_sentence, repair_cast_names, repair_names_in_text, too_similar, trim_loops
 
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 16:
             raise InvalidInput(f"ask for between 1 and 16 takes, not {n!r}")
@@ -304,6 +307,7 @@ class Writer:
             max_new_tokens=max_new_tokens,
             temperature=temperature,
             json_schema=json_schema,
+            continue_from=continue_from,
         ).params()
         fp = gen.fingerprint
         if grammars is not None and len(grammars) < n:
@@ -345,6 +349,7 @@ class Writer:
                 take_offset=first,
                 on_token=shifted,
                 stop=stop,
+                continue_from=continue_from,
             )
             with self.lock:
                 out = gen.generate(req)
@@ -366,6 +371,8 @@ class Writer:
                         continue
                 elif json_schema is None:
                     text = trim_loops(text).strip()
+                    if r.finish_reason == "length":  # cut by the cap: end on a sentence, not mid-word
+                        text = end_on_sentence(text)
                     text, fixes = repair_cast_names(text, cast)
                     if fixes:
                         provs[i]["name_fixes"] = fixes
@@ -719,6 +726,41 @@ class Writer:
             c = clean_choice(str(raw))
             if c and c.casefold() not in {o.casefold() for o in out}:
                 out.append(c)
+        return out
+
+    def extend(
+        self,
+        history: Sequence[Scene],
+        text: str,
+        title: str | None,
+        choice: str | None,
+        characters: Sequence[str],
+        summary: str | None,
+        n: int,
+        seed: int,
+        max_new_tokens: int,
+        on_token: OnToken | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[Draft]:
+        """``n`` continuations of ``text`` (a take of the scene that follows ``history``): the model
+        goes on from its last character with the scene's own prompt. Each draft's text is the whole
+        take (``text`` and what came next); ``on_token`` streams only what comes next. Free text:
+        a grammar cannot start in the middle of a scene."""
+        if not text.strip():
+            raise InvalidInput("there is no text to continue: generate or write the scene first")
+        ctx = self.context_for(history, title, choice, characters, summary, max_new_tokens)
+        self.last_context = ctx
+        recent = [*(s.text for s in history[-3:]), text]
+        drafts = self.takes(ctx, n, seed, max_new_tokens, on_token, stop, recent, continue_from=text)
+        out = []
+        for d in drafts:
+            if not d.text.strip():
+                continue
+            prov = {**d.provenance, "structure": "free", "continued_chars": len(text)}
+            prompt = str(prov.get("prompt", ""))
+            if prompt.endswith(text):  # the scene's prompt, as for any take: the whole take answers it
+                prov["prompt"] = prompt[: len(prompt) - len(text)]
+            out.append(Draft({**d.record, "text": text + d.text}, prov, ctx))
         return out
 
     # ------------------------------------------------------------------ saving

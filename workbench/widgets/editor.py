@@ -60,6 +60,9 @@ class SceneEditor(SessionView):
         self.undo_button = pn.widgets.Button(label="Undo", disabled=True, css_classes=["wb-undo"])
         self.redo_button = pn.widgets.Button(label="Redo", disabled=True, css_classes=["wb-redo"])
         self.another_button = pn.widgets.Button(label="One more take", css_classes=["wb-one-more"])
+        self.continue_button = pn.widgets.Button(
+            label="Continue this take", disabled=True, css_classes=["wb-continue"]
+        )
         self.history_pane = LiveHTML("", css_classes=["wb-history"], sizing_mode="stretch_width")
         self.history_card = pn.Card(
             self.history_pane,
@@ -80,6 +83,7 @@ class SceneEditor(SessionView):
         )
         self.keys = KeyShortcuts(css_classes=["wb-editor-keys"])
         self.keys.bind("ctrl+enter", "Generate takes", lambda: self.attempt(self.generate))
+        self.keys.bind("ctrl+shift+enter", "Continue this take", lambda: self.attempt(self.continue_take))
         self.keys.bind("alt+arrowleft", "Previous take", lambda: self.swipe(-1))
         self.keys.bind("alt+arrowright", "Next take", lambda: self.swipe(1))
         self.keys.bind("ctrl+z", "Undo (outside a text box)", lambda: self.attempt(self.undo), text=False)
@@ -120,6 +124,7 @@ class SceneEditor(SessionView):
         self.undo_button.on_click(safe_call(self, self.undo))
         self.redo_button.on_click(safe_call(self, self.redo))
         self.another_button.on_click(safe_call(self, lambda: self.generate(n=1)))
+        self.continue_button.on_click(safe_call(self, self.continue_take))
         self.add_scene_button.on_click(safe_call(self, lambda: self.add_scene(typed(self.scene_title))))
         self.rename_scene_button.on_click(safe_call(self, lambda: self.rename_scene(typed(self.scene_title))))
         self.delete_scene_button.on_click(safe_call(self, self.delete_scene))
@@ -158,7 +163,7 @@ class SceneEditor(SessionView):
             self.stream_pane,
             pn.pane.Markdown("#### Takes", margin=(0, 10)),
             self.carousel,
-            pn.Row(self.choose_button, self.rating),
+            pn.FlexBox(self.choose_button, self.continue_button, self.rating, flex_wrap="wrap"),
             self.edit_area,
             self.save_edit_button,
             pn.FlexBox(
@@ -216,6 +221,7 @@ class SceneEditor(SessionView):
     @param.depends("busy", watch=True)
     def _busy_changed(self) -> None:
         self.generate_button.disabled = self.another_button.disabled = self.busy
+        self.continue_button.disabled = self.busy or self.current_take is None
         self.stop_button.disabled = not self.busy
         self.progress.visible = self.busy
 
@@ -298,6 +304,7 @@ class SceneEditor(SessionView):
         self._syncing = True
         try:
             self.choose_button.disabled = take is None or take.is_chosen
+            self.continue_button.disabled = take is None or self.busy or not take.text.strip()
             self.rating.disabled = take is None
             self.rating.value = (take.rating or 0) if take is not None else 0
             self.save_edit_button.disabled = take is None
@@ -359,6 +366,52 @@ class SceneEditor(SessionView):
         return self.in_background(
             work, done, label=f"writing {n} take{'s' if n != 1 else ''} of {scene.title}"
         )
+
+    def continue_take(self, seed: int | None = None) -> threading.Thread:
+        """Continue the take shown where it stops (streamed): a new take, its text and what comes
+        next, linked to it."""
+        take = self.current_take
+        if take is None:
+            raise InvalidInput("there is no take to continue: generate or write the scene first")
+        if seed is None and self.seed.strip():
+            try:
+                seed = int(self.seed.strip())
+            except ValueError:
+                raise InvalidInput(f"a seed is a whole number, not {self.seed!r}") from None
+        cap = config.cap_new_tokens(200)
+        self._stop.clear()
+        with self._lock:
+            self._buffer = {0: take.text}
+        self.streamed = {}
+        self.progress.value = 0
+        started = time.perf_counter()
+        branch = self.branch or None
+
+        def on_token(_index: int, delta: str) -> None:
+            with self._lock:
+                self._buffer[0] = self._buffer.get(0, "") + delta
+                now = time.perf_counter()
+                if now - self._last_push < STREAM_INTERVAL:
+                    return
+                self._last_push = now
+                snapshot = dict(self._buffer)
+            self._push_stream(snapshot, 1, cap)
+
+        def work() -> list[Any]:
+            return self.session.continue_take(
+                take, seed=seed, branch=branch, on_token=on_token, stop=self._stop
+            )
+
+        def done(takes: list[Any]) -> None:
+            self.stream_pane.object = ""
+            ids = [t.id for t in self.takes]
+            if takes and takes[0].id in ids:
+                self.carousel.index = ids.index(takes[0].id)
+            self._sync_take_widgets()
+            added = len(takes[0].text) - len(take.text) if takes else 0
+            self.status = f"continued: {added} more characters in {time.perf_counter() - started:.1f} s"
+
+        return self.in_background(work, done, label=f"continuing the take of {take.scene.title}")
 
     def _push_stream(self, snapshot: dict[int, str], n: int, cap: int) -> None:
         self.streamed = snapshot
