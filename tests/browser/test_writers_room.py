@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -233,3 +234,27 @@ def test_an_800_px_screen_keeps_every_button_in_view(browser: Any, room: dict[st
         assert not [e for e in watch.errors if "favicon" not in e], watch.errors
     finally:
         ctx.close()
+
+
+def test_the_story_tab_keeps_lore_and_downloads_exports(page: Any, room: dict[str, Any]) -> None:
+    """Lore, the author's note and exports were only in Python or the CLI."""
+    open_app(page, room["url"])
+    tab(page, "Story")
+    page.locator(".wb-lore-keys input").fill("gull, gulls")
+    page.locator(".wb-lore-content input").fill("The gulls of Skerry Point follow the ferry.")
+    page.locator(".wb-add-lore button").click()
+    page.locator(".wb-lore", has_text="follow the ferry").wait_for()
+    page.locator(".wb-setting-author-note textarea").fill("Keep the sea in every scene.")
+    page.locator(".wb-save-settings button").click()
+    page.locator(".wb-story-status", has_text="settings saved").wait_for()
+    with story(room) as p:
+        assert p.author_note == "Keep the sea in every scene."
+        assert any(e.content.startswith("The gulls of Skerry Point") for e in p.lore)
+    page.locator(".wb-format select").select_option("fountain")
+    with page.expect_download() as info:
+        page.locator(".wb-export-download button").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".fountain")
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert "INT." in text and "MARA" in text.upper()
+    shot(page, "room_story_tab")

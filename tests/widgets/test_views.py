@@ -340,8 +340,8 @@ def test_workbench_tabs_open_and_registered_views(session: Any) -> None:
         unregister_view("Broken")
     names = wb.tab_names
     assert names == list(wb.tabs._names)
-    assert names[:6] == ["Write", "Map", "Cast", "Media", "Context", "Outline"]
-    assert names[6:] == ["Lines", "Broken"]
+    assert names[:7] == ["Write", "Map", "Cast", "Media", "Context", "Outline", "Story"]
+    assert names[7:] == ["Lines", "Broken"]
     assert wb.extras["Lines"].object == "7 scenes"
     assert "failed" in wb.extras["Broken"].object
     assert "Skerry Point" in wb.header.object
@@ -410,3 +410,43 @@ def test_the_map_folds_readers_play_throughs_away(session: Any) -> None:
     assert "A Stranger on the" in view.map.svg and view.play_box.label == "Show play-throughs (1)"
     view.play_box.value = True
     assert "play 1" in view.branch_select.options and "Mara dives" in view.map.svg
+
+
+def test_story_view_settings_lore_branches_and_downloads(session: Any) -> None:
+    """What was only in Python or the CLI: style, author's note, lore, branches and exports."""
+    from workbench.widgets import StoryView
+
+    p = session.project
+    view = StoryView(session)
+    view.fields["author_note"].value_input = "Keep the sea in every scene."
+    view.save_settings_button.clicks += 1
+    assert view.error == "" and p.author_note == "Keep the sea in every scene."
+    assert p.undo() == "edit the story's settings" and p.author_note != "Keep the sea in every scene."
+    view.lore_keys.value = "gull, gulls"
+    view.lore_content.value = "The gulls of Skerry Point follow the ferry."
+    view.add_lore_button.clicks += 1
+    entry = next(e for e in p.lore if e.name == "gull")
+    assert entry.keys == ("gull", "gulls") and view.lore_keys.value_input == ""
+    view.add_lore_button.clicks += 1  # the boxes are empty now: nothing old is added again
+    assert "content" in view.error and sum(e.name == "gull" for e in p.lore) == 1
+    view.remove_lore(entry.id)
+    assert "gull" not in [e.name for e in p.lore]
+    view.branch_select.value = "ines"
+    view.branch_name.value_input = "the sister"
+    view.rename_branch_button.clicks += 1
+    assert "the sister" in p.branches and "ines" not in p.branches
+    view.delete_branch("the sister")
+    assert "the sister" not in p.branches
+    view.delete_branch_button.clicks += 0
+    view.branch_select.value = "main"
+    view.delete_branch_button.clicks += 1
+    assert "main is the story's own line" in view.error and "main" in p.branches
+    assert {"fountain", "twee", "ink", "yarn"} <= set(view.format_select.options)
+    data, name = view.export_bytes("fountain")
+    assert name.endswith(".fountain") and b"INT." in data
+    data, name = view.export_bytes("twee")
+    assert name.endswith(".twee") and b":: StoryTitle" in data
+    view.format_select.value = "ink"
+    assert view.download.filename.endswith(".ink")
+    assert view._download().getvalue().strip()
+    view.close()

@@ -27,6 +27,7 @@ _LAZY = {
     "PlayerView": ".player",
     "MediaGallery": ".media",
     "OutlineView": ".outline",
+    "StoryView": ".story",
     "Workbench": ".workbench",
     "show": ".workbench",
 }
@@ -55,6 +56,7 @@ __all__ = [
     "ContextViewer",
     "MediaGallery",
     "OutlineView",
+    "StoryView",
     "PlayerView",
     "SceneEditor",
     "SessionView",

@@ -74,6 +74,7 @@ class SessionView(pn.viewable.Viewer):
             "MediaGallery": "media",
             "ContextViewer": "context",
             "OutlineView": "outline",
+            "StoryView": "story",
         }.get(cls.__name__, cls.__name__.lower())
 
     # ---- error and status display

@@ -207,8 +207,8 @@ class PlayerView(SessionView):
                 label=f"▸ {label}",
                 css_classes=["wb-play-choice"],
                 sizing_mode="stretch_width",
-                button_type="primary",
-                button_style="outline",
+                color="primary",
+                variant="outline",
                 disabled=self.busy,
             )
             b.on_click(self._chooser(i))

@@ -18,12 +18,14 @@ from .editor import SceneEditor
 from .media import MediaGallery
 from .outline import OutlineView
 from .registry import registered_views
+from .story import StoryView
 
-TABS = ("Write", "Map", "Cast", "Media", "Context", "Outline")
+TABS = ("Write", "Map", "Cast", "Media", "Context", "Outline", "Story")
 
 
 class Workbench(SessionView):
-    """The whole workbench: scene editor, branch map, cast, media, context, outline and extra views.
+    """The whole workbench: scene editor, branch map, cast, media, context, outline, the story's
+    settings and files, and extra views.
 
     >>> Workbench(Session("story.story"))          # doctest: +SKIP
     """
@@ -39,6 +41,7 @@ class Workbench(SessionView):
         self.media = MediaGallery(session, user=user)
         self.context = ContextViewer(session, user=user)
         self.outline = OutlineView(session, user=user)
+        self.story = StoryView(session, user=user)
         self.extras: dict[str, Any] = {}
         for name, factory in registered_views().items():
             try:
@@ -54,7 +57,9 @@ class Workbench(SessionView):
         self.header = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-header"])
         self.tabs = pn.Tabs(
             *zip(
-                TABS, (self.editor, self.map, self.cast, self.media, self.context, self.outline), strict=True
+                TABS,
+                (self.editor, self.map, self.cast, self.media, self.context, self.outline, self.story),
+                strict=True,
             ),
             *self.extras.items(),
             dynamic=False,
@@ -88,11 +93,11 @@ class Workbench(SessionView):
 
     @property
     def views(self) -> list[SessionView]:
-        """The built-in views in tab order: editor, map, cast, media, context, outline.
+        """The built-in views in tab order: editor, map, cast, media, context, outline, story.
 
         The registered extra views are in ``extras``, by tab name.
         """
-        return [self.editor, self.map, self.cast, self.media, self.context, self.outline]
+        return [self.editor, self.map, self.cast, self.media, self.context, self.outline, self.story]
 
     def open(self, scene: Any, show: bool = True) -> None:
         """Open ``scene`` in the editor (and the media and context views); ``show``: and show the
