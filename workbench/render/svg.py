@@ -23,7 +23,7 @@ from .text import esc
 
 __all__ = ["MapLayout", "branch_map_svg", "layout", "map_layout"]
 
-BOX_W, BOX_H = 160, 52
+BOX_W, BOX_H = 160, 64  # room for a title of three lines and the takes line
 GAP_Y = 22  # between boxes in a column
 MIN_GAP_X = 46  # between columns when no label needs room
 LABEL_W = 168  # a label wraps to this width (px)
@@ -258,9 +258,11 @@ def layout(project: Any) -> dict[str, tuple[float, float]]:
 
 
 def _title_lines(title: str) -> list[str]:
+    """A scene title in at most three lines of its box: whole, unless it is longer than a title
+    should be (the full title is in the box's tooltip)."""
     lines = textwrap.wrap(title, int((BOX_W - 18) // 7.4), break_long_words=True) or [""]
-    if len(lines) > 2:
-        lines = [lines[0], lines[1][: max(1, len(lines[1]) - 1)] + "…"]
+    if len(lines) > 3:
+        lines = [*lines[:2], lines[2][: max(1, len(lines[2]) - 1)] + "…"]
     return lines
 
 
