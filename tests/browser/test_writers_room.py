@@ -164,6 +164,10 @@ def test_undo_redo_history_and_the_readers_play(page: Any, room: dict[str, Any])
 
 
 def test_keys_swipe_and_the_help_popover(page: Any, room: dict[str, Any]) -> None:
+    with story(room) as p:  # a second take to swipe to
+        p.scene("The Lamp Goes Dark").add_take(
+            "INT. LIGHTHOUSE - NIGHT\n\nMara climbs again.", source="writer"
+        )
     open_app(page, room["url"])
     page.locator(".wb-scene-select select").select_option(label="The Lamp Goes Dark")
     label = page.locator(".wb-carousel-label").first
@@ -258,3 +262,18 @@ def test_the_story_tab_keeps_lore_and_downloads_exports(page: Any, room: dict[st
     text = Path(download.path()).read_text(encoding="utf-8")
     assert "INT." in text and "MARA" in text.upper()
     shot(page, "room_story_tab")
+
+
+def test_blind_ab_for_trainers(page: Any, room: dict[str, Any]) -> None:
+    """Two takes with nothing that tells where each came from; the pick is logged, then revealed."""
+    open_app(page, room["url"])
+    tab(page, "A/B")
+    page.locator(".wb-ab-a .wb-screenplay").first.wait_for()
+    assert "seed" not in text_of(page, ".wb-ab-a") + text_of(page, ".wb-ab-b")
+    with story(room) as p:
+        before = sum(e.kind == "ab" for e in p.feedback())
+    page.locator(".wb-ab-pick-a button").click()
+    page.locator(".wb-ab-revealed").wait_for()
+    with story(room) as p:
+        assert sum(e.kind == "ab" for e in p.feedback()) == before + 1
+    shot(page, "room_ab")

@@ -340,8 +340,8 @@ def test_workbench_tabs_open_and_registered_views(session: Any) -> None:
         unregister_view("Broken")
     names = wb.tab_names
     assert names == list(wb.tabs._names)
-    assert names[:7] == ["Write", "Map", "Cast", "Media", "Context", "Outline", "Story"]
-    assert names[7:] == ["Lines", "Broken"]
+    assert names[:8] == ["Write", "Map", "Cast", "Media", "Context", "Outline", "Story", "A/B"]
+    assert names[8:] == ["Lines", "Broken"]
     assert wb.extras["Lines"].object == "7 scenes"
     assert "failed" in wb.extras["Broken"].object
     assert "Skerry Point" in wb.header.object
@@ -450,3 +450,26 @@ def test_story_view_settings_lore_branches_and_downloads(session: Any) -> None:
     assert view.download.filename.endswith(".ink")
     assert view._download().getvalue().strip()
     view.close()
+
+
+def test_blind_ab_logs_the_pick_and_then_reveals(session: Any) -> None:
+    from workbench.widgets import ABView
+
+    p = session.project
+    view = ABView(session, seed=3)
+    assert view.pair is None and "two or more takes" in view.reveal_pane.object
+    p.start.add_take("INT. LIGHTHOUSE - NIGHT\n\nMara climbs the stairs again.", source="writer")
+    assert view.pair is not None  # the view follows the change: the start scene has two takes now
+    a, b = view.pair.a, view.pair.b
+    shown = view.a_pane.object + view.b_pane.object
+    for take in (a, b):
+        assert "seed" not in shown and str(take.provenance.get("model", "@@")) not in shown  # blind
+    before = len([e for e in p.feedback() if e.kind == "ab"])
+    view.b_button.clicks += 1
+    events = [e for e in p.feedback() if e.kind == "ab"]
+    assert len(events) == before + 1 and events[-1].take_id == b.id and tuple(events[-1].others) == (a.id,)
+    assert "A was" in view.reveal_pane.object and view.a_button.disabled
+    view.b_button.clicks += 1  # judged already: nothing more is logged
+    assert len([e for e in p.feedback() if e.kind == "ab"]) == before + 1
+    view.next_button.clicks += 1
+    assert not view.a_button.disabled and view.reveal_pane.object == ""

@@ -28,6 +28,7 @@ _LAZY = {
     "MediaGallery": ".media",
     "OutlineView": ".outline",
     "StoryView": ".story",
+    "ABView": ".ab",
     "Workbench": ".workbench",
     "show": ".workbench",
 }
@@ -50,6 +51,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ABView",
     "BranchMap",
     "CastBoard",
     "ClickableMap",

@@ -75,6 +75,7 @@ class SessionView(pn.viewable.Viewer):
             "ContextViewer": "context",
             "OutlineView": "outline",
             "StoryView": "story",
+            "ABView": "ab",
         }.get(cls.__name__, cls.__name__.lower())
 
     # ---- error and status display

@@ -9,6 +9,7 @@ import panel as pn
 
 from ..render import esc
 from ..session import Session
+from .ab import ABView
 from .base import SessionView
 from .branch_map import BranchMap
 from .cast import CastBoard
@@ -20,12 +21,12 @@ from .outline import OutlineView
 from .registry import registered_views
 from .story import StoryView
 
-TABS = ("Write", "Map", "Cast", "Media", "Context", "Outline", "Story")
+TABS = ("Write", "Map", "Cast", "Media", "Context", "Outline", "Story", "A/B")
 
 
 class Workbench(SessionView):
     """The whole workbench: scene editor, branch map, cast, media, context, outline, the story's
-    settings and files, and extra views.
+    settings and files, blind A/B for trainers, and extra views.
 
     >>> Workbench(Session("story.story"))          # doctest: +SKIP
     """
@@ -42,6 +43,7 @@ class Workbench(SessionView):
         self.context = ContextViewer(session, user=user)
         self.outline = OutlineView(session, user=user)
         self.story = StoryView(session, user=user)
+        self.ab = ABView(session, user=user)
         self.extras: dict[str, Any] = {}
         for name, factory in registered_views().items():
             try:
@@ -58,7 +60,16 @@ class Workbench(SessionView):
         self.tabs = pn.Tabs(
             *zip(
                 TABS,
-                (self.editor, self.map, self.cast, self.media, self.context, self.outline, self.story),
+                (
+                    self.editor,
+                    self.map,
+                    self.cast,
+                    self.media,
+                    self.context,
+                    self.outline,
+                    self.story,
+                    self.ab,
+                ),
                 strict=True,
             ),
             *self.extras.items(),
@@ -93,11 +104,11 @@ class Workbench(SessionView):
 
     @property
     def views(self) -> list[SessionView]:
-        """The built-in views in tab order: editor, map, cast, media, context, outline, story.
+        """The built-in views in tab order: editor, map, cast, media, context, outline, story, A/B.
 
         The registered extra views are in ``extras``, by tab name.
         """
-        return [self.editor, self.map, self.cast, self.media, self.context, self.outline, self.story]
+        return [self.editor, self.map, self.cast, self.media, self.context, self.outline, self.story, self.ab]
 
     def open(self, scene: Any, show: bool = True) -> None:
         """Open ``scene`` in the editor (and the media and context views); ``show``: and show the
