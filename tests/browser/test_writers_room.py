@@ -110,6 +110,14 @@ def test_the_map_keeps_the_writer_on_the_map(page: Any, room: dict[str, Any]) ->
     clicked = time.perf_counter() - t0
     assert page.locator(".bk-tab.bk-active", has_text="Map").count() == 1
     assert clicked < 5, clicked
+    # zoom in and out; the map keeps its scenes clickable
+    svg = page.locator("svg.wb-branch-map").first
+    width = svg.bounding_box()["width"]
+    page.locator(".wb-zoom-in").click()
+    page.locator(".wb-zoom-level", has_text="125%").wait_for()
+    assert svg.bounding_box()["width"] > width * 1.2
+    page.locator(".wb-zoom-out").click()
+    page.locator(".wb-zoom-level", has_text="100%").wait_for()
     page.locator(".wb-edit-selected button").click()
     page.locator(".bk-tab.bk-active", has_text="Write").wait_for()
     wait_until(lambda: page.locator(".wb-scene-select select").input_value() == "The Sister's Ledger")
