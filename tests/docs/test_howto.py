@@ -316,3 +316,15 @@ def test_reproduce_a_report_from_its_provenance(tmp_path: Path, capsys) -> None:
         project.logline = "A different story now."
     assert ns["reproduce"](story, pitch, tmp_path / "third.html") is False
     assert not (tmp_path / "third.html").exists()
+
+
+def test_writers_room_undo_redo_keys_and_files(tmp_path: Path) -> None:
+    pytest.importorskip("panel")
+    out = example("writers_room.py")["main"](tmp_path)
+    assert out["undone"] == "rename scene The Sister's Ledger"
+    assert out["history"] == [("rename scene The Sister's Ledger", True)]
+    assert out["redone"] == "rename scene The Sister's Ledger"
+    assert {"ctrl+enter", "ctrl+z", "alt+arrowleft"} <= set(out["shortcuts"])
+    assert "The Sister's Ledger" in out["after_key"] and "Mara swims out" in out["after_key"]
+    name, data = out["export"]
+    assert name.endswith(".fountain") and b"INT." in data
