@@ -101,6 +101,10 @@ def test_quickstart_runs_and_the_editor_writes_a_take(page: Any, lab: dict[str, 
     ).first.wait_for()
     assert time.perf_counter() - t0 < 300
     shot(page, "lab_take_written", docs="workbench-jupyterlab")
+    # the editor's keys work in a notebook too (JupyterLab's own shortcuts do not take them)
+    page.locator(f"{ACTIVE} .wb-carousel-label").first.click()
+    page.keyboard.press("Alt+ArrowLeft")
+    page.locator(f"{ACTIVE} .wb-carousel-label", has_text=f"Take {before} of {before + 1}").first.wait_for()
     assert watch.external == [], f"requests left the machine: {watch.external}"
     # the notebook wrote its project under a temporary folder, not beside the notebook
     assert not list(Path(lab["dir"]).glob("*.story"))

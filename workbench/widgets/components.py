@@ -90,6 +90,11 @@ class KeyShortcuts(JSComponent):
     keys = param.List(
         default=[], doc="The shortcuts: dicts with combo ('ctrl+shift+z'), label and text (bool)."
     )
+    scope = param.String(
+        default="",
+        doc="The CSS class of the view the keys belong to: with several views on a page, the keys "
+        "go to the one clicked last.",
+    )
 
     _esm = HERE / "shortcuts.js"
 

@@ -81,7 +81,7 @@ class SceneEditor(SessionView):
         self.delete_scene_button = pn.widgets.Button(
             label="Delete scene", color="danger", css_classes=["wb-delete-scene"]
         )
-        self.keys = KeyShortcuts(css_classes=["wb-editor-keys"])
+        self.keys = KeyShortcuts(scope="wb-scene-editor", css_classes=["wb-editor-keys"])
         self.keys.bind("ctrl+enter", "Generate takes", lambda: self.attempt(self.generate))
         self.keys.bind("ctrl+shift+enter", "Continue this take", lambda: self.attempt(self.continue_take))
         self.keys.bind("alt+arrowleft", "Previous take", lambda: self.swipe(-1))

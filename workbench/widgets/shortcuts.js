@@ -54,9 +54,25 @@ export function render({ model, el }) {
     const t = (ev.composedPath && ev.composedPath()[0]) || ev.target;
     return !!t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable);
   };
+  // With several views on one page (a notebook), the keys go to the view clicked last: the
+  // element of this view whose class is `scope`, found across shadow roots.
+  const viewRoot = () => {
+    let node = el;
+    while (node) {
+      if (node.classList && model.scope && node.classList.contains(model.scope)) return node;
+      node = node.parentNode || node.host;
+    }
+    return null;
+  };
+  const me = {};
+  const onPointer = (ev) => {
+    const mine = viewRoot();
+    if (mine && ev.composedPath().includes(mine)) window.__wbKeysActive = me;
+  };
   const onKey = (ev) => {
     if (ev.key === "Escape") toggle(false);
     if (!root.isConnected || root.getClientRects().length === 0) return; // not shown
+    if (window.__wbKeysActive && window.__wbKeysActive !== me && window.__wbKeysActive.shown()) return;
     const combo = comboOf(ev);
     const hit = (model.keys || []).find((k) => k.combo === combo);
     if (!hit || (hit.text === false && typing(ev))) return;
@@ -64,8 +80,14 @@ export function render({ model, el }) {
     ev.stopPropagation();
     model.send_msg({ combo });
   };
+  me.shown = () => root.isConnected && root.getClientRects().length > 0;
   document.addEventListener("keydown", onKey, true);
-  model.on("remove", () => document.removeEventListener("keydown", onKey, true));
+  document.addEventListener("pointerdown", onPointer, true);
+  model.on("remove", () => {
+    document.removeEventListener("keydown", onKey, true);
+    document.removeEventListener("pointerdown", onPointer, true);
+    if (window.__wbKeysActive === me) window.__wbKeysActive = null;
+  });
   model.on("keys", draw);
   draw();
   return root;
