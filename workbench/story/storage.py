@@ -319,12 +319,12 @@ class Database:
                     if self._undoable:
                         self._add_step(self._labels[0], start + 1, end, self._author, self._surface)
                         self._drop_redo(self._author, self._surface)  # a new change ends what redo offered
-                    else:  # keep only the rows of steps the transaction recorded itself (undo's redo)
-                        self.conn.execute(
-                            "DELETE FROM undolog WHERE seq > ? AND NOT EXISTS (SELECT 1 FROM undo_steps s "
-                            "WHERE undolog.seq BETWEEN s.first_seq AND s.last_seq)",
-                            (start,),
-                        )
+                    else:  # keep only the rows of a step the transaction recorded itself (undo's redo)
+                        kept = self.conn.execute(
+                            "SELECT coalesce(max(last_seq), ?) FROM undo_steps WHERE first_seq > ?",
+                            (start, start),
+                        ).fetchone()[0]
+                        self.conn.execute("DELETE FROM undolog WHERE seq > ?", (max(start, kept),))
                 self._clear_note()
                 self.conn.execute("COMMIT")
             except BaseException:
@@ -392,13 +392,15 @@ class Database:
 
     def _drop_redo(self, author: str | None, surface: str) -> None:
         """Forget ``author``'s redo steps on ``surface`` (they made a new change there)."""
-        where = "redo=1 AND author IS ? AND surface=?"
-        self.conn.execute(
-            f"DELETE FROM undolog WHERE EXISTS (SELECT 1 FROM undo_steps s WHERE {where} "
-            "AND undolog.seq BETWEEN s.first_seq AND s.last_seq)",
+        steps = self.conn.execute(
+            "SELECT step, first_seq, last_seq FROM undo_steps WHERE redo=1 AND author IS ? AND surface=?",
             (author, surface),
-        )
-        self.conn.execute(f"DELETE FROM undo_steps WHERE {where}", (author, surface))
+        ).fetchall()
+        for st in steps:  # by range of the primary key: no scan of the whole log per commit
+            self.conn.execute(
+                "DELETE FROM undolog WHERE seq BETWEEN ? AND ?", (st["first_seq"], st["last_seq"])
+            )
+            self.conn.execute("DELETE FROM undo_steps WHERE step=?", (st["step"],))
 
     def _last_step(
         self, author: str | None, surface: str | None = None, redo: bool = False
