@@ -473,3 +473,13 @@ def test_blind_ab_logs_the_pick_and_then_reveals(session: Any) -> None:
     assert len([e for e in p.feedback() if e.kind == "ab"]) == before + 1
     view.next_button.clicks += 1
     assert not view.a_button.disabled and view.reveal_pane.object == ""
+
+
+def test_a_greyed_out_outline_button_says_why(session: Any, project: Any) -> None:
+    from workbench import Session
+    from workbench.widgets import OutlineView
+
+    view = OutlineView(session)
+    assert view.outline_button.disabled and "has scenes already" in view.outline_note.object
+    empty = OutlineView(Session(project))
+    assert not empty.outline_button.disabled and empty.outline_note.object == ""

@@ -38,6 +38,7 @@ class OutlineView(SessionView):
             label="Outline from logline", color="primary", css_classes=["wb-make-outline"]
         )
         self.save_logline_button = pn.widgets.Button(label="Save logline", css_classes=["wb-save-logline"])
+        self.outline_note = LiveHTML("", css_classes=["wb-outline-note"], sizing_mode="stretch_width")
         self.title_input = text_box(pn.widgets.TextInput(label="Title", width=420, css_classes=["wb-title"]))
         self.save_title_button = pn.widgets.Button(label="Save title", css_classes=["wb-save-title"])
         self.regen = {
@@ -58,6 +59,7 @@ class OutlineView(SessionView):
                 self.seed_input,
                 pn.Column(pn.Spacer(height=18), pn.Row(self.outline_button, self.save_logline_button)),
             ),
+            self.outline_note,
             self._status,
             pn.pane.Markdown("### Title"),
             pn.Row(
@@ -148,6 +150,14 @@ class OutlineView(SessionView):
         set_text(self.logline_input, p.logline or "")
         set_text(self.title_input, p.title or "")
         self.outline_button.disabled = bool(p.scenes)
+        # a greyed-out button says why: an outline writes a story's scenes, and this one has them
+        self.outline_note.object = (
+            "<p style='font:12px system-ui,sans-serif;color:#6b7280;margin:0'>Outline from logline "
+            "makes a new story's characters and scenes; this story has scenes already. Regenerate a "
+            "level below, or start a new project to outline from a logline.</p>"
+            if p.scenes
+            else ""
+        )
         cast, scenes = list(p.cast), p.scenes
         signature = (
             tuple((c.id, c.name, c.version) for c in cast),
