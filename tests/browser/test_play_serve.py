@@ -72,5 +72,8 @@ def test_three_moves_in_the_player(page: Any, player_served: dict[str, Any]) -> 
         assert scenes[-1].text.strip()
         assert [c.label for c, t in scenes[2].children if t.id == scenes[3].id] == ["Mara burns the ledger"]
         assert project.branches["main"].tip.title == "The Light Returns"
+        # the reader's moves are steps of the play surface: the writer's Undo passes over them
+        assert [h["label"] for h in project.history(surface="play")][:1] == ["play: Mara burns the ledger"]
+        assert project.undo_label_for(None, "write") is None
     assert watch.external == [], f"requests left the machine: {watch.external}"
     assert not [e for e in watch.errors if "favicon" not in e], watch.errors
