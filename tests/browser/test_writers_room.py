@@ -137,7 +137,7 @@ def test_undo_redo_history_and_the_readers_play(page: Any, room: dict[str, Any])
     assert choice.inner_text().startswith("▸")  # a choice looks like something to press
     choice.click()
     wait_until(lambda: "A Stranger on the Quay" in text_of(reader, ".wb-play-scene"), timeout=60)
-    status = reader.locator(".wb-playerview-status")
+    status = reader.locator(".wb-playerview-status .wb-status-text")
     wait_until(lambda: "on to A Stranger on the Quay" in status.inner_text(), what=status.inner_text())
     assert "0.00 s" not in status.inner_text()  # a followed choice has no writing time to report
     reader.close()
@@ -225,7 +225,7 @@ def test_status_lines_end_when_the_work_ends(page: Any, room: dict[str, Any]) ->
     open_app(page, room["url"])
     tab(page, "Cast")
     page.locator(".wb-portrait-button button").first.click()
-    status = page.locator(".wb-cast-status")
+    status = page.locator(".wb-cast-status .wb-status-text")
     wait_until(lambda: "done in" in status.inner_text(), timeout=120, what=status.inner_text())
     assert "…" not in status.inner_text()
 

@@ -88,7 +88,7 @@ class BranchMap(SessionView):
         self.fork_button.on_click(safe_call(self, lambda: self.fork(typed(self.choice_input))))
         self._layout = pn.Column(
             self._alert,
-            pn.Row(
+            pn.FlexBox(
                 self.branch_select,
                 self.compare_select,
                 pn.Column(pn.Spacer(height=18), self.view_select),
@@ -96,8 +96,8 @@ class BranchMap(SessionView):
             ),
             self.map,
             self.selected_pane,
-            pn.Row(self.edit_button, self.write_button),
-            pn.Row(self.choice_input, pn.Column(pn.Spacer(height=18), self.fork_button)),
+            pn.FlexBox(self.edit_button, self.write_button),
+            pn.FlexBox(self.choice_input, pn.Column(pn.Spacer(height=18), self.fork_button)),
             self.stuck_pane,
             self._status,
             self.compare_pane,

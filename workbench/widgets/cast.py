@@ -61,14 +61,14 @@ class CastBoard(SessionView):
         self.import_button.on_click(safe_call(self, self._import_upload))
         self._layout = pn.Column(
             self._alert,
-            pn.Row(
+            pn.FlexBox(
                 self.library_select,
                 pn.Column(pn.Spacer(height=18), self.add_library_button),
                 self.new_name,
                 pn.Column(pn.Spacer(height=18), self.add_new_button),
             ),
             self.library_note,
-            pn.Row(self.card_file, self.import_button, self.line_input),
+            pn.FlexBox(self.card_file, self.import_button, self.line_input),
             self._status,
             self.cards,
             sizing_mode="stretch_width",

@@ -39,7 +39,7 @@ class ContextViewer(SessionView):
         self.show_button.on_click(safe_call(self, lambda: self.assemble()))
         self._layout = pn.Column(
             self._alert,
-            pn.Row(self.scene_select, pn.Column(pn.Spacer(height=18), self.show_button)),
+            pn.FlexBox(self.scene_select, pn.Column(pn.Spacer(height=18), self.show_button)),
             self._status,
             self.pane,
             sizing_mode="stretch_width",

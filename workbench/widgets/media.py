@@ -50,7 +50,7 @@ class MediaGallery(SessionView):
         self.read_button.on_click(safe_call(self, lambda: self.table_read()))
         self._layout = pn.Column(
             self._alert,
-            pn.Row(
+            pn.FlexBox(
                 self.scene_select,
                 self.frames_input,
                 self.seed_input,

@@ -55,14 +55,14 @@ class OutlineView(SessionView):
         self._layout = pn.Column(
             self._alert,
             self.logline_input,
-            pn.Row(
+            pn.FlexBox(
                 self.seed_input,
                 pn.Column(pn.Spacer(height=18), pn.Row(self.outline_button, self.save_logline_button)),
             ),
             self.outline_note,
             self._status,
             pn.pane.Markdown("### Title"),
-            pn.Row(
+            pn.FlexBox(
                 self.title_input,
                 pn.Column(pn.Spacer(height=18), pn.Row(self.save_title_button, self.regen["title"])),
             ),

@@ -84,7 +84,7 @@ class PlayerView(SessionView):
         self.fix_button.on_click(lambda _e: self.attempt(self.correct))
         self.continuity_card = pn.Card(
             self.continuity_pane,
-            pn.Row(
+            pn.FlexBox(
                 self.who,
                 self.alive_box,
                 self.location_input,
