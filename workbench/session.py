@@ -289,13 +289,9 @@ class Session:
         w = self.writer
         scene = self.scene(scene)
         seed = w.new_seed(seed)
-        the_branch = w.branch_for(scene, branch)
-        path = self.project.path(scene, the_branch)
+        the_branch, path, choice = self._where(scene, branch)
         history = path[:-1]
         cap = config.cap_new_tokens(max_new_tokens)
-        choice = None
-        if history:
-            choice = next((c.label for c, t in history[-1].children if t.id == scene.id), None)
         drafts = w.write(
             history,
             title=scene.title,
@@ -313,6 +309,15 @@ class Session:
         if not drafts:
             raise GenerationStopped("generation was stopped before any take had text; nothing was saved")
         return w.save_takes(scene, drafts, path, the_branch, choose=choose)
+
+    def _where(self, scene: Scene, branch: str | None) -> tuple[str | None, list[Scene], str | None]:
+        """The branch ``scene`` is written on, the path to it, and the choice that leads into it."""
+        the_branch = self.writer.branch_for(scene, branch)
+        path = self.project.path(scene, the_branch)
+        choice = None
+        if len(path) > 1:
+            choice = next((c.label for c, t in path[-2].children if t.id == scene.id), None)
+        return the_branch, path, choice
 
     def continue_take(
         self,
@@ -337,12 +342,8 @@ class Session:
         w = self.writer
         scene = take.scene
         seed = w.new_seed(seed)
-        the_branch = w.branch_for(scene, branch)
-        path = self.project.path(scene, the_branch)
+        the_branch, path, choice = self._where(scene, branch)
         history = path[:-1]
-        choice = None
-        if history:
-            choice = next((c.label for c, t in history[-1].children if t.id == scene.id), None)
         drafts = w.extend(
             history,
             take.text,

@@ -103,6 +103,21 @@ def running(
                 proc.wait(5)
 
 
+@contextmanager
+def sample_served(root: Path) -> Iterator[dict[str, Any]]:
+    """`workbench serve` on a fresh copy of the sample under ``root``, on a free port: for a test
+    module that needs its own server and project (the workbench tests keep theirs)."""
+    from workbench.story.sample import build_sample
+
+    project = root / "sample.story"
+    build_sample(project).close()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = child_env(root / "home", WORKBENCH_MAX_NEW_TOKENS="16")
+    with running(serve_command(project, port), url, env, root / "serve.log", timeout=120):
+        yield {"url": url, "project": project}
+
+
 def serve_command(project: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "workbench.cli", "serve", str(project), "--port", str(port)]
 

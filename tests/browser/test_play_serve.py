@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import skip_or_fail
 
-from .helpers import PageWatch, child_env, free_port, missing_browser, running, serve_command, shot
+from .helpers import PageWatch, missing_browser, sample_served, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -20,16 +20,8 @@ def player_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     """Its own `workbench serve` on its own copy of the sample (the workbench tests keep theirs)."""
     if missing_browser():
         skip_or_fail(missing_browser() or "")
-    from workbench.story.sample import build_sample
-
-    root = tmp_path_factory.mktemp("serve-play")
-    project = root / "sample.story"
-    build_sample(project).close()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    env = child_env(root / "home", WORKBENCH_MAX_NEW_TOKENS="16")
-    with running(serve_command(project, port), url, env, root / "serve.log", timeout=120):
-        yield {"url": url + "play", "project": project}
+    with sample_served(tmp_path_factory.mktemp("serve-play")) as info:
+        yield {"url": info["url"] + "play", "project": info["project"]}
 
 
 def pane_text(page: Any, css: str) -> str:

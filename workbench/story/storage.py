@@ -402,18 +402,24 @@ class Database:
             )
             self.conn.execute("DELETE FROM undo_steps WHERE step=?", (st["step"],))
 
+    @staticmethod
+    def _whose(author: str | None, surface: str | None) -> tuple[list[str], list[Any]]:
+        """The conditions on ``undo_steps`` for ``author``'s steps on ``surface`` (None: any)."""
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("author", author), ("surface", surface)):
+            if value is not None:
+                where.append(f"{column}=?")
+                params.append(value)
+        return where, params
+
     def _last_step(
         self, author: str | None, surface: str | None = None, redo: bool = False
     ) -> sqlite3.Row | None:
-        where, params = ["redo=?"], [int(redo)]
-        if author is not None:
-            where.append("author=?")
-            params.append(author)
-        if surface is not None:
-            where.append("surface=?")
-            params.append(surface)
+        where, params = self._whose(author, surface)
         return self.conn.execute(
-            f"SELECT * FROM undo_steps WHERE {' AND '.join(where)} ORDER BY step DESC LIMIT 1", params
+            f"SELECT * FROM undo_steps WHERE {' AND '.join(['redo=?', *where])} ORDER BY step DESC LIMIT 1",
+            [int(redo), *params],
         ).fetchone()
 
     def undo(self, by: str | None = _CURRENT, surface: str | None = None) -> str:
@@ -493,13 +499,7 @@ class Database:
         """The undo steps (newest first), then the redo steps (the next to redo first) of ``author``
         on ``surface`` (anyone's, any surface, when None): dicts with step, label, ts, author,
         surface and ``redo`` (True for a step that was undone and can be redone)."""
-        where, params = [], []
-        if author is not None:
-            where.append("author=?")
-            params.append(author)
-        if surface is not None:
-            where.append("surface=?")
-            params.append(surface)
+        where, params = self._whose(author, surface)
         cond = f"WHERE {' AND '.join(where)}" if where else ""
         with self.lock, self._busy():
             rows = self.conn.execute(

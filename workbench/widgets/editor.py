@@ -319,29 +319,11 @@ class SceneEditor(SessionView):
         if scene is None:
             raise InvalidInput("there is no scene to write yet")
         n = self.n if n is None else n
-        if seed is None and self.seed.strip():
-            try:
-                seed = int(self.seed.strip())
-            except ValueError:
-                raise InvalidInput(f"a seed is a whole number, not {self.seed!r}") from None
+        seed = self._seed(seed)
         cap = config.cap_new_tokens(200)
-        self._stop.clear()
-        with self._lock:
-            self._buffer = {}
-        self.streamed = {}
-        self.progress.value = 0
+        on_token = self._start_stream({}, n, cap)
         started = time.perf_counter()
         branch = self.branch or None
-
-        def on_token(index: int, delta: str) -> None:
-            with self._lock:
-                self._buffer[index] = self._buffer.get(index, "") + delta
-                now = time.perf_counter()
-                if now - self._last_push < STREAM_INTERVAL:
-                    return
-                self._last_push = now
-                snapshot = dict(self._buffer)
-            self._push_stream(snapshot, n, cap)
 
         def work() -> list[Any]:
             return self.session.write_scene(
@@ -373,29 +355,10 @@ class SceneEditor(SessionView):
         take = self.current_take
         if take is None:
             raise InvalidInput("there is no take to continue: generate or write the scene first")
-        if seed is None and self.seed.strip():
-            try:
-                seed = int(self.seed.strip())
-            except ValueError:
-                raise InvalidInput(f"a seed is a whole number, not {self.seed!r}") from None
-        cap = config.cap_new_tokens(200)
-        self._stop.clear()
-        with self._lock:
-            self._buffer = {0: take.text}
-        self.streamed = {}
-        self.progress.value = 0
+        seed = self._seed(seed)
+        on_token = self._start_stream({0: take.text}, 1, config.cap_new_tokens(200))
         started = time.perf_counter()
         branch = self.branch or None
-
-        def on_token(_index: int, delta: str) -> None:
-            with self._lock:
-                self._buffer[0] = self._buffer.get(0, "") + delta
-                now = time.perf_counter()
-                if now - self._last_push < STREAM_INTERVAL:
-                    return
-                self._last_push = now
-                snapshot = dict(self._buffer)
-            self._push_stream(snapshot, 1, cap)
 
         def work() -> list[Any]:
             return self.session.continue_take(
@@ -412,6 +375,36 @@ class SceneEditor(SessionView):
             self.status = f"continued: {added} more characters in {time.perf_counter() - started:.1f} s"
 
         return self.in_background(work, done, label=f"continuing the take of {take.scene.title}")
+
+    def _seed(self, seed: int | None) -> int | None:
+        """``seed``, else the seed box's whole number, else None (a new random seed)."""
+        if seed is None and self.seed.strip():
+            try:
+                return int(self.seed.strip())
+            except ValueError:
+                raise InvalidInput(f"a seed is a whole number, not {self.seed!r}") from None
+        return seed
+
+    def _start_stream(self, start: dict[int, str], n: int, cap: int) -> Any:
+        """Reset the streamed text to ``start`` and return the ``on_token`` that adds to it (the page
+        is updated at most every :data:`STREAM_INTERVAL` seconds)."""
+        self._stop.clear()
+        with self._lock:
+            self._buffer = dict(start)
+        self.streamed = {}
+        self.progress.value = 0
+
+        def on_token(index: int, delta: str) -> None:
+            with self._lock:
+                self._buffer[index] = self._buffer.get(index, "") + delta
+                now = time.perf_counter()
+                if now - self._last_push < STREAM_INTERVAL:
+                    return
+                self._last_push = now
+                snapshot = dict(self._buffer)
+            self._push_stream(snapshot, n, cap)
+
+        return on_token
 
     def _push_stream(self, snapshot: dict[int, str], n: int, cap: int) -> None:
         self.streamed = snapshot

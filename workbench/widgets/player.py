@@ -204,7 +204,8 @@ class PlayerView(SessionView):
         buttons: list[Any] = []
         for i, label in enumerate(choices):
             b = pn.widgets.Button(  # looks like something to press: an outlined button with an arrow
-                label=f"▸ {label}",
+                label=label,
+                stylesheets=[CHOICE_CSS],
                 css_classes=["wb-play-choice"],
                 sizing_mode="stretch_width",
                 color="primary",
@@ -300,6 +301,9 @@ class PlayerView(SessionView):
     def close(self) -> None:
         super().close()
         self.play.close()
+
+
+CHOICE_CSS = ".bk-btn { text-align: left; } .bk-btn::before { content: '\\25B8\\00a0'; }"
 
 
 def move_status(last_move: dict[str, Any], title: str) -> str:
