@@ -29,6 +29,10 @@ def _open_branch_sample(path: Path) -> Path:
     return path
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_report_keeps_the_previous_notebook(tmp_path: Path, sig: int) -> None:
     story = _open_branch_sample(tmp_path / "s.story")
@@ -45,6 +49,9 @@ def test_an_interrupted_report_keeps_the_previous_notebook(tmp_path: Path, sig: 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "WORKBENCH_MAX_NEW_TOKENS": "400"},
+        # Ctrl-C as a terminal delivers it: a test process that ignores SIGINT (a kernel started
+        # in-process earlier in the suite can leave it so) would pass SIG_IGN on to the report
+        preexec_fn=_default_sigint,
     )  # fmt: skip
     try:
         # wait until papermill has written the running notebook (cells executing), then interrupt
