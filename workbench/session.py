@@ -359,23 +359,9 @@ class Session:
         )
         if not drafts:
             raise GenerationStopped("the model wrote nothing more before it stopped; nothing was saved")
-        with self.project.transaction(f"continue take of {scene.title}"):
-            return [
-                scene.add_take(
-                    d.text,
-                    source="model",
-                    provenance={
-                        **d.provenance,
-                        "continued_from": take.id,
-                        "path": [s.id for s in path],
-                        "branch": the_branch,
-                        "screenplay": parse_scene(d.text).screenplay,
-                    },
-                    parent=take,
-                    choose=choose,
-                )
-                for d in drafts
-            ]
+        return w.save_takes(
+            scene, drafts, path, the_branch, choose=choose, extra={"continued_from": take.id}, parent=take
+        )
 
     def continue_story(
         self,

@@ -275,9 +275,11 @@ def test_continue_take_goes_on_from_where_the_take_stops(session, sample):
     assert new.parent == take and new.provenance["continued_from"] == take.id
     assert "".join(streamed).strip() and take.text not in "".join(streamed)  # only what came next streams
     prov = new.provenance
-    assert not prov["prompt"].endswith(take.text)  # the scene's prompt: the whole take answers it
     assert prov["params"]["continue_from"] == take.text
     assert session.text_generator.last.continue_from == take.text  # the start of the model's answer
+    # its prompt is the scene's, as for any free take of it: the whole take answers it
+    plain = session.write_scene(scene, n=1, seed=3, max_new_tokens=4, structure="free")[0]
+    assert prov["prompt"] == plain.provenance["prompt"] and not prov["prompt"].endswith(take.text)
     calls = len(session.text_generator.calls)
     again = session.continue_take(take, seed=3, max_new_tokens=10)
     assert again[0].text == new.text and len(session.text_generator.calls) == calls  # from the cache

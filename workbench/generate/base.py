@@ -99,8 +99,9 @@ class TextResult:
       not measured): what it cost, for the take's provenance.
     - ``finish_reason``: ``"stop"`` (the model ended the text), ``"length"`` (it reached
       ``max_new_tokens``) or ``"stopped"`` (``request.stop`` was set; such a take is not cached).
-    - ``rendered_prompt``: the prompt as the model saw it (after a chat template, say); when empty,
-      the provenance records ``prefix``, a blank line and ``suffix``.
+    - ``rendered_prompt``: the prompt as the model saw it (after a chat template, say), without
+      ``request.continue_from`` (that is the answer's start); when empty, the provenance records
+      ``prefix``, a blank line and ``suffix``.
 
     >>> from workbench.seeding import local_take_seed
     >>> request = TextRequest(prefix="You write screenplays.", suffix="Write the scene.", n=2, seed=7)

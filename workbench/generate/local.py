@@ -597,8 +597,8 @@ class LocalTextGenerator:
         if constraints is not None:  # room to finish the value or scene, whatever the cap says
             max_new = max(max_new, *(token_floor(c.min_remaining(c.start())) + 1 for c in constraints))
         prefix_text, rest_text = self.render(request.prefix, request.suffix)
-        rest_text += request.continue_from  # the answer's start: the model goes on from there
-        prefix_ids, rest_ids = self._ids(prefix_text), self._ids(rest_text)
+        # the answer's start (a take continued): the model goes on from there; it is not the prompt
+        prefix_ids, rest_ids = self._ids(prefix_text), self._ids(rest_text + request.continue_from)
         if not rest_ids:  # at least one token must be new to the cache
             prefix_ids, rest_ids = prefix_ids[:-1], prefix_ids[-1:]
         ids = prefix_ids + rest_ids

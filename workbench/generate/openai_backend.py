@@ -594,7 +594,11 @@ class OpenAITextGenerator:
             seconds=seconds,
             first_token_seconds=first,
             finish_reason=finish,
-            rendered_prompt=json.dumps(body["messages"], ensure_ascii=False),
+            # the prompt, not the answer's start a continued take sends as the last message
+            rendered_prompt=json.dumps(
+                body["messages"][:-1] if body.get("continue_final_message") else body["messages"],
+                ensure_ascii=False,
+            ),
         )
 
     def _http_error(self, response: httpx.Response) -> ServerError | ContextOverflow:

@@ -752,16 +752,15 @@ class Writer:
         self.last_context = ctx
         recent = [*(s.text for s in history[-3:]), text]
         drafts = self.takes(ctx, n, seed, max_new_tokens, on_token, stop, recent, continue_from=text)
-        out = []
-        for d in drafts:
-            if not d.text.strip():
-                continue
-            prov = {**d.provenance, "structure": "free", "continued_chars": len(text)}
-            prompt = str(prov.get("prompt", ""))
-            if prompt.endswith(text):  # the scene's prompt, as for any take: the whole take answers it
-                prov["prompt"] = prompt[: len(prompt) - len(text)]
-            out.append(Draft({**d.record, "text": text + d.text}, prov, ctx))
-        return out
+        return [
+            Draft(
+                {**d.record, "text": text + d.text},
+                {**d.provenance, "structure": "free", "continued_chars": len(text)},
+                ctx,
+            )
+            for d in drafts
+            if d.text.strip()
+        ]
 
     # ------------------------------------------------------------------ saving
     def save_takes(
@@ -772,8 +771,10 @@ class Writer:
         branch: str | None,
         choose: bool | None = None,
         extra: dict[str, Any] | None = None,
+        parent: Take | None = None,
     ) -> list[Take]:
-        """Save ``drafts`` as takes of ``scene`` (one transaction), recording the path they were written on."""
+        """Save ``drafts`` as takes of ``scene`` (one transaction), recording the path they were
+        written on; ``parent``: the take they grew from (a continued take)."""
         path_ids = [s.id for s in path]
         with self.project.transaction(f"write {len(drafts)} take(s) of {scene.title}"):
             takes = []
@@ -785,7 +786,9 @@ class Writer:
                     "branch": branch,
                     "screenplay": parse_scene(d.text).screenplay,
                 }
-                takes.append(scene.add_take(d.text, source="model", provenance=prov, choose=choose))
+                takes.append(
+                    scene.add_take(d.text, source="model", provenance=prov, parent=parent, choose=choose)
+                )
         return takes
 
     def save_scene(

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ..story.continuity import CharacterState, Continuity, SceneContinuity, derive
-from .core import Play, PlayBusy
+from .core import Play, PlayBusy, is_play_branch
 
-__all__ = ["CharacterState", "Continuity", "Play", "PlayBusy", "SceneContinuity", "derive"]
+__all__ = ["CharacterState", "Continuity", "Play", "PlayBusy", "SceneContinuity", "derive", "is_play_branch"]

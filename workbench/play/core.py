@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import re
 import threading
 import time
 import weakref
@@ -33,7 +34,7 @@ from ..seeding import new_seed, play_seed
 from ..story.continuity import Continuity, SceneContinuity
 from ..story.project import Scene, clean_branch_name
 
-__all__ = ["Play", "PlayBusy", "DEFAULT_K", "PLAY_TOKENS"]
+__all__ = ["Play", "PlayBusy", "DEFAULT_K", "PLAY_BRANCH", "PLAY_TOKENS", "is_play_branch"]
 
 DEFAULT_K = 3
 PLAY_TOKENS = 200  # new tokens per scene (``WORKBENCH_MAX_NEW_TOKENS`` caps it)
@@ -54,6 +55,14 @@ def _stop_all() -> None:
 
 class PlayBusy(GenerationError):
     """A move was asked for while the previous one is still being written."""
+
+
+PLAY_BRANCH = "play"  # a play-through the reader did not name is the branch "play 1", "play 2"...
+
+
+def is_play_branch(name: str) -> bool:
+    """Whether ``name`` is a branch the player named itself ("play 3")."""
+    return re.fullmatch(rf"{PLAY_BRANCH} \d+", name) is not None
 
 
 @dataclass
@@ -187,9 +196,9 @@ class Play:
 
     def _free_name(self) -> str:
         n = 1
-        while f"play {n}" in self.project.branches:
+        while f"{PLAY_BRANCH} {n}" in self.project.branches:
             n += 1
-        return f"play {n}"
+        return f"{PLAY_BRANCH} {n}"
 
     def state(self) -> SceneContinuity:
         """Continuity after the current scene (who is dead, where, holding what)."""

@@ -5,7 +5,7 @@ no external URLs), so the same output works in JupyterLab, a Panel view and an
 offline HTML report. Story text enters markup only through :func:`esc` (see :mod:`.text`).
 """
 
-from .html import character_html, project_html, scene_html, screenplay_html, take_html
+from .html import character_html, project_html, scene_html, screenplay_html, take_html, take_origin
 from .svg import branch_map_svg, layout
 from .text import css_color, esc
 from .views import (
@@ -41,4 +41,5 @@ __all__ = [
     "screenplay_html",
     "stuck_html",
     "take_html",
+    "take_origin",
 ]

@@ -76,10 +76,13 @@ def screenplay_html(text: str, cast: list[str] | None = None) -> str:
     )
 
 
-def take_html(take: Any) -> str:
+def take_origin(take: Any) -> str:
+    """Where a take came from, in words: "model · MODEL · seed N · screenplay" (its own seed, not
+    its batch's), or "edited by WRITER from take N" for a hand edit (a writer's words, whatever
+    prompt the take they edited came from)."""
     prov = take.provenance
     bits = [take.source]
-    if take.source == "edit":  # a writer's words: not the model's, whatever prompt they started from
+    if take.source == "edit":
         src = prov.get("edited_from")
         ids = [t.id for t in take.scene.takes] if src else []
         where = f" from take {ids.index(src) + 1}" if src in ids else ""
@@ -92,6 +95,12 @@ def take_html(take: Any) -> str:
             bits.append(f"seed {seed}")
         if prov.get("structure"):
             bits.append(str(prov["structure"]))
+    return " · ".join(bits)
+
+
+def take_html(take: Any) -> str:
+    prov = take.provenance
+    bits = [take_origin(take)]
     rating = take.rating
     if rating:
         bits.append("★" * rating)

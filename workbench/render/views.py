@@ -159,6 +159,15 @@ def compare_rows(project: Any, a: str, b: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _side(scene: Any, text: str, cast: list[str]) -> str:
+    """One branch's column of a row where the branches differ: the scene as screenplay, or a dash."""
+    if scene is None:
+        return "<span style='color:#9ca3af'>—</span>"
+    return f"<b>{esc(scene.title)}</b>" + (
+        screenplay_html(text, cast) if text.strip() else "<br><i>no text</i>"
+    )
+
+
 def compare_html(project: Any, a: str, b: str) -> str:
     """Two branches side by side, aligned by their paths (see :func:`compare_rows`): shared scenes
     once, then the scenes where they differ in two columns as screenplay, with a word diff only
@@ -179,23 +188,16 @@ def compare_html(project: Any, a: str, b: str) -> str:
             )
             continue
 
-        def side(sc: Any, text: str) -> str:
-            if sc is None:
-                return "<span style='color:#9ca3af'>—</span>"
-            return f"<b>{esc(sc.title)}</b>" + (
-                screenplay_html(text, cast) if text.strip() else "<br><i>no text</i>"
-            )
-
         if row["version"]:  # two versions of one scene: what changed, word by word
             right = (
                 f"<b>{esc(sb.title)}</b> <span style='color:#6b7280'>({round(100 * row['ratio'])}% alike)</span>"
                 f"<div style='white-space:pre-wrap'>{diff_html(row['a_text'], row['b_text']) or '<i>no text</i>'}</div>"
             )
         else:
-            right = side(sb, row["b_text"])
+            right = _side(sb, row["b_text"], cast)
         body.append(
             f"<tr class='wb-differs{' wb-version' if row['version'] else ''}'><td style='{cell};width:40px'>"
-            f"{row['step']}</td><td style='{cell}'>{side(sa, row['a_text'])}</td><td style='{cell}'>{right}</td></tr>"
+            f"{row['step']}</td><td style='{cell}'>{_side(sa, row['a_text'], cast)}</td><td style='{cell}'>{right}</td></tr>"
         )
     return (
         f"<table class='wb-compare' style='border-collapse:collapse;width:100%;table-layout:fixed;"

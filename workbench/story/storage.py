@@ -433,27 +433,25 @@ class Database:
         transaction, so a step another program commits meanwhile is never lost. The undone step can
         be redone (:meth:`redo`) until its writer changes something else on that surface.
         """
-        author = current_author() if by is _CURRENT else by
-        with self.lock, self.transaction("undo", undoable=False):
-            step = self._last_step(author, surface)
-            if step is None:
-                who = f"{author} has" if author else "there is"
-                raise NothingToUndo(f"{who} nothing to undo")
-            self._replay(step, "undo")
-            return str(step["label"])
+        return self._step_back("undo", by, surface)
 
     def redo(self, by: str | None = _CURRENT, surface: str | None = None) -> str:
         """Redo the step undone last (``by`` and ``surface`` as in :meth:`undo`) and return its label.
 
         Refused with :class:`UndoConflict` when someone else changed the same rows since the undo.
         """
+        return self._step_back("redo", by, surface)
+
+    def _step_back(self, verb: str, by: str | None, surface: str | None) -> str:
+        """Undo (``verb="undo"``) or redo the last step of ``by`` on ``surface``; returns its label."""
         author = current_author() if by is _CURRENT else by
-        with self.lock, self.transaction("redo", undoable=False):
-            step = self._last_step(author, surface, redo=True)
+        with self.lock, self.transaction(verb, undoable=False):
+            step = self._last_step(author, surface, redo=verb == "redo")
             if step is None:
                 who = f"{author} has" if author else "there is"
-                raise NothingToRedo(f"{who} nothing to redo")
-            self._replay(step, "redo")
+                error = NothingToRedo if verb == "redo" else NothingToUndo
+                raise error(f"{who} nothing to {verb}")
+            self._replay(step, verb)
             return str(step["label"])
 
     def _replay(self, step: sqlite3.Row, verb: str) -> None:

@@ -10,7 +10,7 @@ import panel as pn
 import param
 
 from ..errors import InvalidInput
-from ..render import esc, screenplay_html
+from ..render import esc, screenplay_html, take_origin
 from ..training.ab import ABPair, ab_pair
 from .base import SessionView, safe_call
 from .components import LiveHTML
@@ -127,19 +127,9 @@ class ABView(SessionView):
             pane.object = f"<div style='{CARD}'><b>{name}</b>{screenplay_html(take.text, cast)}</div>"
         self.a_button.disabled = self.b_button.disabled = self._revealed
         if self._revealed:
-
-            def said(take: Any) -> str:
-                prov = take.provenance
-                bits = [
-                    take.source,
-                    str(prov.get("model") or ""),
-                    f"seed {prov.get('take_seed', prov.get('seed'))}",
-                ]
-                return esc(" · ".join(b for b in bits if b and b != "seed None"))
-
             self.reveal_pane.object = (
-                f"<p class='wb-ab-revealed' style='font:13px system-ui,sans-serif'>A was {said(pair.a)}; "
-                f"B was {said(pair.b)}.</p>"
+                f"<p class='wb-ab-revealed' style='font:13px system-ui,sans-serif'>A was "
+                f"{esc(take_origin(pair.a))}; B was {esc(take_origin(pair.b))}.</p>"
             )
         else:
             self.reveal_pane.object = ""

@@ -3,7 +3,6 @@ scene behind an open choice; see where a reader can get stuck."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +10,7 @@ import panel as pn
 import param
 
 from ..errors import InvalidInput, WorkbenchError
+from ..play import is_play_branch
 from ..render import branch_map_svg, compare_html, esc, stuck_html
 from .base import SessionView, safe_call
 from .components import ClickableMap, LiveHTML, set_text, text_box, typed
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from ..session import Session
 
 NO_COMPARE = "(none)"
-_PLAY_NAME = re.compile(r"play \d+")  # what the player names a play-through it starts
 OPEN = "open:"  # the map's id for an open choice's dashed box: "open:<choice id>"
 VIEWS = {"Branches": "branch", "Where can the reader get stuck?": "stuck"}
 
@@ -185,7 +184,7 @@ class BranchMap(SessionView):
         branches = [
             b.name
             for b in project.branches.values()
-            if _PLAY_NAME.fullmatch(b.name) or any(i in scenes for i in b.scene_ids)
+            if is_play_branch(b.name) or any(i in scenes for i in b.scene_ids)
         ]
         return scenes, branches
 

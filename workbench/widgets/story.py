@@ -35,7 +35,7 @@ class StoryView(SessionView):
 
     def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session, **params)
-        self._workdir = tempfile.TemporaryDirectory(prefix="wb-story-")
+        self._workdir = tempfile.TemporaryDirectory(prefix="wb-story-")  # pitch reports to download
         self.fields = {
             key: text_box(
                 pn.widgets.TextAreaInput(
@@ -200,15 +200,15 @@ class StoryView(SessionView):
         if fmt not in formats or formats[fmt].export is None:
             raise InvalidInput(f"there is no export format called {fmt!r}")
         stem = _stem(self.project)
-        out_dir = Path(tempfile.mkdtemp(dir=self._workdir.name))
-        written = export_project(self.project, fmt, out_dir / f"{stem}{formats[fmt].suffixes[0]}")
-        files = [p for p in written if p.is_file()]
-        if len(files) == 1:
-            return files[0].read_bytes(), files[0].name
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for p in files:
-                zf.write(p, p.name)
+        with tempfile.TemporaryDirectory(prefix="wb-export-") as tmp:  # read back at once, then gone
+            written = export_project(self.project, fmt, Path(tmp) / f"{stem}{formats[fmt].suffixes[0]}")
+            files = [p for p in written if p.is_file()]
+            if len(files) == 1:
+                return files[0].read_bytes(), files[0].name
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                for p in files:
+                    zf.write(p, p.name)
         return buf.getvalue(), f"{stem}-{fmt}.zip"
 
     def _name_download(self) -> None:
