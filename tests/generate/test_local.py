@@ -159,6 +159,70 @@ def test_cached_prefix_gives_the_same_text_as_no_cache(tiny: LocalTextGenerator)
     assert texts(tiny.generate(sampled, use_prefix_cache=False)) == texts(tiny.generate(sampled))
 
 
+def test_forced_text_goes_into_one_pass(tiny: LocalTextGenerator, monkeypatch) -> None:
+    """JSON keys (forced text) are fast-forwarded: fewer forward passes than tokens, the same
+    valid output shape; take 0 of three (padded in a shared pass) is the one-take take."""
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "60")
+    passes: list[int] = []
+    hook = tiny.model.register_forward_pre_hook(
+        lambda m, a, kw: passes.append(kw["input_ids"].shape[1]), with_kwargs=True
+    )
+    request = req(n=1, seed=4, max_new_tokens=60, json_schema=OUTLINE)
+    try:
+        forced = tiny.stats.get("forced_tokens", 0)
+        one = tiny.generate(request)
+        ff_passes = len(passes) - 1  # the first pass is the prompt's
+        assert tiny.stats["forced_tokens"] > forced
+        assert ff_passes < one[0].completion_tokens
+        assert max(passes[1:]) > 1  # a pass carried several forced tokens
+        three = tiny.generate(req(n=3, seed=4, max_new_tokens=60, json_schema=OUTLINE))
+        passes.clear()
+        tiny.fast_forward = False
+        slow = tiny.generate(request)
+        assert len(passes) - 1 == slow[0].completion_tokens - (slow[0].finish_reason != "stop")
+    finally:
+        tiny.fast_forward = True
+        hook.remove()
+    assert three[0].text == one[0].text
+    for r in [*one, *three, *slow]:
+        validate(json.loads(r.text), OUTLINE)
+
+
+def test_a_generation_leaves_the_cached_prefix_as_it_was(tiny: LocalTextGenerator) -> None:
+    """Takes grow a copy of the cached story in place; the cached story itself is never written."""
+    tiny.clear_prefix_cache()
+    request = req(n=2, seed=6)
+    tiny.generate(request)
+    ((key, entry),) = tiny._prefixes.items()  # noqa: SLF001 - the backend's own cache, inspected
+    before = [layer.keys.clone() for layer in entry.layers]
+    tiny.generate(req(n=3, seed=7))
+    assert entry.get_seq_length() == len(key)
+    assert all(bool((layer.keys == b).all()) for layer, b in zip(entry.layers, before, strict=True))
+
+
+def test_growing_cache_layer_reads_like_a_dynamic_one() -> None:
+    import torch
+    from transformers.cache_utils import DynamicLayer
+
+    from workbench.generate.decode import growing_layer
+
+    grow, plain = growing_layer(room=3), DynamicLayer()
+    torch.manual_seed(0)
+    for width in (5, 1, 4, 2, 1):  # past the reserved room more than once
+        k, v = torch.randn(2, 1, width, 4), torch.randn(2, 1, width, 4)
+        got, want = grow.update(k, v), plain.update(k, v)
+        assert all(torch.equal(a, b) for a, b in zip(got, want, strict=True))
+    grow.crop(-3)
+    plain.crop(-3)
+    assert grow.get_seq_length() == plain.get_seq_length() == 10
+    index = torch.tensor([1])
+    grow.batch_select_indices(index)
+    plain.batch_select_indices(index)
+    k, v = torch.randn(1, 1, 2, 4), torch.randn(1, 1, 2, 4)
+    got, want = grow.update(k, v), plain.update(k, v)
+    assert all(torch.equal(a, b) for a, b in zip(got, want, strict=True))
+
+
 def test_streamed_deltas_add_up_to_each_take(tiny: LocalTextGenerator) -> None:
     got: dict[int, list[str]] = {}
     results = tiny.generate(req(n=3, seed=11, on_token=lambda i, s: got.setdefault(i, []).append(s)))

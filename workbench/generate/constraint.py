@@ -204,6 +204,27 @@ class ByteConstraint:
                 return None
         return (cs, pend, at_start)
 
+    def forced_text(self, st: tuple[Any, bytes, bool], limit: int = 64) -> str:
+        """The text that must come next from ``st`` whatever the model wants (a JSON key, the rest
+        of the only cast name that fits, a heading given by the plan): characters that are the
+        only way on, up to where the text may end or has a choice. Empty when there is a choice."""
+        cs, pend, at_start = st
+        if pend or at_start:
+            return ""
+        out: list[str] = []
+        machine = self.machine
+        while len(out) < limit and not machine.accepts(cs) and not machine.must_end(cs):
+            nxt = machine.next_chars(cs)
+            if isinstance(nxt, str) or len(nxt) != 1:
+                break
+            ch = next(iter(nxt))
+            after = machine.step(cs, ch)
+            if after is None:
+                break
+            out.append(ch)
+            cs = after
+        return "".join(out)
+
     # ---- tokens
     def token_ok(self, st: tuple[Any, bytes, bool], tok: int, budget: int) -> tuple[Any, bytes, bool] | None:
         """The state after token ``tok`` if it keeps the text valid and finishable in ``budget - 1`` tokens.

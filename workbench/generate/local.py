@@ -11,6 +11,9 @@
   a stable hash of ``(s, take_offset + i, a)``, so 1 take or 3 give the same first take.
 * ``json_schema`` requests are constrained token by token (:mod:`.structured`): the text is
   valid JSON matching the schema every time, or generation was stopped by the user.
+* The takes are written by the decode loop of :mod:`.decode` (not ``model.generate``): text a
+  constraint forces (JSON keys, the rest of a cast name) goes into one forward pass, the cache
+  grows in place and finished takes leave the batch.
 
 Stopping: when ``request.stop`` is set, generation ends at the next token; takes that
 produced text come back with ``finish_reason="stopped"``. If no take produced any token,
@@ -244,165 +247,33 @@ def _dir_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-# --- generation helpers (need torch and transformers) --------------------------------------
+# --- streaming -----------------------------------------------------------------------------
 
 
-def _helpers() -> dict[str, Any]:
-    """Classes built on transformers base classes, defined on first use so importing stays light."""
-    global _HELPERS
-    if _HELPERS:
-        return _HELPERS
-    import torch
-    from transformers import LogitsProcessor, StoppingCriteria
-    from transformers.generation.streamers import BaseStreamer
+class _TakeStream:
+    """Each row's new tokens as text: sends what became whole characters since the last send."""
 
-    class TakeSampler(LogitsProcessor):
-        """Draw each row's token with that row's own generator and mask every other token.
+    def __init__(self, tokenizer: Any, n: int, on_token: Any):
+        self.tokenizer = tokenizer
+        self.on_token = on_token
+        self.ids: list[list[int]] = [[] for _ in range(n)]
+        self.sent = [0] * n
 
-        Runs last, after repetition, temperature and top-p processing. With a JSON
-        constraint, a draw that breaks the constraint is removed and drawn again (exact
-        sampling from the constrained distribution); after a few misses the full set of
-        allowed tokens is computed.
-        """
+    def __call__(self, row: int, tokens: list[int]) -> None:
+        self.ids[row].extend(tokens)
+        self._emit(row, final=False)
 
-        def __init__(self, seeds, greedy, device, constraints=None, eos_ids=(), max_new=0, raw=None):
-            self.gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
-            self.greedy = greedy
-            # one ByteConstraint (or None) per row: rows may follow different grammars
-            self.constraints: list[Any] = list(constraints) if constraints else [None] * len(seeds)
-            self.states: list[Any] = [c.start() if c is not None else None for c in self.constraints]
-            self.finished = [False] * len(seeds)
-            self.eos_ids = list(eos_ids)
-            self.max_new = max_new
-            self.step = 0
-            self.raw = raw  # RawScores tap: scores before any processing
+    def _emit(self, row: int, final: bool) -> None:
+        text = self.tokenizer.decode(self.ids[row], skip_special_tokens=True)
+        if not final and text.endswith("\ufffd"):
+            return  # wait for the rest of a multi-byte character
+        if len(text) > self.sent[row]:
+            self.on_token(row, text[self.sent[row] :])
+            self.sent[row] = len(text)
 
-        def _draw(self, probs, g, cdf=None):
-            if self.greedy:
-                return int(torch.argmax(probs))
-            if cdf is None:
-                cdf = torch.cumsum(probs.double(), 0)
-            total = float(cdf[-1])
-            if total <= 0:
-                return int(torch.argmax(probs))
-            u = torch.rand(1, generator=g, dtype=torch.float64) * total
-            return min(int(torch.searchsorted(cdf, u)[0]), len(probs) - 1)
-
-        def _constrained(self, row, probs):
-            c = self.constraints[row]
-            state = self.states[row]
-            budget = self.max_new - self.step
-            if c.must_end(state):
-                return self.eos_ids[0], state
-            # rejection sampling: a draw that breaks the constraint is drawn again (exact, and cheap
-            # where most tokens are allowed); after a few misses, compute the allowed set
-            cdf = None if self.greedy else torch.cumsum(probs.double(), 0)
-            for _ in range(1 if self.greedy else 8):
-                tok = self._draw(probs, self.gens[row], cdf)
-                nxt = c.token_ok(state, tok, budget)
-                if nxt is not None:
-                    return tok, nxt
-            allowed = c.allowed(state, budget)
-            if not allowed:  # cannot happen while the budget covers min_remaining (tests check it)
-                raise InvalidOutput(
-                    "the output constraint left the model no way to go on (a limit of the grammar, not "
-                    "of your story); nothing was saved. Try another seed, or structure='free'"
-                )
-            idx = torch.tensor(allowed)
-            sub = probs[idx]
-            if float(sub.sum()) <= 0 and self.raw is not None and self.raw.scores is not None:
-                sub = torch.softmax(self.raw.scores[row, idx].float(), -1)
-            if float(sub.sum()) <= 0:
-                sub = torch.ones(len(allowed))
-            tok = allowed[self._draw(sub, self.gens[row])]
-            nxt = c.token_ok(state, tok, budget)
-            return tok, nxt
-
-        def __call__(self, input_ids, scores):
-            probs = torch.softmax(scores.float(), dim=-1).cpu()
-            out = torch.full_like(scores, float("-inf"))
-            for row in range(scores.shape[0]):
-                if self.finished[row]:
-                    tok = self.eos_ids[0] if self.eos_ids else 0
-                elif self.constraints[row] is not None:
-                    tok, self.states[row] = self._constrained(row, probs[row])
-                else:
-                    tok = self._draw(probs[row], self.gens[row])
-                if tok in self.eos_ids:
-                    self.finished[row] = True
-                out[row, tok] = 0.0
-            self.step += 1
-            return out
-
-    class RawScores(LogitsProcessor):
-        """Keeps the scores before any other processing (the constrained sampler's fallback)."""
-
-        scores = None
-
-        def __call__(self, input_ids, scores):
-            self.scores = scores.detach().cpu()
-            return scores
-
-    class StopOnEvent(StoppingCriteria):
-        def __init__(self, event):
-            self.event = event
-
-        def __call__(self, input_ids, scores, **kwargs):
-            stop = self.event is not None and self.event.is_set()
-            return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
-
-    class TakeStreamer(BaseStreamer):
-        """Receives one token per row; sends each row's new text as it becomes whole characters."""
-
-        def __init__(self, tokenizer, n, eos_ids, on_token=None):
-            self.tokenizer = tokenizer
-            self.on_token = on_token
-            self.eos_ids = set(eos_ids)
-            self.ids: list[list[int]] = [[] for _ in range(n)]
-            self.sent = [0] * n
-            self.done = [False] * n
-            self.prompt_seen = False
-            self.first_token_at: float | None = None
-
-        def put(self, value):
-            if not self.prompt_seen:  # the first call carries the prompt
-                self.prompt_seen = True
-                return
-            if self.first_token_at is None:
-                self.first_token_at = time.perf_counter()
-            for row, tok in enumerate(value.reshape(-1).tolist()):
-                if row >= len(self.ids) or self.done[row]:
-                    continue
-                if tok in self.eos_ids:
-                    self.done[row] = True
-                    continue
-                self.ids[row].append(tok)
-                self._emit(row, final=False)
-
-        def _emit(self, row, final):
-            if self.on_token is None:
-                return
-            text = self.tokenizer.decode(self.ids[row], skip_special_tokens=True)
-            if not final and text.endswith("\ufffd"):
-                return  # wait for the rest of a multi-byte character
-            if len(text) > self.sent[row]:
-                self.on_token(row, text[self.sent[row] :])
-                self.sent[row] = len(text)
-
-        def end(self):
-            for row in range(len(self.ids)):
-                self._emit(row, final=True)
-
-    _HELPERS = {
-        "TakeSampler": TakeSampler,
-        "RawScores": RawScores,
-        "StopOnEvent": StopOnEvent,
-        "TakeStreamer": TakeStreamer,
-    }
-    return _HELPERS
-
-
-_HELPERS: dict[str, Any] = {}
+    def end(self) -> None:
+        for row in range(len(self.ids)):
+            self._emit(row, final=True)
 
 
 MIN_REUSE = 8  # tokens a cached prefix must share with a new one to be reused
@@ -448,6 +319,9 @@ class LocalTextGenerator:
         self._vocab: TokenVocab | None = None
         self._banned_for: tuple[tuple[str, ...], list[list[int]]] = ((), [])
         self.stats = {"prefill_tokens": 0, "prefix_hits": 0, "prefix_misses": 0}
+        # forced text (JSON keys, the rest of a cast name) goes into one forward pass (.decode)
+        self.fast_forward = True
+        self._keep_arg: str | None = None
 
     supports_grammar = True  # JSON schemas and screenplay grammars are enforced token by token
 
@@ -504,7 +378,8 @@ class LocalTextGenerator:
         return self._banned_for[1]
 
     def _prefix_cache(self, prefix_ids: list[int]) -> Any:
-        """A copy of the key/value cache for ``prefix_ids``, for one generation to extend.
+        """The key/value cache for ``prefix_ids`` (kept: a generation works on a copy, see
+        :func:`.decode.working_cache`).
 
         An exact hit costs no prefill. Otherwise the cached prefix sharing the longest start with
         ``prefix_ids`` is cut back to that start (``crop``) and only the rest is prefilled: a story
@@ -518,7 +393,7 @@ class LocalTextGenerator:
         if cached is not None:
             self.stats["prefix_hits"] += 1
             self._prefixes.move_to_end(key)
-            return _copy_cache(cached)
+            return cached
         self.stats["prefix_misses"] += 1
         start, cache = 0, None
         for other, entry in self._prefixes.items():
@@ -545,7 +420,7 @@ class LocalTextGenerator:
         self._prefixes[key] = cache
         while len(self._prefixes) > PREFIX_CACHE_SIZE:
             self._prefixes.popitem(last=False)
-        return _copy_cache(cache)
+        return cache
 
     def clear_prefix_cache(self) -> None:
         with self._lock:
@@ -584,11 +459,10 @@ class LocalTextGenerator:
             return self._generate(request, use_prefix_cache)
 
     def _generate(self, request: TextRequest, use_prefix_cache: bool) -> list[TextResult]:
-        import torch
+        from .decode import Sampling, decode, working_cache
 
         if request.stop is not None and request.stop.is_set():
             raise GenerationStopped("generation was stopped before any text was written")
-        h = _helpers()
         started = time.perf_counter()
         n = request.n
         max_new = max(1, cap_new_tokens(request.max_new_tokens))
@@ -611,89 +485,81 @@ class LocalTextGenerator:
             )
         seeds = [local_take_seed(request.seed, request.take_offset + i, request.attempt) for i in range(n)]
         eos_ids = self._eos_ids()
-        greedy = request.temperature <= 0
-        from transformers import (
-            LogitsProcessorList,
-            StoppingCriteriaList,
-            TemperatureLogitsWarper,
-            TopPLogitsWarper,
+        sampling = Sampling(
+            temperature=request.temperature,
+            top_p=request.top_p,
+            repetition_penalty=request.repetition_penalty,
+            # JSON repeats its punctuation by necessity, but the forced punctuation is the only
+            # choice there anyway; the penalty keeps the free text inside strings from looping
+            no_repeat_ngram_size=0 if is_json else (request.no_repeat_ngram_size or 0),
+            # words the story does not use and the model may not bring in (wordfilter)
+            banned=self._banned(prefix_text + rest_text),
+            eos_ids=eos_ids,
+            max_new=max_new,
         )
-
-        raw = h["RawScores"]()
-        processors: list[Any] = [raw]
-        banned = self._banned(prefix_text + rest_text)
-        if banned:  # words the story does not use and the model may not bring in (wordfilter)
-            from transformers import NoBadWordsLogitsProcessor
-
-            processors.append(NoBadWordsLogitsProcessor(banned, eos_token_id=eos_ids))
-        if not greedy:
-            if request.temperature != 1.0:
-                processors.append(TemperatureLogitsWarper(request.temperature))
-            if request.top_p < 1.0:
-                processors.append(TopPLogitsWarper(request.top_p))
-        sampler = h["TakeSampler"](seeds, greedy, self.device, constraints, eos_ids, max_new, raw)
-        processors.append(sampler)
-        streamer = h["TakeStreamer"](self.tokenizer, n, eos_ids, request.on_token)
-        kwargs: dict[str, Any] = {}
+        entry, cached = None, 0
         if use_prefix_cache and prefix_ids:
-            cache = self._prefix_cache(prefix_ids)
-            if n > 1:
-                cache.batch_repeat_interleave(n)
-            kwargs["past_key_values"] = cache
-        input_ids = torch.tensor([ids] * n, device=self.device)  # one row per take
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos_ids[0]
-        with torch.inference_mode():
-            out = self.model.generate(
-                input_ids=input_ids,
-                attention_mask=torch.ones_like(input_ids),
-                max_new_tokens=max_new,
-                # the sampler above has already drawn each row's token and left it the only
-                # finite score, so greedy selection takes exactly that draw
-                do_sample=False,
-                # JSON repeats its punctuation by necessity, but the forced punctuation is the only
-                # choice there anyway; the penalty keeps the free text inside strings from looping
-                repetition_penalty=rep if (rep := request.repetition_penalty) != 1.0 else None,
-                no_repeat_ngram_size=(request.no_repeat_ngram_size or None) if not is_json else None,
-                logits_processor=LogitsProcessorList(processors),
-                stopping_criteria=StoppingCriteriaList([h["StopOnEvent"](request.stop)]),
-                streamer=streamer,
-                eos_token_id=eos_ids,
-                pad_token_id=pad,
-                **kwargs,
-            )
+            entry, cached = self._prefix_cache(prefix_ids), len(prefix_ids)
+        cache = working_cache(entry, n, max_new + 16, self.model.config)
+        stream = _TakeStream(self.tokenizer, n, request.on_token) if request.on_token is not None else None
+        rows, first_at = decode(
+            self.model,
+            cache=cache,
+            prompt=ids,
+            cached=cached,
+            seeds=seeds,
+            sampling=sampling,
+            constraints=constraints,
+            tokenize=self._ids if self.fast_forward else None,
+            stop=request.stop,
+            on_tokens=stream,
+            logits_keep=self._logits_keep(),
+        )
+        if stream is not None:
+            stream.end()
         seconds = time.perf_counter() - started
-        first = streamer.first_token_at - started if streamer.first_token_at else None
-        stopped = request.stop is not None and request.stop.is_set()
+        first = first_at - started if first_at else None
+        self.stats["forced_tokens"] = self.stats.get("forced_tokens", 0) + sum(r.forced for r in rows)
+        self.stats["new_tokens"] = self.stats.get("new_tokens", 0) + sum(len(r.new) for r in rows)
         rendered = prefix_text + rest_text
         results = []
-        for row in range(n):
-            new = out[row, len(ids) :].tolist()
-            cut = next((i for i, t in enumerate(new) if t in eos_ids), None)
-            toks = new if cut is None else new[:cut]
-            reason = "stop" if cut is not None else "stopped" if stopped else "length"
-            text = self.tokenizer.decode(toks, skip_special_tokens=True, clean_up_tokenization_spaces=False)
-            if reason != "stopped":
+        for i, row in enumerate(rows):
+            text = self.tokenizer.decode(
+                row.new, skip_special_tokens=True, clean_up_tokenization_spaces=False
+            )
+            if row.reason != "stopped":
                 if is_json:
                     parse_and_validate(text, request.json_schema or {})
                 elif request.grammar is not None:
-                    spec = ScreenplaySpec.from_dict(request.grammar_for(request.take_offset + row) or {})
+                    spec = ScreenplaySpec.from_dict(request.grammar_for(request.take_offset + i) or {})
                     problems = check_scene(text, spec)
                     if problems:
                         raise InvalidOutput(f"the constrained scene broke its grammar: {problems[0]}")
             results.append(
                 TextResult(
                     text=text,
-                    seed=seeds[row],
-                    take_index=request.take_offset + row,
+                    seed=seeds[i],
+                    take_index=request.take_offset + i,
                     attempt=request.attempt,
                     prompt_tokens=len(ids),
-                    completion_tokens=len(toks),
+                    completion_tokens=len(row.new),
                     seconds=seconds,
                     first_token_seconds=first,
-                    finish_reason=reason,
+                    finish_reason=row.reason,
                     rendered_prompt=rendered,
                 )
             )
+        stopped = request.stop is not None and request.stop.is_set()
         if stopped and all(r.completion_tokens == 0 for r in results):
             raise GenerationStopped("generation was stopped before any text was written")
         return results
+
+    def _logits_keep(self) -> str | None:
+        """The forward argument that computes the last position's logits only, if the model has one."""
+        if self._keep_arg is None:
+            import inspect
+
+            base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+            params = inspect.signature(base.forward).parameters
+            self._keep_arg = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), "")
+        return self._keep_arg or None

@@ -1,0 +1,474 @@
+"""The local backend's decode loop: ``n`` takes of one prompt, one forward pass per step for all of them.
+
+:meth:`LocalTextGenerator.generate <workbench.generate.local.LocalTextGenerator.generate>` used
+to hand each request to ``model.generate``. This loop does the same sampling (repetition
+penalty, no-repeat n-grams, blocked words, temperature, top-p, then each take's own draw with
+its own ``torch.Generator``) and adds what ``generate`` cannot do:
+
+* **Forced text in one pass.** Where a take's output constraint leaves exactly one way on (a
+  key of the scene plan's JSON, the rest of the only cast name that fits, the heading the plan
+  gave), the tokens of that text go into the next forward pass together instead of one pass
+  each: a structured take costs about as many passes as the tokens the model really chooses.
+  The last token of a forced run is left to the model, so it can join the forced text to what
+  follows the way it would have written it. Takes that fast-forward by different amounts share
+  a pass: the shorter ones are padded at the front of the chunk with positions nobody attends to.
+* **A cache that grows in place** (:func:`growing_layer`): room for the new tokens is reserved
+  once, instead of the whole key/value cache being concatenated anew at every step.
+* **Finished takes leave the batch**, so the last long take does not drag the short ones along.
+
+Nothing here knows about stories: rows, tokens and constraints only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from threading import Event
+from typing import Any
+
+from ..errors import InvalidOutput
+
+__all__ = ["DecodeRow", "Sampling", "decode", "growing_layer", "working_cache"]
+
+FORCED_LIMIT = 48  # characters of forced text fast-forwarded at once
+ROOM = 64  # extra positions reserved each time a growing cache layer needs more
+
+
+def _layer_class() -> Any:
+    from transformers.cache_utils import DynamicLayer
+
+    global _GrowingLayer  # noqa: PLW0603 - made once, on first use
+    if _GrowingLayer is not None:
+        return _GrowingLayer
+
+    class GrowingLayerImpl(DynamicLayer):
+        """A dynamic cache layer whose keys and values live in a buffer with room to grow.
+
+        ``keys`` and ``values`` are views of the first ``length`` positions, so everything that
+        reads a :class:`DynamicLayer` (lengths, masks, ``crop``) works unchanged; ``update`` writes
+        in place and only reallocates when the room is used up.
+        """
+
+        def __init__(self, room: int = ROOM):
+            super().__init__()
+            self.room = room
+            self._k: Any = None
+            self._v: Any = None
+            self._len = 0
+
+        def fill(self, keys: Any, values: Any, repeats: int, room: int) -> None:
+            """Start from ``keys``/``values`` (one row), repeated for ``repeats`` rows, with ``room`` to grow."""
+            b, h, n, d = keys.shape
+            self.dtype, self.device = keys.dtype, keys.device
+            self._k = keys.new_empty(b * repeats, h, n + room, d)
+            self._v = values.new_empty(b * repeats, h, n + room, d)
+            self._k[:, :, :n] = keys.repeat_interleave(repeats, dim=0) if repeats > 1 else keys
+            self._v[:, :, :n] = values.repeat_interleave(repeats, dim=0) if repeats > 1 else values
+            self._len = n
+            self.is_initialized = True
+            self._views()
+
+        def _views(self) -> None:
+            self.keys = self._k[:, :, : self._len]
+            self.values = self._v[:, :, : self._len]
+
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            n = key_states.shape[-2]
+            if self._k is None or self._len + n > self._k.shape[-2]:
+                b, h, _, d = key_states.shape
+                k = key_states.new_empty(b, h, self._len + n + self.room, d)
+                v = value_states.new_empty(b, h, self._len + n + self.room, d)
+                if self._len:
+                    k[:, :, : self._len] = self.keys
+                    v[:, :, : self._len] = self.values
+                self._k, self._v = k, v
+            self._k[:, :, self._len : self._len + n] = key_states
+            self._v[:, :, self._len : self._len + n] = value_states
+            self._len += n
+            self._views()
+            return self.keys, self.values
+
+        def get_seq_length(self) -> int:
+            return self._len if self.is_initialized else 0
+
+        def crop(self, tokens_to_remove: int) -> None:
+            if tokens_to_remove > 0:
+                raise ValueError("crop takes the number of tokens to remove, as a negative number")
+            if tokens_to_remove and self.is_initialized:
+                self._len = max(0, self._len + tokens_to_remove)
+                self._views()
+
+        def batch_select_indices(self, indices: Any) -> None:
+            if self._k is not None:
+                self._k, self._v = self._k[indices], self._v[indices]
+                self._views()
+
+        def batch_repeat_interleave(self, repeats: int) -> None:
+            if self._k is not None:
+                self._k = self._k.repeat_interleave(repeats, dim=0)
+                self._v = self._v.repeat_interleave(repeats, dim=0)
+                self._views()
+
+        def reset(self) -> None:
+            self._k = self._v = None
+            self._len = 0
+            super().reset()
+
+    _GrowingLayer = GrowingLayerImpl
+    return _GrowingLayer
+
+
+_GrowingLayer: Any = None
+
+
+def growing_layer(room: int = ROOM) -> Any:
+    """A new cache layer that grows in place (the class is made on first use: transformers is heavy)."""
+    return _layer_class()(room)
+
+
+def working_cache(entry: Any, repeats: int, room: int, config: Any) -> Any:
+    """A cache for one generation: a copy of the prefix ``entry`` (or empty) for ``repeats`` rows,
+    with ``room`` positions to grow in place. ``entry`` itself is never written to.
+
+    Layers of other kinds (sliding windows, say) are copied as they are and grow by concatenation.
+    """
+    import copy
+
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+
+    if entry is None:
+        cache = DynamicCache(config=config)
+        if all(type(layer) is DynamicLayer for layer in cache.layers):
+            cache.layers = [growing_layer(room) for _ in cache.layers]
+        return cache
+    layers = getattr(entry, "layers", None)
+    if layers and all(type(layer) is DynamicLayer and layer.is_initialized for layer in layers):
+        out = copy.copy(entry)
+        grown = []
+        for layer in layers:
+            g = growing_layer(ROOM)
+            g.fill(layer.keys, layer.values, repeats, room)
+            grown.append(g)
+        out.layers = grown
+        return out
+    out = copy.deepcopy(entry)
+    if repeats > 1:
+        out.batch_repeat_interleave(repeats)
+    return out
+
+
+@dataclass
+class Sampling:
+    """How each step's scores become tokens (the same for every row)."""
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    banned: Sequence[Sequence[int]] = ()  # token sequences that may not be written
+    eos_ids: Sequence[int] = ()
+    max_new: int = 1
+
+
+@dataclass
+class DecodeRow:
+    """One take being written: its generator, constraint state and tokens."""
+
+    seed: int
+    constraint: Any = None
+    new: list[int] = field(default_factory=list)
+    reason: str = "length"  # "stop" (end of text), "stopped" (by the user) or "length"
+    done: bool = False
+    forced: int = 0  # tokens that came from forced text, not from a draw
+    gen: Any = None
+    state: Any = None
+    ngrams: dict[tuple[int, ...], set[int]] = field(default_factory=dict)
+    sent: int = 0
+
+
+class _Penalties:
+    """Repetition penalty, no-repeat n-grams and blocked words over each row's prompt + new tokens."""
+
+    def __init__(self, prompt: list[int], rows: int, vocab: int, s: Sampling, device: Any):
+        import torch
+
+        self.s = s
+        self.prompt = prompt
+        self.seen = None
+        if s.repetition_penalty != 1.0:
+            self.seen = torch.zeros(rows, vocab, dtype=torch.bool, device=device)
+            if prompt:
+                self.seen[:, torch.tensor(sorted(set(prompt)), device=device)] = True
+        n = s.no_repeat_ngram_size
+        self.base: dict[tuple[int, ...], set[int]] = {}
+        if n and n > 1:
+            for j in range(n - 1, len(prompt)):
+                self.base.setdefault(tuple(prompt[j - n + 1 : j]), set()).add(prompt[j])
+        self.single = sorted({int(b[0]) for b in s.banned if len(b) == 1})
+        self.multi: dict[int, list[tuple[tuple[int, ...], int]]] = {}
+        for b in s.banned:
+            if len(b) > 1:
+                self.multi.setdefault(int(b[-2]), []).append((tuple(int(t) for t in b[:-1]), int(b[-1])))
+
+    def tail(self, row: DecodeRow, k: int) -> list[int]:
+        """The last ``k`` tokens of the row's prompt + new tokens."""
+        if len(row.new) >= k:
+            return row.new[len(row.new) - k :]
+        return self.prompt[len(self.prompt) - (k - len(row.new)) :] + row.new
+
+    def pushed(self, batch_index: int, row: DecodeRow, tok: int) -> None:
+        if self.seen is not None:
+            self.seen[batch_index, tok] = True
+        n = self.s.no_repeat_ngram_size
+        if n and n > 1:
+            before = self.tail(row, n)  # the new token is already in row.new
+            if len(before) == n:
+                row.ngrams.setdefault(tuple(before[:-1]), set()).add(tok)
+
+    def select(self, index: Any) -> None:
+        if self.seen is not None:
+            self.seen = self.seen[index]
+
+    def apply(self, scores: Any, rows: list[DecodeRow]) -> Any:
+        import torch
+
+        if self.seen is not None:
+            p = self.s.repetition_penalty
+            scores = torch.where(self.seen, torch.where(scores < 0, scores * p, scores / p), scores)
+        n = self.s.no_repeat_ngram_size
+        ban_rows: list[int] = []
+        ban_toks: list[int] = []
+        if n and n > 1:
+            for i, row in enumerate(rows):
+                if len(self.prompt) + len(row.new) + 1 < n:
+                    continue
+                key = tuple(self.tail(row, n - 1))
+                for t in self.base.get(key, set()) | row.ngrams.get(key, set()):
+                    ban_rows.append(i)
+                    ban_toks.append(t)
+        if ban_rows:
+            scores[torch.tensor(ban_rows), torch.tensor(ban_toks)] = float("-inf")
+        return scores
+
+    def block(self, scores: Any, rows: list[DecodeRow]) -> Any:
+        """Blocked words: a single-token word never; a longer one's last token after the rest of it."""
+        import torch
+
+        if self.single:
+            scores[:, self.single] = float("-inf")
+        if self.multi:
+            ban_rows: list[int] = []
+            ban_toks: list[int] = []
+            for i, row in enumerate(rows):
+                last = self.tail(row, 1)
+                for head, tok in self.multi.get(last[0], ()) if last else ():
+                    if tuple(self.tail(row, len(head))) == head:
+                        ban_rows.append(i)
+                        ban_toks.append(tok)
+            if ban_rows:
+                scores[torch.tensor(ban_rows), torch.tensor(ban_toks)] = float("-inf")
+        return scores
+
+
+def _draw(probs: Any, gen: Any, greedy: bool, cdf: Any = None) -> int:
+    import torch
+
+    if greedy:
+        return int(torch.argmax(probs))
+    if cdf is None:
+        cdf = torch.cumsum(probs.double(), 0)
+    total = float(cdf[-1])
+    if total <= 0:
+        return int(torch.argmax(probs))
+    u = torch.rand(1, generator=gen, dtype=torch.float64) * total
+    return min(int(torch.searchsorted(cdf, u)[0]), len(probs) - 1)
+
+
+def _constrained(
+    row: DecodeRow, probs: Any, raw: Any, budget: int, greedy: bool, eos: int
+) -> tuple[int, Any]:
+    """A draw from the constrained distribution: rejection first, then the allowed set."""
+    import torch
+
+    c, state = row.constraint, row.state
+    if c.must_end(state):
+        return eos, state
+    cdf = None if greedy else torch.cumsum(probs.double(), 0)
+    for _ in range(1 if greedy else 8):
+        tok = _draw(probs, row.gen, greedy, cdf)
+        nxt = c.token_ok(state, tok, budget)
+        if nxt is not None:
+            return tok, nxt
+    allowed = c.allowed(state, budget)
+    if not allowed:  # cannot happen while the budget covers min_remaining (tests check it)
+        raise InvalidOutput(
+            "the output constraint left the model no way to go on (a limit of the grammar, not "
+            "of your story); nothing was saved. Try another seed, or structure='free'"
+        )
+    idx = torch.tensor(allowed)
+    sub = probs[idx]
+    if float(sub.sum()) <= 0:
+        sub = torch.softmax(raw[idx].float(), -1)
+    if float(sub.sum()) <= 0:
+        sub = torch.ones(len(allowed))
+    tok = allowed[_draw(sub, row.gen, greedy)]
+    return tok, c.token_ok(state, tok, budget)
+
+
+def _forward(model: Any, ids: Any, mask: Any, positions: Any, cache: Any, keep: str | None) -> Any:
+
+    kwargs: dict[str, Any] = {keep: 1} if keep else {}
+    out = model(
+        input_ids=ids,
+        attention_mask=mask,
+        position_ids=positions,
+        past_key_values=cache,
+        use_cache=True,
+        **kwargs,
+    )
+    return out.logits[:, -1, :].float()
+
+
+def decode(model: Any, **kwargs: Any) -> tuple[list[DecodeRow], float | None]:
+    """Write one take per seed after ``prompt``, whose first ``cached`` tokens are in ``cache``
+    (already repeated once per row). Returns the rows and when the first new token came
+    (``time.perf_counter``). ``on_tokens(row, tokens)`` hears each row's new tokens as they come.
+
+    ``tokenize`` turns a constraint's forced text into tokens (the fast-forward); without it every
+    token is drawn. Keyword arguments: see :func:`_decode`.
+    """
+    import torch
+
+    with torch.inference_mode():
+        return _decode(model, **kwargs)
+
+
+def _decode(
+    model: Any,
+    *,
+    cache: Any,
+    prompt: list[int],
+    cached: int,
+    seeds: Sequence[int],
+    sampling: Sampling,
+    constraints: Sequence[Any] | None = None,
+    tokenize: Callable[[str], list[int]] | None = None,
+    stop: Event | None = None,
+    on_tokens: Callable[[int, list[int]], None] | None = None,
+    logits_keep: str | None = "logits_to_keep",
+) -> tuple[list[DecodeRow], float | None]:
+    import torch
+
+    device = next(model.parameters()).device
+    n = len(seeds)
+    s = sampling
+    greedy = s.temperature <= 0
+    eos = list(s.eos_ids)
+    rows = [
+        DecodeRow(seed=seed, constraint=(constraints[i] if constraints else None))
+        for i, seed in enumerate(seeds)
+    ]
+    for row in rows:
+        row.gen = torch.Generator(device="cpu").manual_seed(row.seed)
+        row.state = row.constraint.start() if row.constraint is not None else None
+    top_p = None
+    if not greedy and s.top_p < 1.0:
+        from transformers import TopPLogitsWarper
+
+        top_p = TopPLogitsWarper(s.top_p)
+    rest = prompt[cached:]
+    mask = torch.ones(n, len(prompt), dtype=torch.long, device=device)
+    logits = _forward(
+        model,
+        torch.tensor([rest] * n, device=device),
+        mask,
+        torch.arange(cached, len(prompt), device=device).unsqueeze(0).expand(n, -1),
+        cache,
+        logits_keep,
+    )
+    penalties = _Penalties(prompt, n, logits.shape[-1], s, device)
+    positions = [len(prompt)] * n  # the next position of each row
+    active = list(range(n))  # batch index -> row
+    first_at: float | None = None
+    while True:
+        scores = penalties.apply(logits, [rows[r] for r in active])
+        raw = scores.clone() if constraints else None
+        scores = penalties.block(scores, [rows[r] for r in active])
+        if not greedy and s.temperature != 1.0:
+            scores = scores / s.temperature
+        if top_p is not None:
+            scores = top_p(None, scores)
+        probs = torch.softmax(scores, dim=-1).cpu()
+        chunks: list[list[int]] = []
+        for b, r in enumerate(active):
+            row = rows[r]
+            budget = s.max_new - len(row.new)
+            if row.constraint is not None:
+                tok, row.state = _constrained(
+                    row, probs[b], raw[b] if raw is not None else None, budget, greedy, eos[0]
+                )
+            else:
+                tok = _draw(probs[b], row.gen, greedy)
+            if tok in eos:
+                row.done, row.reason = True, "stop"
+                chunks.append([])
+                continue
+            toks = [tok]
+            row.new.append(tok)
+            penalties.pushed(b, row, tok)
+            if row.constraint is not None and tokenize is not None and len(row.new) < s.max_new:
+                text = row.constraint.forced_text(row.state, FORCED_LIMIT)
+                for t in tokenize(text)[:-1] if text else ():
+                    budget = s.max_new - len(row.new)
+                    if budget <= 1:
+                        break
+                    nxt = row.constraint.token_ok(row.state, t, budget)
+                    if nxt is None:
+                        break
+                    row.state = nxt
+                    row.new.append(t)
+                    row.forced += 1
+                    penalties.pushed(b, row, t)
+                    toks.append(t)
+            if len(row.new) >= s.max_new:
+                row.done = True
+            chunks.append(toks)
+        if first_at is None and any(chunks):
+            first_at = time.perf_counter()
+        if on_tokens is not None:
+            for b, r in enumerate(active):
+                if chunks[b]:
+                    on_tokens(r, chunks[b])
+        stopped = stop is not None and stop.is_set()
+        if stopped:
+            for r in active:
+                if not rows[r].done:
+                    rows[r].done, rows[r].reason = True, "stopped"
+        keep = [b for b, r in enumerate(active) if not rows[r].done]
+        if not keep:
+            break
+        if len(keep) < len(active):
+            index = torch.tensor(keep, device=device)
+            cache.batch_select_indices(index)
+            mask = mask[index]
+            penalties.select(index)
+            chunks = [chunks[b] for b in keep]
+            active = [active[b] for b in keep]
+        width = max(len(c) for c in chunks)
+        ids = torch.zeros(len(active), width, dtype=torch.long, device=device)
+        step_mask = torch.zeros(len(active), width, dtype=torch.long, device=device)
+        pos = torch.zeros(len(active), width, dtype=torch.long, device=device)
+        for b, (r, toks) in enumerate(zip(active, chunks, strict=True)):
+            pad = width - len(toks)
+            ids[b, pad:] = torch.tensor(toks)
+            step_mask[b, pad:] = 1
+            pos[b, :] = positions[r]  # pads sit at the first real position: nobody attends to them
+            pos[b, pad:] = torch.arange(positions[r], positions[r] + len(toks))
+            positions[r] += len(toks)
+        mask = torch.cat([mask, step_mask], dim=1)
+        logits = _forward(model, ids, mask, pos, cache, logits_keep)
+    return rows, first_at
