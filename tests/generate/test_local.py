@@ -386,3 +386,21 @@ def test_blocked_words_are_never_written_unless_the_prompt_uses_them(tiny_model_
 
     assert not blocked_in(write("Write the next scene of the ferry story."))
     assert "rape" in blocked_in(write("Write the next scene of the rape trial."))
+
+
+def test_nucleus_keeps_what_transformers_top_p_keeps() -> None:
+    """Top-p without a full sort: the kept set matches transformers' TopPLogitsWarper, on peaked
+    rows (the nucleus within the top 256) and on flat ones (the full sort)."""
+    import torch
+    from transformers import TopPLogitsWarper
+
+    from workbench.generate.decode import nucleus
+
+    torch.manual_seed(0)
+    for spread in (8.0, 3.0, 0.01):
+        scores = torch.randn(4, 5000) * spread
+        scores[1, :7] = float("-inf")  # blocked tokens stay blocked
+        want = TopPLogitsWarper(0.9)(None, scores.clone()) == float("-inf")
+        got = nucleus(scores.clone(), 0.9) == float("-inf")
+        assert int((want != got).sum()) <= 1  # a float tie at the boundary at most
+        assert bool((~got).any(dim=-1).all())

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import InvalidOutput
 
-__all__ = ["DecodeRow", "Sampling", "decode", "growing_layer", "working_cache"]
+__all__ = ["DecodeRow", "Sampling", "decode", "growing_layer", "nucleus", "working_cache"]
 
 FORCED_LIMIT = 48  # characters of forced text fast-forwarded at once
 ROOM = 64  # extra positions reserved each time a growing cache layer needs more
@@ -274,6 +274,29 @@ class _Penalties:
         return scores
 
 
+def nucleus(scores: Any, top_p: float, k: int = 256) -> Any:
+    """Top-p filtering: each row keeps its most likely tokens up to ``top_p`` of the mass (at least one).
+
+    The same rule as transformers' ``TopPLogitsWarper`` (a token stays while the mass of the tokens
+    above it is below ``top_p``), without sorting the whole vocabulary every step: the nucleus is
+    looked for among the ``k`` most likely tokens, and the full sort is done only for a row whose
+    top ``k`` hold less than ``top_p``.
+    """
+    import torch
+
+    probs = scores.softmax(dim=-1)
+    k = min(k, scores.shape[-1])
+    top, index = probs.topk(k, dim=-1)
+    if bool((top.sum(dim=-1) < top_p).any()):
+        from transformers import TopPLogitsWarper
+
+        return TopPLogitsWarper(top_p)(None, scores)
+    keep_sorted = (top.cumsum(dim=-1) - top) < top_p
+    keep_sorted[:, 0] = True
+    keep = torch.zeros_like(probs, dtype=torch.bool).scatter(1, index, keep_sorted)
+    return scores.masked_fill(~keep, float("-inf"))
+
+
 def _draw(probs: Any, gen: Any, greedy: bool, cdf: Any = None) -> int:
     import torch
 
@@ -375,11 +398,7 @@ def _decode(
     for row in rows:
         row.gen = torch.Generator(device="cpu").manual_seed(row.seed)
         row.state = row.constraint.start() if row.constraint is not None else None
-    top_p = None
-    if not greedy and s.top_p < 1.0:
-        from transformers import TopPLogitsWarper
-
-        top_p = TopPLogitsWarper(s.top_p)
+    top_p = s.top_p if not greedy and s.top_p < 1.0 else None
     rest = prompt[cached:]
     mask = torch.ones(n, len(prompt), dtype=torch.long, device=device)
     logits = _forward(
@@ -401,7 +420,7 @@ def _decode(
         if not greedy and s.temperature != 1.0:
             scores = scores / s.temperature
         if top_p is not None:
-            scores = top_p(None, scores)
+            scores = nucleus(scores, top_p)
         probs = torch.softmax(scores, dim=-1).cpu()
         chunks: list[list[int]] = []
         for b, r in enumerate(active):
