@@ -4,6 +4,9 @@
   they read (goal < 0.1 s);
 * typed: the reader types an action after reading, so the story-so-far prefix is already in the
   key/value cache (goal <= 0.5 s); a cold typed move (prefix cache emptied) is shown for contrast.
+* ten typed moves in a row on a story that grows by a scene each time (the reader reads each
+  new scene first): the first text of each move, and the 10th over the 1st (goal: no slower,
+  the story so far is never prefilled again in full). ``BENCH_PLAY_MOVES`` sets how many.
 
 Run: python bench/play.py   (ends with one JSON line of figures)
 """
@@ -21,6 +24,41 @@ from workbench.session import Session
 from workbench.story.sample import build_sample
 
 TOKENS = int(os.environ.get("BENCH_PLAY_TOKENS", "60"))
+MOVES = int(os.environ.get("BENCH_PLAY_MOVES", "10"))
+ACTIONS = [
+    "Mara climbs the tower stairs with a lantern",
+    "Tomas asks Ines about the missing ledger page",
+    "Ines hides the key under the loose stone",
+    "Mara lights the lamp by hand",
+    "Tomas rows out towards the reef",
+    "Ines reads the last entry aloud",
+    "Mara tells Tomas what she saw on the quay",
+    "the storm breaks and the lamp flickers",
+    "Ines gives Mara the key",
+    "Tomas signals the ship with the lamp",
+]
+
+
+def moves_in_a_row(session: Session, moves: int) -> dict[str, object]:
+    """``moves`` typed moves, each after the reader has read the scene before (prefetch done)."""
+    gen = session.text_generator
+    play = session.play(start="The Light Returns", seed=11, k=2, max_new_tokens=TOKENS)
+    first, prompt, prefilled = [], [], []
+    for i in range(moves):
+        play.wait_prefetch()  # the reader reads; the story so far is warmed meanwhile
+        before = gen.stats.get("prefill_tokens", 0)
+        play.move(ACTIONS[i % len(ACTIONS)], on_token=lambda _i, _t: None)
+        first.append(play.last_move["first_token_s"])
+        prefilled.append(gen.stats.get("prefill_tokens", 0) - before)
+        take = play.scene.takes[0].provenance if play.scene.takes else {}
+        prompt.append(take.get("prompt_tokens"))
+    play.close()
+    return {
+        "moves_first_text_s": first,
+        "moves_prompt_tokens": prompt,
+        "moves_prefilled_tokens": prefilled,
+        "move_last_over_first": round(first[-1] / first[0], 2) if first and first[0] else None,
+    }
 
 
 def main() -> dict[str, object]:
@@ -64,6 +102,7 @@ def main() -> dict[str, object]:
     play.close()
 
     take = project.branches[play.branch].scenes[-3].takes[0].provenance
+    in_a_row = moves_in_a_row(session, MOVES) if MOVES > 0 else {}
     figures: dict[str, object] = {
         "offered_first_token_s": offered_move["first_token_s"],
         "offered_source": offered_move["source"],
@@ -76,6 +115,7 @@ def main() -> dict[str, object]:
         "offered": offered,
         "pregenerated_states": sorted(set(states.values())),
         "prompt_tokens": take.get("prompt_tokens"),
+        **in_a_row,
         "new_tokens_cap": TOKENS,
         "model_load_s": round(load_s, 2),
         "device": "cpu",

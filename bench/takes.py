@@ -1,7 +1,7 @@
 """Takes benchmark: n takes on a shared story prefix, the local backend vs a plain transformers loop.
 
 Default model, CPU, one process, 32 new tokens per take on both sides. Prints one JSON line:
-ratio (B/A, cold), ratio_warm (B/A'), time to first token at 500 and 2,000 story tokens,
+ratio (A/B: the plain loop over the workbench cold), ratio_warm (A/B', warm), time to first token at 500, 2,000 and 4,000 story tokens,
 cold load (converted safetensors vs GGUF), plain decode tok/s.
 Run: ``python bench/takes.py`` (WORKBENCH_CACHE as usual; the first run converts the model).
 """
@@ -66,7 +66,7 @@ def main() -> None:
         prefix=prefix, suffix=INSTRUCTION, n=3, seed=1, max_new_tokens=NEW, repetition_penalty=1.15
     )
 
-    # B: a plain loop of 3 transformers generate calls, same model, prompt and sampling parameters
+    # A: a plain loop of 3 transformers generate calls, same model, prompt and sampling parameters
     rendered = "".join(probe.render(prefix, INSTRUCTION))
     ids = tokenizer(rendered, add_special_tokens=False, return_tensors="pt")["input_ids"]
     t = time.perf_counter()
@@ -86,20 +86,20 @@ def main() -> None:
             )
     plain = time.perf_counter() - t
 
-    # A: a fresh generator, nothing cached, 3 takes in one call (the prefill included)
+    # B: a fresh generator, nothing cached, 3 takes in one call (the prefill included)
     gen = fresh()
     t = time.perf_counter()
     gen.generate(request)
     cold = time.perf_counter() - t
-    # A': another seed on the same prefix
+    # B': another seed on the same prefix
     request.seed = 2
     t = time.perf_counter()
     warm_results = gen.generate(request)
     warm = time.perf_counter() - t
 
-    # time to first token of a new take in a warm generator, 500 vs 2,000 story tokens
+    # time to first token of a new take in a warm generator, 500 to 4,000 story tokens
     ttft = {}
-    for size in (500, 2000):
+    for size in (500, 2000, 4000):
         g = fresh()
         p = "You are a screenwriter. Continue the story.\n\n" + story_tokens(g, size)
         g.generate(TextRequest(prefix=p, suffix=INSTRUCTION, n=1, seed=0, max_new_tokens=1))
@@ -127,6 +127,7 @@ def main() -> None:
         "warm_completion_tokens": [r.completion_tokens for r in warm_results],
         "ttft_500_s": round(ttft[500], 3),
         "ttft_2000_s": round(ttft[2000], 3),
+        "ttft_4000_s": round(ttft[4000], 3),
         "load_converted_s": round(load_converted, 3),
         "load_gguf_s": round(load_gguf, 3),
         "load_ratio": round(load_gguf / load_converted, 1),

@@ -278,6 +278,7 @@ class Session:
         choose: bool | None = None,
         structure: str | None = None,
         plan: dict[str, Any] | None = None,
+        on_plan: OnToken | None = None,
     ) -> list[Take]:
         """Generate ``n`` takes of ``scene`` and save them with full provenance (one transaction).
 
@@ -285,6 +286,8 @@ class Session:
         the generation cache without running the model. ``structure`` is ``"auto"`` (a plan, then
         the screenplay under a grammar, where the backend can enforce it), ``"screenplay"`` or
         ``"free"``; ``plan`` (e.g. a take's stored plan, edited) writes every take from that plan.
+        ``on_plan(take_index, piece)`` streams each take's plan (JSON) while it is planned, before
+        ``on_token`` streams the scene.
         """
         w = self.writer
         scene = self.scene(scene)
@@ -305,6 +308,7 @@ class Session:
             stop=stop,
             structure=structure,
             plan=plan,
+            on_plan=on_plan,
         )
         if not drafts:
             raise GenerationStopped("generation was stopped before any take had text; nothing was saved")

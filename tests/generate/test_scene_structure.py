@@ -66,6 +66,40 @@ def test_every_structured_take_is_a_screenplay_of_the_characters_present(tiny, p
         _assert_screenplay(take, set(CAST), budget)
 
 
+def test_plans_stream_before_the_scenes(tiny, project) -> None:
+    """``on_plan`` hears each take's plan JSON as it is written, before any scene text; joined,
+    each is the JSON the take's plan was read from, and its preview is a line a writer reads."""
+    import json
+
+    from workbench.generate.plan import plan_preview
+
+    scene = _story(project)
+    session = _session(project, tiny)
+    order: list[str] = []
+    plans: dict[int, str] = {}
+
+    def on_plan(i: int, piece: str) -> None:
+        order.append("plan")
+        plans[i] = plans.get(i, "") + piece
+
+    takes = session.write_scene(
+        scene,
+        n=2,
+        seed=3,
+        structure="screenplay",
+        on_plan=on_plan,
+        on_token=lambda i, t: order.append("text"),
+    )
+    assert set(plans) == {0, 1} and order.index("text") > order.index("plan")
+    assert "plan" not in order[order.index("text") :]
+    for i, take in enumerate(takes):
+        raw = json.loads(plans[i])
+        stored = take.provenance["plan"]
+        assert set(raw["characters"]) <= set(stored["characters"]) <= set(CAST)
+        line = plan_preview(plans[i])
+        assert all(name in line for name in raw["characters"]) and stored["time"] in line
+
+
 def test_the_dead_are_never_cued_and_a_move_of_the_dead_is_refused(tiny, project) -> None:
     first = _story(project, text="EXT. QUAY - NIGHT\n\nInes Vale drowns in the harbour.\n")
     session = _session(project, tiny)

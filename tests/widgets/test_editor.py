@@ -104,6 +104,10 @@ def test_generate_streams_tokens_and_saves_takes(session: Any, monkeypatch: pyte
     assert ed.error == ""
     assert seen_busy[:1] == [True] and not ed.busy
     assert set(ed.streamed) == {0, 1} and all(t.strip() for t in ed.streamed.values())
+    # the plans showed while they were written, a line each naming who is in the scene
+    cast = [c.name for c in session.project.cast]
+    assert set(ed.planned) == {0, 1}
+    assert all(any(name in line for name in cast) for line in ed.planned.values()), ed.planned
     with reopen(session.project) as saved:
         takes = saved.scene("A Stranger on the Quay").takes
         model = [t for t in takes if t.source == "model"]

@@ -32,6 +32,7 @@ __all__ = [
     "TIMES",
     "ScenePlan",
     "beat_from_instruction",
+    "plan_preview",
     "plan_schema",
     "sentence",
     "third_person",
@@ -139,6 +140,35 @@ def plan_schema(alive: Sequence[str], first_beat: str | None, names: Sequence[st
     if first_beat:
         del props["first"]
     return {"type": "object", "properties": props, "required": list(props)}
+
+
+_PLAN_FIELD = re.compile(
+    r'"(characters|setting|location|time|first|then)"\s*:\s*(\[[^\]]*\]?|"(?:[^"\\]|\\.)*"?)'
+)
+_PLAN_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"?')
+
+
+def plan_preview(partial: str) -> str:
+    """A line a writer can read from a scene plan still being written (its JSON cut anywhere):
+    where and when, who is there, what happens.
+
+    >>> plan_preview('{"characters": ["Mara Quell", "Tomas Re')
+    'Mara Quell, Tomas Re'
+    >>> plan_preview('{"characters": ["Mara"], "setting": "EXT.", "location": "the quay", "time": "DAWN", "then": ["She wai')
+    'EXT. THE QUAY - DAWN · Mara · She wai'
+    """
+    found: dict[str, list[str]] = {}
+    for key, raw in _PLAN_FIELD.findall(partial):
+        found[key] = [v.replace('\\"', '"').strip() for v in _PLAN_STRING.findall(raw)]
+    where = [
+        *found.get("setting", [])[:1],
+        *(v.upper() for v in found.get("location", [])[:1]),
+        *("- " + v for v in found.get("time", [])[:1]),
+    ]
+    parts = [" ".join(w for w in where if w)]
+    parts.append(", ".join(c for c in found.get("characters", []) if c))
+    parts.append(" / ".join(b for b in [*found.get("first", []), *found.get("then", [])] if b))
+    return " · ".join(p for p in parts if p)
 
 
 @dataclass

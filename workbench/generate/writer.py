@@ -515,9 +515,11 @@ class Writer:
         inputs: dict[str, Any],
         title: str | None,
         stop: threading.Event | None = None,
+        on_plan: OnToken | None = None,
     ) -> list[ScenePlan]:
         """One plan per take (take ``i``'s plan is the same whatever ``n`` is), under a JSON schema,
-        then checked and repaired by rules."""
+        then checked and repaired by rules. ``on_plan(take_index, piece)`` hears each plan's JSON
+        as it is written (:func:`.plan.plan_preview` makes a line a writer reads of it)."""
         from . import prompts
         from .structured import validate
 
@@ -539,7 +541,9 @@ class Writer:
             [p for p in ctx.parts if p.in_prefix] + [ContextPart("plan request", suffix, 0, False)],
             ctx.budget,
         )
-        drafts = self.takes(plan_ctx, n, seed, PLAN_TOKENS, stop=stop, json_schema=schema, temperature=0.7)
+        drafts = self.takes(
+            plan_ctx, n, seed, PLAN_TOKENS, on_plan, stop=stop, json_schema=schema, temperature=0.7
+        )
         if len(drafts) < n or any(d.stopped for d in drafts):
             raise GenerationStopped("planning was stopped before every take had a plan; nothing was saved")
         out = []
@@ -576,6 +580,7 @@ class Writer:
         structure: str | None = None,
         plan: ScenePlan | dict[str, Any] | None = None,
         extra: Sequence[ContextPart] = (),
+        on_plan: OnToken | None = None,
     ) -> list[Draft]:
         """``n`` takes of the scene that follows ``history`` (not saved).
 
@@ -608,7 +613,7 @@ class Writer:
                 )
             plans = [fixed] * n
         else:
-            plans = self.plans(base, n, seed, inputs, title, stop)
+            plans = self.plans(base, n, seed, inputs, title, stop, on_plan)
         gen = self.generator
         max_blocks = max(2, min(10, (max_new_tokens - 40) // 22))
         specs = [p.grammar(max_blocks, inputs["names"], all_beats=plan is not None) for p in plans]

@@ -11,6 +11,7 @@ import param
 
 from .. import config
 from ..errors import InvalidInput
+from ..generate.plan import plan_preview
 from ..render import esc, screenplay_html, take_html
 from .base import SessionView, safe_call
 from .components import KeyShortcuts, LiveHTML, TakeCarousel, set_text, text_box, typed
@@ -38,6 +39,9 @@ class SceneEditor(SessionView):
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._buffer: dict[int, str] = {}
+        self._plans: dict[int, str] = {}
+        self.planned: dict[int, str] = {}  # each take's plan as a line, while it was planned
+        self._on_plan: Any = None
         self._last_push = 0.0
         self._syncing = False
         self.scene_select = pn.widgets.Select(
@@ -327,13 +331,19 @@ class SceneEditor(SessionView):
 
         def work() -> list[Any]:
             return self.session.write_scene(
-                scene, n=n, seed=seed, branch=branch, on_token=on_token, stop=self._stop
+                scene,
+                n=n,
+                seed=seed,
+                branch=branch,
+                on_token=on_token,
+                stop=self._stop,
+                on_plan=self._on_plan,
             )
 
         def done(takes: list[Any]) -> None:
             with self._lock:
-                snapshot = dict(self._buffer)
-            self._push_stream(snapshot, n, cap)
+                snapshot, plans = dict(self._buffer), dict(self._plans)
+            self._push_stream(snapshot, n, cap, plans)
             self.stream_pane.object = ""
             ids = [t.id for t in self.takes]
             if takes and takes[0].id in ids:
@@ -387,38 +397,59 @@ class SceneEditor(SessionView):
 
     def _start_stream(self, start: dict[int, str], n: int, cap: int) -> Any:
         """Reset the streamed text to ``start`` and return the ``on_token`` that adds to it (the page
-        is updated at most every :data:`STREAM_INTERVAL` seconds)."""
+        is updated at most every :data:`STREAM_INTERVAL` seconds). ``self._on_plan`` does the same
+        for the plans written before the takes (shown as a line each until its take's text comes)."""
         self._stop.clear()
         with self._lock:
             self._buffer = dict(start)
+            self._plans = {}
         self.streamed = {}
+        self.planned = {}
         self.progress.value = 0
 
-        def on_token(index: int, delta: str) -> None:
+        def feed(plan: bool, index: int, delta: str) -> None:
             with self._lock:
-                self._buffer[index] = self._buffer.get(index, "") + delta
+                target = self._plans if plan else self._buffer
+                target[index] = target.get(index, "") + delta
                 now = time.perf_counter()
                 if now - self._last_push < STREAM_INTERVAL:
                     return
                 self._last_push = now
-                snapshot = dict(self._buffer)
-            self._push_stream(snapshot, n, cap)
+                snapshot, plans = dict(self._buffer), dict(self._plans)
+            self._push_stream(snapshot, n, cap, plans)
 
-        return on_token
+        self._on_plan = lambda index, delta: feed(True, index, delta)
+        return lambda index, delta: feed(False, index, delta)
 
-    def _push_stream(self, snapshot: dict[int, str], n: int, cap: int) -> None:
+    def _push_stream(
+        self, snapshot: dict[int, str], n: int, cap: int, plans: dict[int, str] | None = None
+    ) -> None:
         self.streamed = snapshot
+        previews = {i: plan_preview(p) for i, p in (plans or {}).items()}
+        self.planned.update({i: line for i, line in previews.items() if line})
         parts = []
-        for i in sorted(snapshot):
-            parts.append(
-                f"<div class='wb-stream' data-take-index='{i}' style='border-left:3px solid #c2410c;"
-                f"padding:4px 8px;margin:4px 0;white-space:pre-wrap;font-family:monospace;font-size:12px'>"
-                f"<b>Take {i + 1}</b>\n{esc(snapshot[i])}</div>"
-            )
+        style = (
+            "border-left:3px solid #c2410c;padding:4px 8px;margin:4px 0;white-space:pre-wrap;"
+            "font-family:monospace;font-size:12px"
+        )
+        for i in sorted(set(snapshot) | set(previews)):
+            if snapshot.get(i):
+                parts.append(
+                    f"<div class='wb-stream' data-take-index='{i}' style='{style}'>"
+                    f"<b>Take {i + 1}</b>\n{esc(snapshot[i])}</div>"
+                )
+            else:
+                parts.append(
+                    f"<div class='wb-stream wb-planning' data-take-index='{i}' style='{style};color:#57534e'>"
+                    f"<b>Take {i + 1}</b> planning: {esc(previews[i]) or '…'}</div>"
+                )
         self.stream_pane.object = "".join(parts)
         words = sum(len(t.split()) for t in snapshot.values())
         self.progress.value = min(99, int(100 * words / max(1, n * cap * 0.75)))
-        self.status = f"streaming: {len(snapshot)} of {n} takes, {words} words so far…"
+        if words or not previews:
+            self.status = f"streaming: {len(snapshot)} of {n} takes, {words} words so far…"
+        else:
+            self.status = f"planning {len(previews)} of {n} takes…"
 
     def stop(self) -> None:
         """Stop generating; takes with text so far are kept."""
