@@ -196,6 +196,8 @@ def test_a_generation_leaves_the_cached_prefix_as_it_was(tiny: LocalTextGenerato
     ((key, entry),) = tiny._prefixes.items()  # noqa: SLF001 - the backend's own cache, inspected
     before = [layer.keys.clone() for layer in entry.layers]
     tiny.generate(req(n=3, seed=7))
+    one = texts(tiny.generate(req(n=1, seed=8)))  # one take writes past the prefix in its buffer
+    assert texts(tiny.generate(req(n=1, seed=8))) == one == texts(tiny.generate(req(n=3, seed=8)))[:1]
     assert entry.get_seq_length() == len(key)
     assert all(bool((layer.keys == b).all()) for layer, b in zip(entry.layers, before, strict=True))
 
@@ -221,6 +223,20 @@ def test_growing_cache_layer_reads_like_a_dynamic_one() -> None:
     k, v = torch.randn(1, 1, 2, 4), torch.randn(1, 1, 2, 4)
     got, want = grow.update(k, v), plain.update(k, v)
     assert all(torch.equal(a, b) for a, b in zip(got, want, strict=True))
+    # a layer sharing grow's buffer writes past it, and copies before writing below it
+    kept = grow.keys.clone()
+    reader = growing_layer(room=3)
+    reader.share(grow)
+    reader.update(torch.randn(1, 1, 2, 4), torch.randn(1, 1, 2, 4))
+    assert (
+        reader.get_seq_length() == 14
+        and torch.equal(grow.keys, kept)
+        and torch.equal(reader.keys[:, :, :12], kept)
+    )
+    reader.crop(-5)
+    reader.update(torch.ones(1, 1, 4, 4), torch.ones(1, 1, 4, 4))
+    assert torch.equal(grow.keys, kept) and grow.get_seq_length() == 12
+    assert torch.equal(reader.keys[:, :, :9], kept[:, :, :9]) and bool((reader.keys[:, :, 9:] == 1).all())
 
 
 def test_streamed_deltas_add_up_to_each_take(tiny: LocalTextGenerator) -> None:

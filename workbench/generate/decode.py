@@ -48,6 +48,10 @@ def _layer_class() -> Any:
         ``keys`` and ``values`` are views of the first ``length`` positions, so everything that
         reads a :class:`DynamicLayer` (lengths, masks, ``crop``) works unchanged; ``update`` writes
         in place and only reallocates when the room is used up.
+
+        A layer made with :meth:`share` uses another layer's buffer: it writes only past that
+        layer's length (``floor``), which the other never reads, and copies the buffer first if it
+        must write below it (after a ``crop``).
         """
 
         def __init__(self, room: int = ROOM):
@@ -56,6 +60,15 @@ def _layer_class() -> Any:
             self._k: Any = None
             self._v: Any = None
             self._len = 0
+            self.floor = 0  # positions below this belong to the layer whose buffer is shared
+
+        def share(self, other: Any) -> None:
+            """Read ``other``'s keys and values without copying them; grow past them in its buffer."""
+            self.dtype, self.device = other.dtype, other.device
+            self._k, self._v, self._len = other._k, other._v, other._len
+            self.floor = other._len
+            self.is_initialized = True
+            self._views()
 
         def fill(self, keys: Any, values: Any, repeats: int, room: int) -> None:
             """Start from ``keys``/``values`` (one row), repeated for ``repeats`` rows, with ``room`` to grow."""
@@ -77,6 +90,10 @@ def _layer_class() -> Any:
             if not self.is_initialized:
                 self.lazy_initialization(key_states, value_states)
             n = key_states.shape[-2]
+            if self._len < self.floor:  # would write over the shared layer's own positions: copy first
+                self._k = self._k[:, :, : self._len + n + self.room].clone()
+                self._v = self._v[:, :, : self._len + n + self.room].clone()
+                self.floor = 0
             if self._k is None or self._len + n > self._k.shape[-2]:
                 b, h, _, d = key_states.shape
                 k = key_states.new_empty(b, h, self._len + n + self.room, d)
@@ -85,6 +102,7 @@ def _layer_class() -> Any:
                     k[:, :, : self._len] = self.keys
                     v[:, :, : self._len] = self.values
                 self._k, self._v = k, v
+                self.floor = 0
             self._k[:, :, self._len : self._len + n] = key_states
             self._v[:, :, self._len : self._len + n] = value_states
             self._len += n
@@ -103,18 +121,20 @@ def _layer_class() -> Any:
 
         def batch_select_indices(self, indices: Any) -> None:
             if self._k is not None:
-                self._k, self._v = self._k[indices], self._v[indices]
+                self._k, self._v = self._k[indices], self._v[indices]  # new tensors: nothing shared
+                self.floor = 0
                 self._views()
 
         def batch_repeat_interleave(self, repeats: int) -> None:
             if self._k is not None:
                 self._k = self._k.repeat_interleave(repeats, dim=0)
                 self._v = self._v.repeat_interleave(repeats, dim=0)
+                self.floor = 0
                 self._views()
 
         def reset(self) -> None:
             self._k = self._v = None
-            self._len = 0
+            self._len = self.floor = 0
             super().reset()
 
     _GrowingLayer = GrowingLayerImpl
@@ -130,8 +150,9 @@ def growing_layer(room: int = ROOM) -> Any:
 
 
 def working_cache(entry: Any, repeats: int, room: int, config: Any) -> Any:
-    """A cache for one generation: a copy of the prefix ``entry`` (or empty) for ``repeats`` rows,
-    with ``room`` positions to grow in place. ``entry`` itself is never written to.
+    """A cache for one generation from the prefix ``entry`` (or empty) for ``repeats`` rows, with
+    ``room`` positions to grow in place. ``entry`` itself is never changed: one row grows past it
+    in its buffer (no copy), several rows get a copy each.
 
     Layers of other kinds (sliding windows, say) are copied as they are and grow by concatenation.
     """
@@ -146,12 +167,16 @@ def working_cache(entry: Any, repeats: int, room: int, config: Any) -> Any:
             cache.layers = [growing_layer(room) for _ in cache.layers]
         return cache
     layers = getattr(entry, "layers", None)
-    if layers and all(type(layer) is DynamicLayer and layer.is_initialized for layer in layers):
+    grows = _layer_class()
+    if layers and all(type(layer) in (DynamicLayer, grows) and layer.is_initialized for layer in layers):
         out = copy.copy(entry)
         grown = []
         for layer in layers:
-            g = growing_layer(ROOM)
-            g.fill(layer.keys, layer.values, repeats, room)
+            g = growing_layer(room)
+            if repeats == 1 and type(layer) is grows:
+                g.share(layer)
+            else:
+                g.fill(layer.keys, layer.values, repeats, room)
             grown.append(g)
         out.layers = grown
         return out

@@ -48,6 +48,7 @@ from .weights import require_safetensors
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 PREFIX_CACHE_SIZE = 4
+PREFIX_ROOM = 256  # positions a cached prefix keeps free for the take written after it
 _SOURCE_FILE = "workbench-source.json"
 
 __all__ = [
@@ -386,7 +387,8 @@ class LocalTextGenerator:
         that grew by one scene prefills that scene, not the whole story again.
         """
         import torch
-        from transformers import DynamicCache
+
+        from .decode import working_cache
 
         key = tuple(prefix_ids)
         cached = self._prefixes.get(key)
@@ -406,8 +408,8 @@ class LocalTextGenerator:
                 cache.crop(start - cache.get_seq_length())
             except (RuntimeError, ValueError, AttributeError):  # a cache kind that cannot be cut back
                 start, cache = 0, None
-        if cache is None:
-            start, cache = 0, DynamicCache(config=self.model.config)
+        if cache is None:  # room to grow in place: a one-take generation writes past it, uncopied
+            start, cache = 0, working_cache(None, 1, PREFIX_ROOM, self.model.config)
         if start < len(prefix_ids):
             with torch.inference_mode():
                 self.model(
