@@ -176,6 +176,11 @@ def test_suggest_choices_are_valid_structured_output(session, sample):
     out = session.suggest_choices("The Light Returns", k=2, seed=4)
     assert 1 <= len(out) <= 2 and all(isinstance(c, str) and c for c in out)
     assert session.text_generator.calls[-1][3]  # constrained by a JSON schema
+    # whatever the weights: each is something a living character of the story does
+    first_names = {c.name.split()[0] for c in sample.cast}
+    for c in out:
+        who, _, does = c.partition(" ")
+        assert who in first_names and does and does[0].islower() and not does.isupper(), out
 
 
 def test_outline_writes_title_characters_and_scenes(tiny, project):

@@ -106,7 +106,7 @@ Answer in JSON."""
 CHOICES = """Scene so far:
 {{ text }}
 
-Suggest {{ k }} different things that could happen next, each a short action (under 12 words). Answer in JSON."""
+Suggest {{ k }} different things that could happen next: who does what, each a short action (under 12 words). Answer in JSON."""
 
 
 @lru_cache(maxsize=1)

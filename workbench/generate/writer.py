@@ -106,20 +106,54 @@ def clean_choice(raw: str) -> str | None:
     return text[0].upper() + text[1:]
 
 
-def choices_schema(k: int) -> dict[str, Any]:
-    """The JSON schema of ``k`` suggested choices."""
+def choices_schema(k: int, who: Sequence[str] = (), names: Sequence[str] = ()) -> dict[str, Any]:
+    """The JSON schema of ``k`` suggested choices.
+
+    With ``who`` (the living cast, those in the scene first) each choice is chosen, not spelled:
+    a character from ``who`` and what they do (prose that goes on after the name, where the only
+    capitalised words are ``names``), so a suggestion is an action of somebody in the story,
+    never markup, a stranger or a shout. Without, a short free string.
+    """
+    if not who:
+        item: dict[str, Any] = {"type": "string", "minLength": 3, "maxLength": 80}
+        unique: dict[str, Any] = {}
+    else:
+        item = {
+            "type": "object",
+            "properties": {
+                "who": {"enum": list(who)},
+                "does": {
+                    "type": "string",
+                    "minLength": 10,
+                    "maxLength": 60,
+                    "x-format": "predicate",
+                    "x-names": sorted({*who, *names}),
+                },
+            },
+            "required": ["who", "does"],
+        }
+        unique = {"x-unique-key": "does"}
     return {
         "type": "object",
-        "properties": {
-            "choices": {
-                "type": "array",
-                "minItems": k,
-                "maxItems": k,
-                "items": {"type": "string", "minLength": 3, "maxLength": 80},
-            }
-        },
+        "properties": {"choices": {"type": "array", "minItems": k, "maxItems": k, "items": item, **unique}},
         "required": ["choices"],
     }
+
+
+def choice_label(value: Any, cast: Sequence[str]) -> str:
+    """A suggested choice as the words a reader clicks: ``{"who": "Mara Quell", "does": "climbs the
+    tower."}`` becomes "Mara climbs the tower" (the first name when no one else in ``cast`` has it).
+
+    >>> choice_label({"who": "Mara Quell", "does": "climbs the tower."}, ["Mara Quell", "Ines Quell"])
+    'Mara climbs the tower'
+    """
+    if not isinstance(value, dict):
+        return str(value)
+    who = str(value.get("who", "")).strip()
+    first = who.split()[0] if who else ""
+    if first and sum(1 for n in cast if n.split()[:1] == [first]) == 1:
+        who = first
+    return f"{who} {str(value.get('does', '')).strip()}".strip().rstrip(".!?\u2026")
 
 
 @dataclass
@@ -718,17 +752,27 @@ class Writer:
         system = prompts.render(
             prompts.SYSTEM, style=self.project.style, title=self.project.title, logline=self.project.logline
         )
+        cast = [c.name for c in self.project.cast]
+        who: list[str] = []
+        names: Sequence[str] = ()
+        if cast:  # who may act next: the living cast, those in the scene first
+            inputs = self.scene_inputs(self.project.path(scene, self.branch_for(scene, None)), None, [])
+            alive = inputs["alive"]
+            who = [n for n in scene.characters if n in alive] + [
+                n for n in alive if n not in scene.characters
+            ]
+            names = inputs["names"]
         value = self.structured(
             system,
             prompts.render(prompts.CHOICES, text=text[-2000:], k=k),
-            choices_schema(k),
+            choices_schema(k, who, names),
             seed,
             max_new_tokens=CHOICE_TOKENS * k,
             stop=stop,
         )
         out: list[str] = []
         for raw in value["choices"]:
-            c = clean_choice(str(raw))
+            c = clean_choice(choice_label(raw, cast))
             if c and c.casefold() not in {o.casefold() for o in out}:
                 out.append(c)
         return out
