@@ -115,6 +115,62 @@ def test_the_map_keeps_the_writer_on_the_map(page: Any, room: dict[str, Any]) ->
     wait_until(lambda: page.locator(".wb-scene-select select").input_value() == "The Sister's Ledger")
 
 
+def test_a_scene_dragged_on_the_map_stays_where_it_was_dropped(page: Any, room: dict[str, Any]) -> None:
+    """Drag a box above the one over it: it takes that row, the position is saved (a reload
+    draws it there), a plain click still selects, and Undo puts it back."""
+    from workbench.render.svg import map_layout
+
+    with story(room) as project:
+        lay = map_layout(project)
+        columns: dict[float, list[str]] = {}
+        for k, (x, _) in lay.pos.items():
+            if not k.startswith("open:"):
+                columns.setdefault(x, []).append(k)
+        col = sorted(next(c for c in columns.values() if len(c) >= 2), key=lambda k: lay.pos[k][1])
+        top, mover = col[0], col[-1]
+    open_app(page, room["url"])
+    tab(page, "Map")
+
+    def box(scene_id: str) -> dict[str, float]:
+        return page.locator(f'g.wb-scene[data-scene-id="{scene_id}"] rect').first.bounding_box()
+
+    start, target = box(mover), box(top)
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    for step in range(1, 9):  # a drag, not a jump: the page sees the box follow the pointer
+        page.mouse.move(
+            start["x"] + start["width"] / 2,
+            start["y"] + start["height"] / 2 + (target["y"] - start["y"] - target["height"] * 0.6) * step / 8,
+        )
+    page.mouse.up()
+
+    def saved() -> bool:
+        with story(room) as project:
+            return project.scene(mover).position is not None
+
+    wait_until(saved, what="the dropped scene's position was not saved")
+    redrawn = f'g.wb-scene[data-scene-id="{mover}"]:not([transform])'
+    wait_until(lambda: page.locator(redrawn).count() == 1, what="the map was not drawn again")
+    wait_until(lambda: box(mover)["y"] < box(top)["y"], what="the dropped scene did not take the row above")
+    page.reload()
+    page.locator(".wb-generate button").wait_for()
+    tab(page, "Map")
+    wait_until(
+        lambda: box(mover)["y"] < box(top)["y"], what="the saved position was not drawn after a reload"
+    )
+    page.locator(f'g.wb-scene[data-scene-id="{top}"]').click()  # a click is still a pick
+    page.locator(".wb-selected-scene", has_text=story_title(room, top)).wait_for()
+    tab(page, "Write")
+    page.locator(".wb-undo button").click()
+    tab(page, "Map")
+    wait_until(lambda: box(mover)["y"] > box(top)["y"], what="Undo did not put the scene back")
+
+
+def story_title(room: dict[str, Any], scene_id: str) -> str:
+    with story(room) as project:
+        return str(project.scene(scene_id).title)
+
+
 def test_undo_redo_history_and_the_readers_play(page: Any, room: dict[str, Any]) -> None:
     """The writer's Undo names their own change, not a reader's move made later; Redo brings the
     change back; the history lists both; Ctrl+Z and Ctrl+Shift+Z do the same from the keyboard."""

@@ -144,6 +144,38 @@ def test_a_map_of_fifty_scenes_with_loops_keeps_every_label_whole_and_apart(proj
         assert lay.pos[t.id][0] > lay.pos[c.source_id][0]
 
 
+def test_a_scene_dragged_on_the_map_keeps_the_row_it_was_dropped_on(project):
+    """A drop keeps the scene in its column (the story's order) and puts it on the row it was
+    dropped on, whatever the neighbours' order says; the rest close up around it."""
+    from workbench.render import drop_position
+    from workbench.render.svg import BOX_H, map_layout
+
+    city(project)
+    lay = map_layout(project)
+    column = lambda lay, sid: sorted(  # noqa: E731 - the ids of a column, top to bottom
+        (k for k, (x, _) in lay.pos.items() if x == lay.pos[sid][0] and not k.startswith("open:")),
+        key=lambda k: lay.pos[k][1],
+    )
+    mover = project.scene("District 5 entrance")
+    before = column(lay, mover.id)
+    assert len(before) >= 8 and before.index(mover.id) > 2
+    x, y = lay.pos[mover.id]
+    # dropped far to the right, just above the top box: first in its own column
+    pos = drop_position(project, mover.id, x + 900, lay.pos[before[0]][1] - BOX_H / 2)
+    mover.position = pos
+    after = map_layout(project)
+    assert after.pos[mover.id][0] == x  # the column is the story's
+    col = column(after, mover.id)
+    assert col[0] == mover.id and [k for k in col if k != mover.id] == [k for k in before if k != mover.id]
+    # dropped between the 4th and 5th boxes
+    fourth = after.pos[col[3]][1]
+    mover.position = drop_position(project, mover.id, x, fourth + BOX_H * 0.8)
+    col = column(map_layout(project), mover.id)
+    assert col.index(mover.id) == 3
+    project.undo()
+    assert column(map_layout(project), mover.id)[0] == mover.id
+
+
 def test_loops_open_choices_and_stuck_scenes_are_drawn_as_such(project):
     city(project)
     svg = branch_map_svg(project, "main")

@@ -46,6 +46,32 @@ def test_map_click_selects_and_opens(session: Any) -> None:
     assert opened == ["The Sister's Ledger"] * 2
 
 
+def test_a_drag_on_the_map_saves_the_row_and_a_bad_one_says_so(session: Any) -> None:
+    """What the map's ES module sends when a box is dropped: the scene takes that row (saved);
+    a message it cannot read is an error in the view, nothing changed."""
+    from workbench.render.svg import map_layout
+
+    def y(scene: Any) -> float:
+        return map_layout(session.project).pos[scene.id][1]
+
+    view = BranchMap(session)
+    leaving, trusting = (session.project.scene(t) for t in ("Leaving It Dark", "Trusting Tomas"))
+    assert y(trusting) < y(leaving)
+    svg = view.map.svg
+    view.map.moved = json.dumps({"id": leaving.id, "x": 1000, "y": 0})
+    view.map.moves += 1
+    assert view.error == "" and "moved 'Leaving It Dark'" in view.status
+    with reopen(session.project) as saved:
+        assert (
+            saved.scene("Leaving It Dark").position is not None
+            and saved.scene("Trusting Tomas").position is None
+        )
+    assert y(leaving) < y(trusting) and view.map.svg != svg  # drawn again, in the new order
+    view.map.moved = "{not json"
+    view.map.moves += 1
+    assert "drag the scene again" in view.error
+
+
 def test_fork_from_the_selected_scene(session: Any) -> None:
     view = BranchMap(session)
     press(view.fork_button)

@@ -6,7 +6,7 @@ offline HTML report. Story text enters markup only through :func:`esc` (see :mod
 """
 
 from .html import character_html, project_html, scene_html, screenplay_html, take_html, take_origin
-from .svg import branch_map_svg, layout
+from .svg import branch_map_svg, drop_position, layout
 from .text import css_color, esc
 from .views import (
     audio_html,
@@ -31,6 +31,7 @@ __all__ = [
     "continuity_html",
     "data_uri",
     "diff_html",
+    "drop_position",
     "esc",
     "image_html",
     "outline_html",

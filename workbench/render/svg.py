@@ -8,6 +8,9 @@ written yet) end in a dashed box; scenes no path from the start reaches sit apar
 Scenes where a reader gets stuck (no way out, not an ending; or a loop with no way out) are
 marked, and ``view="stuck"`` shows only them. Every scene box carries ``data-scene-id`` (an
 open choice's box ``data-choice-id``) so views can make them clickable.
+
+A scene with a map position (dragged there by a writer, :func:`drop_position`, or read from a
+Twine story) keeps its place in its column: the others are ordered around it.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from typing import Any
 from ..story.graph import GraphSnapshot, back_edges, reachable, structure
 from .text import esc
 
-__all__ = ["MapLayout", "branch_map_svg", "layout", "map_layout"]
+__all__ = ["MapLayout", "branch_map_svg", "drop_position", "layout", "map_layout"]
 
 BOX_W, BOX_H = 160, 64  # room for a title of three lines and the takes line
 GAP_Y = 22  # between boxes in a column
+ROW = BOX_H + GAP_Y
 MIN_GAP_X = 46  # between columns when no label needs room
 LABEL_W = 168  # a label wraps to this width (px)
 LABEL_PAD = 14  # room left and right of the label column for the arrows
@@ -129,17 +133,26 @@ def _order_rows(
 
         return key
 
+    def place(col: list[str], neigh: dict[str, list[str]], row: dict[str, float]) -> list[str]:
+        """The column ordered by its neighbours, then each scene with a stored position put back at
+        the row that position names (a writer's drag, or the story's own layout)."""
+        free = sorted((m for m in col if m not in stored), key=key_for(neigh, row))
+        for m in sorted((m for m in col if m in stored), key=lambda m: (stored[m], seq.get(m, 0))):
+            at = min(len(free), max(0, round((stored[m] - PAD) / ROW)))
+            free.insert(at, m)
+        return free
+
     row: dict[str, float] = {}
     keys = sorted(columns)
     for k in keys:
-        columns[k].sort(key=key_for(parents, row))
+        columns[k] = place(columns[k], parents, row)
         row.update({m: float(i) for i, m in enumerate(columns[k])})
     for _ in range(2):
         for k in reversed(keys[:-1]):
-            columns[k].sort(key=key_for(kids, row))
+            columns[k] = place(columns[k], kids, row)
             row.update({m: float(i) for i, m in enumerate(columns[k])})
         for k in keys[1:]:
-            columns[k].sort(key=key_for(parents, row))
+            columns[k] = place(columns[k], parents, row)
             row.update({m: float(i) for i, m in enumerate(columns[k])})
 
 
@@ -248,6 +261,27 @@ def map_layout(project: Any, snapshot: GraphSnapshot | None = None) -> MapLayout
         snapshot=snap,
         stuck=set(st.stuck),
     )
+
+
+def drop_position(project: Any, scene_id: str, x: float, y: float) -> tuple[float, float]:
+    """The map position to store for a scene a writer dropped with its top-left at ``(x, y)``:
+    its column stays what the story's structure says, its row is where it was dropped among the
+    other boxes of that column (``y`` is that row, as :func:`map_layout` reads it back)."""
+    lay = map_layout(project)
+    if scene_id not in lay.pos:
+        raise KeyError(scene_id)
+    col_x, _ = lay.pos[scene_id]
+    apart = set(lay.unreachable)
+
+    def region(k: str) -> bool:  # the unreachable scenes are laid out apart, rows counted afresh
+        return (lay.ghosts[k].source if k in lay.ghosts else k) in apart
+
+    above = sum(
+        1
+        for k, (kx, ky) in lay.pos.items()
+        if k != scene_id and kx == col_x and region(k) == region(scene_id) and ky < y
+    )
+    return (round(x, 1), float(PAD + above * ROW))
 
 
 def layout(project: Any) -> dict[str, tuple[float, float]]:

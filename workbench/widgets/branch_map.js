@@ -1,6 +1,7 @@
 // The clickable branch map: shows render/'s SVG and reports the scene a writer clicks
 // (or, for the dashed box of an open choice, "open:" and the choice's id).
-// Zoom with the − / + / Fit buttons or Ctrl + wheel; pan by dragging the background.
+// Zoom with the − / + / Fit buttons or Ctrl + wheel; pan by dragging the background; drag a
+// scene's box to move it up or down its column (reported as "moved": its id and new top-left).
 // No imports: works offline in JupyterLab and under `workbench serve`.
 export function render({ model, el }) {
   const root = document.createElement("div");
@@ -84,20 +85,54 @@ export function render({ model, el }) {
     zoom(ev.deltaY < 0 ? 1.1 : 1 / 1.1, ev.clientX - r.left, ev.clientY - r.top);
   }, { passive: false });
   let drag = null;
+  let carry = null; // a scene box being dragged
+  let quietUntil = 0; // the click that ends a drag is not a pick
   box.addEventListener("pointerdown", (ev) => {
-    if (ev.target.closest && ev.target.closest("g.wb-scene, g.wb-open")) return;
+    const scene = ev.target.closest ? ev.target.closest("g.wb-scene") : null;
+    if (scene) {
+      const r = scene.querySelector("rect");
+      carry = { g: scene, x: ev.clientX, y: ev.clientY, dx: 0, dy: 0, moved: false,
+        rx: parseFloat(r.getAttribute("x")), ry: parseFloat(r.getAttribute("y")) };
+      ev.preventDefault(); // no text selection while dragging
+      return;
+    }
+    if (ev.target.closest && ev.target.closest("g.wb-open")) return;
     drag = { x: ev.clientX, y: ev.clientY, left: box.scrollLeft, top: box.scrollTop };
     box.style.cursor = "grabbing";
   });
   const move = (ev) => {
+    if (carry) {
+      const dx = ev.clientX - carry.x;
+      const dy = ev.clientY - carry.y;
+      if (!carry.moved && Math.hypot(dx, dy) < 6) return; // a click, not a drag
+      carry.moved = true;
+      carry.dx = dx / scale;
+      carry.dy = dy / scale;
+      carry.g.setAttribute("transform", `translate(${carry.dx} ${carry.dy})`);
+      carry.g.style.opacity = "0.7";
+      return;
+    }
     if (!drag) return;
     box.scrollLeft = drag.left - (ev.clientX - drag.x);
     box.scrollTop = drag.top - (ev.clientY - drag.y);
   };
   window.addEventListener("pointermove", move);
-  const end = () => { drag = null; box.style.cursor = "grab"; };
+  const end = () => {
+    if (carry) {
+      const c = carry;
+      carry = null;
+      if (c.moved) {
+        quietUntil = Date.now() + 400;
+        model.moved = JSON.stringify({ id: c.g.dataset.sceneId, x: c.rx + c.dx, y: c.ry + c.dy });
+        model.moves = model.moves + 1;
+      }
+      return;
+    }
+    drag = null;
+    box.style.cursor = "grab";
+  };
   window.addEventListener("pointerup", end);
-  box.addEventListener("click", (ev) => pick(ev.target));
+  box.addEventListener("click", (ev) => { if (Date.now() >= quietUntil) pick(ev.target); });
   box.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); pick(ev.target); }
   });

@@ -3,6 +3,7 @@ scene behind an open choice; see where a reader can get stuck."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ import param
 
 from ..errors import InvalidInput, WorkbenchError
 from ..play import is_play_branch
-from ..render import branch_map_svg, compare_html, esc, stuck_html
+from ..render import branch_map_svg, compare_html, drop_position, esc, stuck_html
 from .base import SessionView, safe_call
 from .components import ClickableMap, LiveHTML, set_text, text_box, typed
 
@@ -80,6 +81,7 @@ class BranchMap(SessionView):
         self.write_button.on_click(safe_call(self, self.write_open_choice))
         self.edit_button.on_click(safe_call(self, self.write_selected))
         self.map.param.watch(self._on_click, "clicks")
+        self.map.param.watch(self._on_move, "moves")
         self.branch_select.param.watch(lambda e: setattr(self, "branch", e.new or "main"), "value")
         self.compare_select.param.watch(
             lambda e: setattr(self, "compare", "" if e.new in (None, NO_COMPARE) else e.new), "value"
@@ -128,6 +130,28 @@ class BranchMap(SessionView):
 
     def _on_click(self, _event: Any) -> None:
         self.attempt(lambda: self.select(self.map.selected))
+
+    def _on_move(self, _event: Any) -> None:
+        def move() -> Any:
+            try:
+                data = json.loads(self.map.moved)
+                scene, x, y = str(data["id"]), float(data["x"]), float(data["y"])
+            except (ValueError, KeyError, TypeError):
+                raise InvalidInput("the map sent a move it could not read; drag the scene again") from None
+            return self.move_scene(scene, x, y)
+
+        self.attempt(move)
+
+    def move_scene(self, scene: Any, x: float, y: float) -> Any:
+        """Put ``scene`` where the writer dropped it (its box's top-left at ``x``, ``y`` on the map):
+        it stays in its column (the story's order decides that) and takes the row it was dropped
+        on, saved as its map position in one undoable step; the other scenes are ordered around it."""
+        sc = self.project.scene(scene)
+        position = drop_position(self.project, sc.id, x, y)
+        self.project.update_scene(sc, position=position, label=f"move {sc.title} on the map")
+        self.status = f"moved {sc.title!r} on the map (Undo puts it back)"
+        self.refresh()
+        return sc
 
     def select(self, scene: Any) -> Any:
         """Select ``scene`` (a Scene, id or title) and open it wherever views listen; ``"open:<id>"``

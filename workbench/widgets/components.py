@@ -45,11 +45,16 @@ def set_text(box: Any, text: str) -> None:
 
 
 class ClickableMap(JSComponent):
-    """An SVG branch map; clicking a scene box sets ``selected`` to its ``data-scene-id``."""
+    """An SVG branch map; clicking a scene box sets ``selected`` to its ``data-scene-id``; dragging
+    one sets ``moved`` (and counts ``moves``)."""
 
     svg = param.String(default="", doc="The branch map SVG (from workbench.render.branch_map_svg).")
     selected = param.String(default="", doc="The id of the scene clicked last.")
     clicks = param.Integer(default=0, doc="Counts clicks, so clicking the same scene again is seen.")
+    moved = param.String(
+        default="", doc='The scene dragged last, as JSON: {"id": ..., "x": ..., "y": ...} (its new top-left).'
+    )
+    moves = param.Integer(default=0, doc="Counts drags, so each one is seen.")
 
     _esm = HERE / "branch_map.js"
 
