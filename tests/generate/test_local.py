@@ -336,6 +336,33 @@ def test_default_model_writes_three_takes() -> None:
     assert again[0].text == results[0].text
 
 
+@pytest.mark.slow
+def test_default_model_streams_stops_and_fast_forwards_a_constrained_take(monkeypatch) -> None:
+    """The decode loop on the real default model: streamed pieces add up to each take, a stop
+    ends a take early, and a constrained answer's forced text goes into shared passes."""
+    gen = get_local_generator("default")
+    got: dict[int, str] = {}
+    results = gen.generate(
+        req(n=2, seed=5, max_new_tokens=12, on_token=lambda i, s: got.__setitem__(i, got.get(i, "") + s))
+    )
+    assert [got[r.take_index] for r in results] == texts(results)
+    stop = threading.Event()
+    pieces: list[str] = []
+
+    def on_token(_i: int, s: str) -> None:
+        pieces.append(s)
+        if len(pieces) >= 2:
+            stop.set()
+
+    stopped = gen.generate(req(n=1, seed=5, max_new_tokens=40, on_token=on_token, stop=stop))[0]
+    assert stopped.finish_reason == "stopped" and 2 <= stopped.completion_tokens < 40
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "60")
+    forced = gen.stats.get("forced_tokens", 0)
+    for r in gen.generate(req(n=2, seed=5, max_new_tokens=60, json_schema=SMALL_OUTLINE)):
+        validate(json.loads(r.text), SMALL_OUTLINE)
+    assert gen.stats["forced_tokens"] > forced  # the keys ("title", "characters", ...) were fed, not drawn
+
+
 SMALL_OUTLINE = {
     "type": "object",
     "properties": {
