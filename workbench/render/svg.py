@@ -263,6 +263,35 @@ def map_layout(project: Any, snapshot: GraphSnapshot | None = None) -> MapLayout
     )
 
 
+def _onward(
+    lay: MapLayout, start: tuple[float, float], end: tuple[float, float], skip: Collection[str]
+) -> str:
+    """The path of a choice from its label (``start``) into its target's left side (``end``).
+
+    A choice that jumps over columns would cross their boxes on the way: it runs instead along a
+    corridor, the gap between two rows (or below them) that is free in every column it passes,
+    the one nearest its way."""
+    (ex, ly), (tx, t2) = start, end
+    blockers = [
+        (bx, by) for k, (bx, by) in lay.pos.items() if k not in skip and bx > ex - 1 and bx + BOX_W < tx + 1
+    ]
+    if not blockers:
+        return f" M{ex:.1f},{ly:.1f} C{(ex + tx) / 2:.1f},{ly:.1f} {(ex + tx) / 2:.1f},{t2:.1f} {tx:.1f},{t2:.1f}"
+
+    def free(y: float) -> bool:
+        return all(not (by - 4 < y < by + BOX_H + 4) for _, by in blockers)
+
+    around = [y for _, by in blockers for y in (by - GAP_Y / 2, by + BOX_H + GAP_Y / 2)]
+    yc = min((y for y in [ly, t2, *around] if free(y)), key=lambda y: (abs(y - ly) + abs(y - t2), y))
+    x_in = min(bx for bx, _ in blockers) - 8
+    x_out = max(bx for bx, _ in blockers) + BOX_W + 8
+    mid_in, mid_out = (ex + x_in) / 2, (x_out + tx) / 2
+    return (
+        f" M{ex:.1f},{ly:.1f} C{mid_in:.1f},{ly:.1f} {mid_in:.1f},{yc:.1f} {x_in:.1f},{yc:.1f}"
+        f" L{x_out:.1f},{yc:.1f} C{mid_out:.1f},{yc:.1f} {mid_out:.1f},{t2:.1f} {tx:.1f},{t2:.1f}"
+    )
+
+
 def drop_position(project: Any, scene_id: str, x: float, y: float) -> tuple[float, float]:
     """The map position to store for a scene a writer dropped with its top-left at ``(x, y)``:
     its column stays what the story's structure says, its row is where it was dropped among the
@@ -394,8 +423,7 @@ def branch_map_svg(
                 f"L{gx:.1f},{ty + BOX_H / 2:.1f} L{tx:.1f},{ty + BOX_H / 2:.1f}"
             )
         else:
-            t2 = ty + BOX_H / 2
-            onward = f" M{ex:.1f},{ly:.1f} C{(ex + tx) / 2:.1f},{ly:.1f} {(ex + tx) / 2:.1f},{t2:.1f} {tx:.1f},{t2:.1f}"
+            onward = _onward(lay, (ex, ly), (tx, ty + BOX_H / 2), skip={c.source, dst})
         out.append(
             f'<path class="wb-edge" data-kind="{kind}" data-choice-id="{esc(c.id)}" d="{into}{onward}" fill="none" '
             f'stroke="{colour}" stroke-width="{width_px}"{dash} marker-end="url(#wb-arrow{arrow})"{fade}/>'
