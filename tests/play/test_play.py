@@ -54,9 +54,15 @@ def test_typed_actions_and_new_choices_are_written_and_saved_with_their_labels(t
     project = tiny_session.project
     play = tiny_session.play(start="The Light Returns", pregenerate=False, seed=5)
     streamed: list[str] = []
-    scene = play.move("Mara throws the brass key into the sea", on_token=lambda _i, t: streamed.append(t))
+    heard: list[str] = []
+    scene = play.move(
+        "Mara throws the brass key into the sea",
+        on_token=lambda _i, t: (streamed.append(t), heard.append("text")),
+        on_plan=lambda _i, p: heard.append("plan"),
+    )
     assert play.scene == scene and play.last_move["source"] == "generated"
     assert streamed and scene.text and scene.takes[0].source == "model"
+    assert heard[0] == "plan" and "plan" not in heard[heard.index("text") :]  # the plan, then the scene
     prov = scene.takes[0].provenance
     assert prov["play"] is True and prov["branch"] == play.branch == "play 1"
     assert prov["path"][-1] == scene.id
@@ -229,6 +235,8 @@ def test_the_player_view_plays_and_shows_errors(tiny_session) -> None:
     view.type_action()
     view.wait(300)
     assert view.error == "" and view.play.scene.title == "Mara lights a flare"
+    cast = {c.name.split()[0] for c in tiny_session.project.cast}
+    assert any(name in view.planned for name in cast), view.planned  # the plan showed while planned
     assert "The Lamp Goes Dark" in view.history_pane.object
     assert "play 1" in view.title_pane.object and "wb-continuity" in view.continuity_pane.object
     view.close()

@@ -383,6 +383,7 @@ class Play:
         seed: int,
         on_token: OnToken | None,
         stop: threading.Event | None,
+        on_plan: OnToken | None = None,
     ) -> list[Draft]:
         """The scene behind a move, written (not saved): planned and structured where the model allows."""
         return self.writer.write(
@@ -398,6 +399,7 @@ class Play:
             stop=stop,
             structure=self.structure,
             extra=self._extra(history),
+            on_plan=on_plan,
         )
 
     # ------------------------------------------------------------------ moves
@@ -422,12 +424,17 @@ class Play:
         return label, self._existing(self._scene).get(label.casefold())
 
     def move(
-        self, move: int | str, on_token: OnToken | None = None, stop: threading.Event | None = None
+        self,
+        move: int | str,
+        on_token: OnToken | None = None,
+        stop: threading.Event | None = None,
+        on_plan: OnToken | None = None,
     ) -> Scene:
         """Go on by an offered choice (its index) or a typed action; returns the new current scene.
 
         An existing choice is followed; anything else writes the next scene (streamed through
-        ``on_token(take_index, text)``) and saves it on the play's branch.
+        ``on_token(take_index, text)``; its plan, while it is planned, through ``on_plan``) and
+        saves it on the play's branch.
         """
         if self._closed:
             raise StoryError("this play is closed; start a new one with session.play()")
@@ -459,7 +466,7 @@ class Play:
                 if job is not None and job.state not in ("running", "done"):
                     job = None
                 self._stop_others(job)
-                new, source = self._write(label, job, shown, stop)
+                new, source = self._write(label, job, shown, stop, on_plan)
             self.last_move = {
                 "move": label,
                 "source": source,
@@ -501,7 +508,12 @@ class Play:
         return target
 
     def _write(
-        self, label: str, job: _Pending | None, shown: OnToken, stop: threading.Event
+        self,
+        label: str,
+        job: _Pending | None,
+        shown: OnToken,
+        stop: threading.Event,
+        on_plan: OnToken | None = None,
     ) -> tuple[Scene, str]:
         results: list[Draft] | None = None
         title = ""
@@ -525,7 +537,7 @@ class Play:
         if results is None:
             title = self._title_for(self._scene, label)
             seed = self._seed_for(self._scene, label)
-            results = self._draft(history, title, label, seed, shown, stop)
+            results = self._draft(history, title, label, seed, shown, stop, on_plan)
             self.last_context = results[0].context if results else None
             if not results or stop.is_set():
                 raise GenerationStopped(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import panel as pn
 import param
 
+from ..generate.plan import plan_preview
 from ..play.core import Play
 from ..render import esc, screenplay_html
 from .base import SessionView
@@ -32,6 +33,9 @@ class PlayerView(SessionView):
 
     branch = param.String(default="", doc="The branch the play extends ('' = a new 'play N' branch).")
     streamed = param.String(default="", doc="The text of the scene being written, as it streams in.")
+    planned = param.String(
+        default="", doc="The plan of the scene being written, as a line, while it is planned."
+    )
 
     def __init__(
         self, session: Session, branch: str | None = None, play: Play | None = None, **params: Any
@@ -252,6 +256,7 @@ class PlayerView(SessionView):
         self._stop = threading.Event()
         stop = self._stop
         self.streamed = ""
+        self.planned = ""
         self._last_push = 0.0
         buffer: list[str] = []
 
@@ -262,8 +267,19 @@ class PlayerView(SessionView):
                 self._last_push = now
                 self._push("".join(buffer))
 
+        plan: list[str] = []
+
+        def on_plan(_i: int, piece: str) -> None:  # before the text comes: where, who, what happens
+            plan.append(piece)
+            line = plan_preview("".join(plan))
+            now = time.perf_counter()
+            if line and not buffer and now - self._last_push >= STREAM_INTERVAL:
+                self._last_push = now
+                self.planned = line
+                self.status = f"planning: {line}"
+
         def work() -> Any:
-            return self.play.move(move, on_token=on_token, stop=stop)
+            return self.play.move(move, on_token=on_token, stop=stop, on_plan=on_plan)
 
         def done(_scene: Any) -> None:
             set_text(self.action_input, "")
