@@ -46,10 +46,10 @@ def moves_in_a_row(session: Session, moves: int) -> dict[str, object]:
     first, prompt, prefilled = [], [], []
     for i in range(moves):
         play.wait_prefetch()  # the reader reads; the story so far is warmed meanwhile
-        before = gen.stats.get("prefill_tokens", 0)
+        before = gen.stats["prefill_tokens"]
         play.move(ACTIONS[i % len(ACTIONS)], on_token=lambda _i, _t: None)
         first.append(play.last_move["first_token_s"])
-        prefilled.append(gen.stats.get("prefill_tokens", 0) - before)
+        prefilled.append(gen.stats["prefill_tokens"] - before)
         take = play.scene.takes[0].provenance if play.scene.takes else {}
         prompt.append(take.get("prompt_tokens"))
     play.close()

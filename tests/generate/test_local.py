@@ -169,7 +169,7 @@ def test_forced_text_goes_into_one_pass(tiny: LocalTextGenerator, monkeypatch) -
     )
     request = req(n=1, seed=4, max_new_tokens=60, json_schema=OUTLINE)
     try:
-        forced = tiny.stats.get("forced_tokens", 0)
+        forced = tiny.stats["forced_tokens"]
         one = tiny.generate(request)
         ff_passes = len(passes) - 1  # the first pass is the prompt's
         assert tiny.stats["forced_tokens"] > forced
@@ -357,7 +357,7 @@ def test_default_model_streams_stops_and_fast_forwards_a_constrained_take(monkey
     stopped = gen.generate(req(n=1, seed=5, max_new_tokens=40, on_token=on_token, stop=stop))[0]
     assert stopped.finish_reason == "stopped" and 2 <= stopped.completion_tokens < 40
     monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "60")
-    forced = gen.stats.get("forced_tokens", 0)
+    forced = gen.stats["forced_tokens"]
     for r in gen.generate(req(n=2, seed=5, max_new_tokens=60, json_schema=SMALL_OUTLINE)):
         validate(json.loads(r.text), SMALL_OUTLINE)
     assert gen.stats["forced_tokens"] > forced  # the keys ("title", "characters", ...) were fed, not drawn

@@ -212,7 +212,6 @@ class DecodeRow:
     gen: Any = None
     state: Any = None
     ngrams: dict[tuple[int, ...], set[int]] = field(default_factory=dict)
-    sent: int = 0
 
 
 class _Penalties:
@@ -368,7 +367,6 @@ def _constrained(
 
 
 def _forward(model: Any, ids: Any, mask: Any, positions: Any, cache: Any, keep: str | None) -> Any:
-
     kwargs: dict[str, Any] = {keep: 1} if keep else {}
     out = model(
         input_ids=ids,
@@ -381,21 +379,52 @@ def _forward(model: Any, ids: Any, mask: Any, positions: Any, cache: Any, keep: 
     return out.logits[:, -1, :].float()
 
 
-def decode(model: Any, **kwargs: Any) -> tuple[list[DecodeRow], float | None]:
-    """Write one take per seed after ``prompt``, whose first ``cached`` tokens are in ``cache``
-    (already repeated once per row). Returns the rows and when the first new token came
-    (``time.perf_counter``). ``on_tokens(row, tokens)`` hears each row's new tokens as they come.
+def _fast_forward(
+    row: DecodeRow,
+    tokenize: Callable[[str], list[int]] | None,
+    max_new: int,
+    penalties: _Penalties,
+    batch_index: int,
+) -> list[int]:
+    """The tokens of the text ``row``'s constraint forces next (all but the last, which the model
+    writes so it can join the forced text to what follows), added to the row; none without a
+    constraint or ``tokenize``, or where a token would not fit the constraint or the budget."""
+    if row.constraint is None or tokenize is None or len(row.new) >= max_new:
+        return []
+    text = row.constraint.forced_text(row.state, FORCED_LIMIT)
+    out: list[int] = []
+    for t in tokenize(text)[:-1] if text else ():
+        budget = max_new - len(row.new)
+        nxt = row.constraint.token_ok(row.state, t, budget) if budget > 1 else None
+        if nxt is None:
+            break
+        row.state = nxt
+        row.new.append(t)
+        row.forced += 1
+        penalties.pushed(batch_index, row, t)
+        out.append(t)
+    return out
 
-    ``tokenize`` turns a constraint's forced text into tokens (the fast-forward); without it every
-    token is drawn. Keyword arguments: see :func:`_decode`.
-    """
+
+def _chunk(chunks: list[list[int]], starts: list[int], device: Any) -> tuple[Any, Any, Any]:
+    """One forward pass's input ids, attention mask and positions for rows that feed different
+    numbers of tokens: the shorter rows are padded at the front, at masked positions (pads sit at
+    the row's next position; nobody attends to them)."""
     import torch
 
-    with torch.inference_mode():
-        return _decode(model, **kwargs)
+    width = max(len(c) for c in chunks)
+    ids = torch.zeros(len(chunks), width, dtype=torch.long, device=device)
+    mask = torch.zeros(len(chunks), width, dtype=torch.long, device=device)
+    pos = torch.tensor([[at] * width for at in starts], dtype=torch.long, device=device)
+    for b, (toks, at) in enumerate(zip(chunks, starts, strict=True)):
+        pad = width - len(toks)
+        ids[b, pad:] = torch.tensor(toks)
+        mask[b, pad:] = 1
+        pos[b, pad:] = torch.arange(at, at + len(toks))
+    return ids, mask, pos
 
 
-def _decode(
+def decode(
     model: Any,
     *,
     cache: Any,
@@ -409,11 +438,38 @@ def _decode(
     on_tokens: Callable[[int, list[int]], None] | None = None,
     logits_keep: str | None = "logits_to_keep",
 ) -> tuple[list[DecodeRow], float | None]:
+    """Write one take per seed after ``prompt``, whose first ``cached`` tokens are in ``cache``
+    (already repeated once per row). Returns the rows and when the first new token came
+    (``time.perf_counter``). ``on_tokens(row, tokens)`` hears each row's new tokens as they come.
+
+    ``tokenize`` turns a constraint's forced text into tokens (the fast-forward); without it every
+    token is drawn.
+    """
+    import torch
+
+    with torch.inference_mode():
+        return _decode(
+            model, cache, prompt, cached, seeds, sampling, constraints, tokenize, stop, on_tokens, logits_keep
+        )
+
+
+def _decode(
+    model: Any,
+    cache: Any,
+    prompt: list[int],
+    cached: int,
+    seeds: Sequence[int],
+    s: Sampling,
+    constraints: Sequence[Any] | None,
+    tokenize: Callable[[str], list[int]] | None,
+    stop: Event | None,
+    on_tokens: Callable[[int, list[int]], None] | None,
+    logits_keep: str | None,
+) -> tuple[list[DecodeRow], float | None]:
     import torch
 
     device = next(model.parameters()).device
     n = len(seeds)
-    s = sampling
     greedy = s.temperature <= 0
     eos = list(s.eos_ids)
     rows = [
@@ -461,23 +517,9 @@ def _decode(
                 row.done, row.reason = True, "stop"
                 chunks.append([])
                 continue
-            toks = [tok]
             row.new.append(tok)
             penalties.pushed(b, row, tok)
-            if row.constraint is not None and tokenize is not None and len(row.new) < s.max_new:
-                text = row.constraint.forced_text(row.state, FORCED_LIMIT)
-                for t in tokenize(text)[:-1] if text else ():
-                    budget = s.max_new - len(row.new)
-                    if budget <= 1:
-                        break
-                    nxt = row.constraint.token_ok(row.state, t, budget)
-                    if nxt is None:
-                        break
-                    row.state = nxt
-                    row.new.append(t)
-                    row.forced += 1
-                    penalties.pushed(b, row, t)
-                    toks.append(t)
+            toks = [tok, *_fast_forward(row, tokenize, s.max_new, penalties, b)]
             if len(row.new) >= s.max_new:
                 row.done = True
             chunks.append(toks)
@@ -502,16 +544,8 @@ def _decode(
             penalties.select(index)
             chunks = [chunks[b] for b in keep]
             active = [active[b] for b in keep]
-        width = max(len(c) for c in chunks)
-        ids = torch.zeros(len(active), width, dtype=torch.long, device=device)
-        step_mask = torch.zeros(len(active), width, dtype=torch.long, device=device)
-        pos = torch.zeros(len(active), width, dtype=torch.long, device=device)
-        for b, (r, toks) in enumerate(zip(active, chunks, strict=True)):
-            pad = width - len(toks)
-            ids[b, pad:] = torch.tensor(toks)
-            step_mask[b, pad:] = 1
-            pos[b, :] = positions[r]  # pads sit at the first real position: nobody attends to them
-            pos[b, pad:] = torch.arange(positions[r], positions[r] + len(toks))
+        ids, step_mask, pos = _chunk(chunks, [positions[r] for r in active], device)
+        for r, toks in zip(active, chunks, strict=True):
             positions[r] += len(toks)
         mask = torch.cat([mask, step_mask], dim=1)
         logits = _forward(model, ids, mask, pos, cache, logits_keep)

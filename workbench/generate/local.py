@@ -289,22 +289,6 @@ def _shared_start(a: tuple[int, ...], b: tuple[int, ...]) -> int:
     return i
 
 
-def _copy_cache(cache: Any) -> Any:
-    """A copy of a key/value cache that a generation may extend without touching the original.
-
-    A dynamic cache grows by concatenation (new tensors), so copying its layer objects is enough:
-    the tensors are shared, not copied. Other kinds are copied in full.
-    """
-    from transformers.cache_utils import DynamicLayer
-
-    layers = getattr(cache, "layers", None)
-    if layers is not None and all(type(layer) is DynamicLayer for layer in layers):
-        out = copy.copy(cache)
-        out.layers = [copy.copy(layer) for layer in layers]
-        return out
-    return copy.deepcopy(cache)
-
-
 class LocalTextGenerator:
     """A transformers causal LM behind the :class:`~workbench.generate.base.TextGenerator` protocol."""
 
@@ -319,7 +303,17 @@ class LocalTextGenerator:
         self._lock = threading.RLock()
         self._vocab: TokenVocab | None = None
         self._banned_for: tuple[tuple[str, ...], list[list[int]]] = ((), [])
-        self.stats = {"prefill_tokens": 0, "prefix_hits": 0, "prefix_misses": 0}
+        self.stats = dict.fromkeys(
+            (
+                "prefill_tokens",
+                "prefix_hits",
+                "prefix_misses",
+                "prefix_reused_tokens",
+                "new_tokens",
+                "forced_tokens",
+            ),
+            0,
+        )
         # forced text (JSON keys, the rest of a cast name) goes into one forward pass (.decode)
         self.fast_forward = True
         self._keep_arg: str | None = None
@@ -403,22 +397,24 @@ class LocalTextGenerator:
             if shared > start and shared >= MIN_REUSE:
                 start, cache = shared, entry
         if cache is not None:
-            try:
-                cache = _copy_cache(cache)
+            try:  # a copy: the cached prefix stays whole for requests that share all of it
+                cache = copy.deepcopy(cache)
                 cache.crop(start - cache.get_seq_length())
             except (RuntimeError, ValueError, AttributeError):  # a cache kind that cannot be cut back
                 start, cache = 0, None
         if cache is None:  # room to grow in place: a one-take generation writes past it, uncopied
             start, cache = 0, working_cache(None, 1, PREFIX_ROOM, self.model.config)
         if start < len(prefix_ids):
+            keep = self._logits_keep()  # only the keys and values are wanted, not logits for every position
             with torch.inference_mode():
                 self.model(
                     input_ids=torch.tensor([prefix_ids[start:]], device=self.device),
                     past_key_values=cache,
                     use_cache=True,
+                    **({keep: 1} if keep else {}),
                 )
         self.stats["prefill_tokens"] += len(prefix_ids) - start
-        self.stats["prefix_reused_tokens"] = self.stats.get("prefix_reused_tokens", 0) + start
+        self.stats["prefix_reused_tokens"] += start
         self._prefixes[key] = cache
         while len(self._prefixes) > PREFIX_CACHE_SIZE:
             self._prefixes.popitem(last=False)
@@ -521,8 +517,8 @@ class LocalTextGenerator:
             stream.end()
         seconds = time.perf_counter() - started
         first = first_at - started if first_at else None
-        self.stats["forced_tokens"] = self.stats.get("forced_tokens", 0) + sum(r.forced for r in rows)
-        self.stats["new_tokens"] = self.stats.get("new_tokens", 0) + sum(len(r.new) for r in rows)
+        self.stats["forced_tokens"] += sum(r.forced for r in rows)
+        self.stats["new_tokens"] += sum(len(r.new) for r in rows)
         rendered = prefix_text + rest_text
         results = []
         for i, row in enumerate(rows):
