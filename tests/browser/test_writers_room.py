@@ -134,6 +134,13 @@ def test_a_scene_dragged_on_the_map_stays_where_it_was_dropped(page: Any, room: 
     def box(scene_id: str) -> dict[str, float]:
         return page.locator(f'g.wb-scene[data-scene-id="{scene_id}"] rect').first.bounding_box()
 
+    def above(upper: str, lower: str) -> bool:
+        """Whether `upper` is drawn above `lower`; False while either box is being redrawn
+        (a box between two renders, or on a tab not shown yet, has no bounding box)."""
+        a, b = box(upper), box(lower)
+        return a is not None and b is not None and a["y"] < b["y"]
+
+    wait_until(lambda: box(mover) is not None and box(top) is not None, what="the map was not drawn")
     start, target = box(mover), box(top)
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
@@ -151,19 +158,17 @@ def test_a_scene_dragged_on_the_map_stays_where_it_was_dropped(page: Any, room: 
     wait_until(saved, what="the dropped scene's position was not saved")
     redrawn = f'g.wb-scene[data-scene-id="{mover}"]:not([transform])'
     wait_until(lambda: page.locator(redrawn).count() == 1, what="the map was not drawn again")
-    wait_until(lambda: box(mover)["y"] < box(top)["y"], what="the dropped scene did not take the row above")
+    wait_until(lambda: above(mover, top), what="the dropped scene did not take the row above")
     page.reload()
     page.locator(".wb-generate button").wait_for()
     tab(page, "Map")
-    wait_until(
-        lambda: box(mover)["y"] < box(top)["y"], what="the saved position was not drawn after a reload"
-    )
+    wait_until(lambda: above(mover, top), what="the saved position was not drawn after a reload")
     page.locator(f'g.wb-scene[data-scene-id="{top}"]').click()  # a click is still a pick
     page.locator(".wb-selected-scene", has_text=story_title(room, top)).wait_for()
     tab(page, "Write")
     page.locator(".wb-undo button").click()
     tab(page, "Map")
-    wait_until(lambda: box(mover)["y"] > box(top)["y"], what="Undo did not put the scene back")
+    wait_until(lambda: above(top, mover), what="Undo did not put the scene back")
 
 
 def story_title(room: dict[str, Any], scene_id: str) -> str:
