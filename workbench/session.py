@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +50,75 @@ __all__ = [
     "OUTLINE_SCHEMAS",
     "SUMMARY_TOKENS",
     "Outline",
+    "GridCell",
     "Session",
+    "TakeGrid",
     "choices_schema",
 ]
+
+
+@dataclass
+class GridCell:
+    """One cell of a :class:`TakeGrid`: the take ``model`` wrote at ``temperature`` as take
+    ``column`` of the grid's seed (``take.provenance["take_seed"]`` is its own seed), and the
+    storyboard frames drawn from it (assets; empty when no frames were asked for)."""
+
+    model: str
+    temperature: float
+    column: int
+    take: Take
+    frames: list[Any] = field(default_factory=list)
+
+    @property
+    def seed(self) -> int | None:
+        """The take's own seed (what reproduces this cell)."""
+        value = self.take.provenance.get("take_seed")
+        return int(value) if value is not None else None
+
+
+@dataclass
+class TakeGrid:
+    """Takes of one scene side by side: a row per model and temperature, a column per take of
+    one seed. Every cell is a saved take of the scene (pick and rate it like any other).
+
+    >>> grid.cell("default", 0.7, 0).take.text       # doctest: +SKIP
+    """
+
+    scene_id: str
+    models: list[str]
+    temperatures: list[float]
+    seed: int
+    columns: int
+    cells: list[GridCell] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[tuple[str, float]]:
+        """(model, temperature) per row, in order."""
+        return [(m, t) for m in self.models for t in self.temperatures]
+
+    def row(self, model: str, temperature: float) -> list[GridCell]:
+        """The cells of one row, left to right."""
+        return sorted(
+            (c for c in self.cells if c.model == model and c.temperature == temperature),
+            key=lambda c: c.column,
+        )
+
+    def cell(self, model: str, temperature: float, column: int) -> GridCell:
+        """One cell (KeyError when the grid has none there, e.g. it was stopped before it)."""
+        for c in self.cells:
+            if c.model == model and c.temperature == temperature and c.column == column:
+                return c
+        raise KeyError((model, temperature, column))
+
+
+def _grid_key(text: str, prov: dict[str, Any]) -> str:
+    """What makes two grid cells the same take: the text and the model, seed, take and settings."""
+    params = {k: v for k, v in (prov.get("params") or {}).items() if k != "grammar"}
+    return json.dumps(
+        [text, prov.get("spec"), prov.get("seed"), prov.get("take_index"), params],
+        sort_keys=True,
+        default=str,
+    )
 
 
 class Session:
@@ -74,6 +142,7 @@ class Session:
         self.voice_spec = voice
         self.rater = rater
         self.writer = Writer(self.project, spec=text)
+        self._writers: dict[str, Writer] = {}
         self._image_gen: ImageGenerator | None = None
         self._voice_gen: VoiceGenerator | None = None
 
@@ -528,42 +597,46 @@ class Session:
 
         ``poses`` maps a shot index to a pose reference image, for image backends with a ControlNet.
         """
+
+        out: list[Any] = []
+        for sc in self.scenes_of(scene_or_branch):
+            out.extend(self._board(sc.text, sc.id, frames, seed, poses))
+        return out
+
+    def _board(
+        self, text: str, scene_id: str, frames: int, seed: int, poses: dict[int, bytes] | None = None
+    ) -> list[Any]:
+        """The storyboard frames of one scene text (cached in the project by everything they depend on)."""
         from .generate.media import make_storyboard
 
-        scenes = self.scenes_of(scene_or_branch)
         gen = self.image_generator
         chars = list(self.project.cast)
         refs = self._identity_references(gen)
-        out: list[Any] = []
-        for sc in scenes:
-            text = sc.text
-            key = [
-                "storyboard",
-                gen.fingerprint,
-                text,
-                [c.to_dict() for c in chars],  # the cast the shots are drawn from
-                frames,
-                seed,
-                sorted((int(i), hashlib.sha256(b).hexdigest()) for i, b in (poses or {}).items()),
-                sorted((n, hashlib.sha256(b).hexdigest()) for n, b in refs.items()),
-            ]
-            cache_key = (
-                "board:" + hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
-            )
-            cached = self.project.cache_get(cache_key)
-            if cached and all(s in self.project.assets for s in cached):
-                out.extend(self.project.assets.get(s) for s in cached)
-                continue
-            media = make_storyboard(
-                gen, text, chars, frames=frames, seed=seed, references=refs or None, poses=poses
-            )
-            assets = [
-                self.project.assets.put(m.data, m.mime, {**m.provenance, "scene": sc.id}, "frame")
-                for m in media
-            ]
-            self.project.cache_put(cache_key, [a.sha256 for a in assets])
-            out.extend(assets)
-        return out
+        key = [
+            "storyboard",
+            gen.fingerprint,
+            text,
+            [c.to_dict() for c in chars],  # the cast the shots are drawn from
+            frames,
+            seed,
+            sorted((int(i), hashlib.sha256(b).hexdigest()) for i, b in (poses or {}).items()),
+            sorted((n, hashlib.sha256(b).hexdigest()) for n, b in refs.items()),
+        ]
+        cache_key = (
+            "board:" + hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+        )
+        cached = self.project.cache_get(cache_key)
+        if cached and all(s in self.project.assets for s in cached):
+            return [self.project.assets.get(s) for s in cached]
+        media = make_storyboard(
+            gen, text, chars, frames=frames, seed=seed, references=refs or None, poses=poses
+        )
+        assets = [
+            self.project.assets.put(m.data, m.mime, {**m.provenance, "scene": scene_id}, "frame")
+            for m in media
+        ]
+        self.project.cache_put(cache_key, [a.sha256 for a in assets])
+        return assets
 
     def _identity_references(self, gen: Any) -> dict[str, bytes]:
         """Each character's look for backends that condition on images (IP-Adapter): the latest
@@ -626,6 +699,95 @@ class Session:
             seed,
         ]
         return self._cached_asset(key, lambda: make_table_read(gen, lines), "table_read")
+
+    # ------------------------------------------------------------------ the take grid
+    def writer_for(self, spec: str | None = None) -> Writer:
+        """The :class:`Writer` for a text model spec (the session's own for ``None`` or its spec);
+        each spec's model is loaded once, on first use."""
+        if spec is None or spec == self.text_spec:
+            return self.writer
+        if spec not in self._writers:
+            self._writers[spec] = Writer(self.project, spec=spec)
+        return self._writers[spec]
+
+    def take_grid(
+        self,
+        scene: Scene | str,
+        models: Sequence[str] | None = None,
+        temperatures: Sequence[float] = (0.8,),
+        takes: int = 3,
+        seed: int | None = None,
+        branch: str | None = None,
+        frames: int = 0,
+        max_new_tokens: int = DEFAULT_TAKES_TOKENS,
+        structure: str | None = None,
+        on_cell: Callable[[GridCell], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> TakeGrid:
+        """Takes of one scene across models × seeds × temperatures, to compare side by side.
+
+        Each row (a model at a temperature) is one batch of ``takes`` takes of ``seed``, so
+        column ``i`` holds take ``i`` of the same seed in every row: the same plan and the same
+        noise, with only the model or the temperature changed. Every take is saved with full
+        provenance (a row is one transaction); ``frames`` storyboard frames are drawn from each
+        take (0: none). ``on_cell`` hears each cell as it is done (a view fills in the grid);
+        ``stop`` ends the grid after the row being written, keeping the rows done.
+
+        >>> grid = session.take_grid("The Lamp Goes Dark", temperatures=(0.5, 1.0), takes=2)  # doctest: +SKIP
+        """
+        scene = self.scene(scene)
+        models = list(models) if models else [self.text_spec]
+        temps = [float(t) for t in temperatures]
+        if not models or not temps:
+            raise InvalidInput("a grid needs at least one model and one temperature")
+        if len(set(models)) != len(models) or len(set(temps)) != len(temps):
+            raise InvalidInput("name each model and each temperature once")
+        for t in temps:
+            if not 0.0 <= t <= 2.0:
+                raise InvalidInput(f"a temperature is between 0 and 2, not {t}")
+        if not isinstance(takes, int) or isinstance(takes, bool) or not 1 <= takes <= 8:
+            raise InvalidInput(f"a grid row has between 1 and 8 takes, not {takes!r}")
+        if not isinstance(frames, int) or not 0 <= frames <= 6:
+            raise InvalidInput(f"draw between 0 and 6 storyboard frames per take, not {frames!r}")
+        seed = self.writer.new_seed(seed)
+        the_branch, path, choice = self._where(scene, branch)
+        cap = config.cap_new_tokens(max_new_tokens)
+        grid = TakeGrid(scene.id, models, temps, seed, takes)
+        for model in models:
+            writer = self.writer_for(model)
+            for temp in temps:
+                if stop is not None and stop.is_set():
+                    return grid
+                drafts = writer.write(
+                    path[:-1],
+                    title=scene.title,
+                    choice=choice,
+                    characters=scene.characters,
+                    summary=scene.summary,
+                    n=takes,
+                    seed=seed,
+                    max_new_tokens=cap,
+                    stop=stop,
+                    structure=structure,
+                    temperature=temp,
+                )
+                drafts = [d for d in drafts if not d.stopped]
+                known = {_grid_key(t.text, t.provenance): t for t in scene.takes if t.source == "model"}
+                fresh = [d for d in drafts if _grid_key(d.text, d.provenance) not in known]
+                saved = iter(writer.save_takes(scene, fresh, path, the_branch, choose=False) if fresh else [])
+                for d in drafts:  # a cell asked for again is the take saved the first time
+                    take = known.get(_grid_key(d.text, d.provenance)) or next(saved)
+                    cell = GridCell(model, temp, int(d.provenance.get("take_index", 0)), take)
+                    if frames:
+                        cell.frames = self.take_frames(take, frames=frames, seed=seed)
+                    grid.cells.append(cell)
+                    if on_cell is not None:
+                        on_cell(cell)
+        return grid
+
+    def take_frames(self, take: Take, frames: int = 2, seed: int = 0) -> list[Any]:
+        """Storyboard frames drawn from one take's text (not only the chosen one), as assets."""
+        return self._board(take.text, take.scene.id, frames, seed)
 
     def mark_auto_chosen(self, take: Take) -> None:
         """A program's pick (a report run choosing the take it generated): logged as ``rater="auto"``."""

@@ -615,6 +615,7 @@ class Writer:
         plan: ScenePlan | dict[str, Any] | None = None,
         extra: Sequence[ContextPart] = (),
         on_plan: OnToken | None = None,
+        temperature: float = 0.8,
     ) -> list[Draft]:
         """``n`` takes of the scene that follows ``history`` (not saved).
 
@@ -622,13 +623,15 @@ class Writer:
         screenplay under the plan's grammar; each take's provenance holds its plan and
         ``"structure": "screenplay"``. ``plan`` (e.g. one the writer edited) is used for every
         take instead of planning. ``structure="free"``: free text, as large models write it.
+        ``temperature`` is the scene text's (plans keep their own, so takes of one seed at two
+        temperatures share their plan and differ in the wording).
         """
         mode = self.structure_for(structure)
         recent = [s.text for s in history[-3:]]
         if mode == "free":
             ctx = self.context_for(history, title, choice, characters, summary, max_new_tokens, extra)
             self.last_context = ctx
-            drafts = self.takes(ctx, n, seed, max_new_tokens, on_token, stop, recent)
+            drafts = self.takes(ctx, n, seed, max_new_tokens, on_token, stop, recent, temperature=temperature)
             for d in drafts:
                 d.provenance["structure"] = "free"
                 d.context = ctx
@@ -669,7 +672,15 @@ class Writer:
         ctx = ContextView(parts, base.budget, base.lore_fired, base.summarised, base.notes)
         self.last_context = ctx
         drafts = self.takes(
-            ctx, n, seed, max_new_tokens, on_token, stop, recent, grammars=[s.to_dict() for s in specs]
+            ctx,
+            n,
+            seed,
+            max_new_tokens,
+            on_token,
+            stop,
+            recent,
+            temperature=temperature,
+            grammars=[s.to_dict() for s in specs],
         )
         for d in drafts:
             i = int(d.provenance.get("take_index", 0))
