@@ -436,6 +436,110 @@ class Session:
             scene, drafts, path, the_branch, choose=choose, extra={"continued_from": take.id}, parent=take
         )
 
+    def regenerate_take(
+        self,
+        take: Take,
+        seed: int | None = None,
+        on_token: OnToken | None = None,
+        stop: threading.Event | None = None,
+        max_new_tokens: int | None = None,
+        branch: str | None = None,
+        choose: bool | None = None,
+    ) -> Take:
+        """Write ``take`` again with a new seed: one new take of its scene that takes its place
+        among the shown takes (:meth:`shown_takes`), streamed to ``on_token``.
+
+        A structured take is written again from the plan stored in its provenance, so only the
+        wording changes; a free take with its settings (structure, temperature, length cap,
+        branch); a continued take continues the same take again; a take with nothing recorded
+        (a writer's own, an import) is written as a new take of the scene would be. The old take
+        is kept (takes are append-only): the new one records ``"regenerated_from": take.id`` and
+        links to it (``parent``). It is chosen when ``take`` was (``choose=None``; logged as a
+        program's pick, not a preference). One undo step: Undo brings the old take back in its
+        place.
+
+        >>> new = session.regenerate_take(scene.takes[1], seed=5)  # doctest: +SKIP
+        >>> new.provenance["regenerated_from"] == scene.takes[1].id  # doctest: +SKIP
+        True
+        """
+        w = self.writer
+        scene = take.scene
+        prov = take.provenance
+        seed = w.new_seed(seed)
+        if branch is None and prov.get("branch") in self.project.branches:
+            on_it = [s.id for s in self.project.branches[prov["branch"]].scenes]
+            branch = prov["branch"] if scene.id in on_it else None
+        the_branch, path, choice = self._where(scene, branch)
+        history = path[:-1]
+        params = prov["params"] if isinstance(prov.get("params"), dict) else {}
+        if max_new_tokens is None:
+            recorded = params.get("max_new_tokens")
+            max_new_tokens = recorded if isinstance(recorded, int) and recorded > 0 else DEFAULT_TAKES_TOKENS
+        cap = config.cap_new_tokens(max_new_tokens)
+        plan = prov.get("plan") if isinstance(prov.get("plan"), dict) else None
+        source = prov.get("continued_from")
+        parent_text = next((t.text for t in scene.takes if t.id == source), None) if source else None
+        common: dict[str, Any] = {
+            "title": scene.title,
+            "choice": choice,
+            "characters": scene.characters,
+            "summary": scene.summary,
+            "n": 1,
+            "seed": seed,
+            "max_new_tokens": cap,
+            "on_token": on_token,
+            "stop": stop,
+        }
+        temperature = params.get("temperature")
+        if parent_text is not None:
+            drafts = w.extend(history, parent_text, **common)
+        else:
+            if isinstance(temperature, (int, float)) and not isinstance(temperature, bool):
+                common["temperature"] = float(temperature)  # a take of the take grid keeps its own
+            if plan is not None:
+                drafts = w.write(history, structure="screenplay", plan=plan, **common)
+            else:
+                structure = prov.get("structure") if take.source in ("model", "edit") else None
+                drafts = w.write(history, structure="free" if structure == "free" else None, **common)
+        if not drafts or not drafts[0].text.strip():
+            raise GenerationStopped("generation was stopped before the new take had text; nothing was saved")
+        if choose is None:
+            choose = take.is_chosen
+        with self.project.transaction(f"regenerate a take of {scene.title}"):
+            extra: dict[str, Any] = {"regenerated_from": take.id}
+            if parent_text is not None:
+                extra["continued_from"] = source
+            saved = w.save_takes(scene, drafts[:1], path, the_branch, choose=choose, extra=extra, parent=take)
+        return saved[0]
+
+    def shown_takes(self, scene: Scene | str) -> list[Take]:
+        """The takes a view shows of ``scene``, oldest first: each take that was regenerated
+        (:meth:`regenerate_take`) is folded away, the take that regenerated it shown in its place.
+        Every take stays in :attr:`Scene.takes`.
+
+        >>> [t.id for t in session.shown_takes(scene)]  # doctest: +SKIP
+        """
+        takes = self.scene(scene).takes
+        ids = {t.id for t in takes}
+        by: dict[str, str] = {}  # old take id -> the latest take that regenerated it
+        for t in takes:
+            old = t.provenance.get("regenerated_from")
+            if isinstance(old, str) and old in ids:
+                by[old] = t.id
+        replacing = set(by.values())
+        byid = {t.id: t for t in takes}
+        shown = []
+        for t in takes:
+            if t.id in replacing:
+                continue  # shown where the take it regenerated was
+            tid = t.id
+            seen = {tid}
+            while tid in by and by[tid] not in seen:
+                tid = by[tid]
+                seen.add(tid)
+            shown.append(byid[tid])
+        return shown
+
     def continue_story(
         self,
         scene: Scene | str,
