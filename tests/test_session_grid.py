@@ -65,7 +65,9 @@ def test_a_grid_is_takes_of_one_seed_across_models_and_temperatures(
     assert texts[two_models[0]] != texts[two_models[1]]
 
 
-def test_the_same_grid_again_is_the_same_takes_not_new_ones(session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_same_grid_again_is_the_same_takes_not_new_ones(
+    session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "16")
     first = session.take_grid(SCENE, temperatures=(0.7,), takes=2, seed=4)
     count = len(session.project.scene(SCENE).takes)
@@ -74,7 +76,9 @@ def test_the_same_grid_again_is_the_same_takes_not_new_ones(session: Any, monkey
     assert len(session.project.scene(SCENE).takes) == count
 
 
-def test_pick_and_rate_from_a_grid_are_feedback_as_usual(session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pick_and_rate_from_a_grid_are_feedback_as_usual(
+    session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "16")
     grid = session.take_grid(SCENE, temperatures=(0.7, 1.0), takes=1, seed=3)
     cell = grid.cell(session.text_spec, 1.0, 0)
@@ -123,3 +127,22 @@ def test_frames_of_one_take_are_drawn_from_its_text(session: Any) -> None:
     chosen = {a.sha256 for a in session.storyboard(scene, frames=2, seed=1)}
     assert not chosen & {f.sha256 for f in frames}  # not the chosen take's storyboard
     assert session.take_frames(other, frames=2, seed=1)[0].sha256 == frames[0].sha256  # cached
+
+
+def test_a_grid_is_rebuilt_from_the_project(
+    session: Any, two_models: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reopened notebook or page shows the last grid again: it is the scene's saved takes."""
+    from workbench import open_project
+    from workbench.session import Session
+
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "16")
+    assert session.grid_of(SCENE) is None
+    grid = session.take_grid(SCENE, models=two_models, temperatures=(0.4,), takes=2, seed=21)
+    with open_project(session.project.file, create=False) as again:
+        rebuilt = Session(again, text=two_models[0]).grid_of(SCENE)
+        assert rebuilt is not None and rebuilt.seed == 21
+        assert rebuilt.rows == grid.rows
+        assert [(c.model, c.temperature, c.column, c.take.id) for c in rebuilt.cells] == [
+            (c.model, c.temperature, c.column, c.take.id) for c in grid.cells
+        ]

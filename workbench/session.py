@@ -878,7 +878,11 @@ class Session:
                 drafts = [d for d in drafts if not d.stopped]
                 known = {_grid_key(t.text, t.provenance): t for t in scene.takes if t.source == "model"}
                 fresh = [d for d in drafts if _grid_key(d.text, d.provenance) not in known]
-                saved = iter(writer.save_takes(scene, fresh, path, the_branch, choose=False) if fresh else [])
+                saved = iter(
+                    writer.save_takes(scene, fresh, path, the_branch, choose=False, extra={"grid": True})
+                    if fresh
+                    else []
+                )
                 for d in drafts:  # a cell asked for again is the take saved the first time
                     take = known.get(_grid_key(d.text, d.provenance)) or next(saved)
                     cell = GridCell(model, temp, int(d.provenance.get("take_index", 0)), take)
@@ -887,6 +891,37 @@ class Session:
                     grid.cells.append(cell)
                     if on_cell is not None:
                         on_cell(cell)
+        return grid
+
+    def grid_of(self, scene: Scene | str, seed: int | None = None, frames: int = 0) -> TakeGrid | None:
+        """The grid of ``scene``'s saved takes of ``seed`` (default: the seed of its latest grid),
+        rebuilt from the project: a row per model and temperature they were written with, a column
+        per take index; ``frames``: with each take's storyboard frames. None when there is none."""
+        scene = self.scene(scene)
+        takes = [t for t in scene.takes if t.source == "model"]
+        if seed is None:
+            gridded = [t for t in takes if t.provenance.get("grid")]
+            if not gridded:
+                return None
+            seed = int(gridded[-1].provenance["seed"])
+        cells: dict[tuple[str, float, int], GridCell] = {}
+        for t in takes:
+            prov = t.provenance
+            if prov.get("seed") != seed or "take_index" not in prov:
+                continue
+            spec = str(prov.get("spec") or self.text_spec)
+            temp = float((prov.get("params") or {}).get("temperature", 0.8))
+            cells[(spec, temp, int(prov["take_index"]))] = GridCell(spec, temp, int(prov["take_index"]), t)
+        if not cells:
+            return None
+        models = list(dict.fromkeys(k[0] for k in cells))
+        temps = sorted({k[1] for k in cells})
+        grid = TakeGrid(scene.id, models, temps, seed, max(k[2] for k in cells) + 1)
+        for key in sorted(cells, key=lambda k: (models.index(k[0]), k[1], k[2])):
+            cell = cells[key]
+            if frames:
+                cell.frames = self.take_frames(cell.take, frames=frames, seed=seed)
+            grid.cells.append(cell)
         return grid
 
     def take_frames(self, take: Take, frames: int = 2, seed: int = 0) -> list[Any]:

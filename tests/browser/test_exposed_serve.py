@@ -19,7 +19,7 @@ from .helpers import child_env, free_port, missing_browser, running, serve_comma
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 USERS = {"alice": "a-pass-12345", "bob": "b-pass-12345"}
-TABS = ("Write", "Map", "Cast", "Media", "Context", "Outline", "Story", "A/B")
+TABS = ("Write", "Map", "Cast", "Media", "Context", "Outline", "Story", "A/B", "Grid")
 
 # every element of the page, shadow roots included: live script, handlers, javascript: URLs, the payload's <img>
 LIVE_MARKUP = """() => {

@@ -339,3 +339,39 @@ def test_blind_ab_for_trainers(page: Any, room: dict[str, Any]) -> None:
     with story(room) as p:
         assert sum(e.kind == "ab" for e in p.feedback()) == before + 1
     shot(page, "room_ab")
+
+
+def test_the_take_grid_compares_temperatures_and_picks_from_the_grid(page: Any, room: dict[str, Any]) -> None:
+    """One scene's takes across models × seeds × temperatures, with a storyboard frame each;
+    pick and rate from the grid (the feedback log gets them), at 800 px without sideways scrolling."""
+    page.set_viewport_size({"width": 800, "height": 1000})
+    open_app(page, room["url"])
+    tab(page, "Grid")
+    page.locator(".wb-grid-temps input").fill("0.6, 1.0")
+    page.locator(".wb-grid-takes input").fill("1")
+    page.locator(".wb-grid-seed input").fill("4")
+    page.locator(".wb-grid-frames input").fill("1")
+    page.locator(".wb-grid-temps input").press("Tab")
+    page.locator(".wb-grid-run button").click()
+    status = page.locator(".wb-grid-status .wb-status-text")
+    wait_until(lambda: "grid of 2 takes, seed 4" in status.inner_text(), timeout=300, what="no grid")
+    cards = page.locator(".wb-grid-card")
+    wait_until(lambda: cards.count() == 2, what=f"the grid did not show its two takes: {cards.count()}")
+    assert page.locator(".wb-grid-card .wb-grid-frame img").count() == 2
+    heads = page.locator(".wb-grid-row-head").all_inner_texts()
+    assert "temperature 0.6" in heads[0] and "temperature 1" in heads[1]
+    take_id = cards.nth(1).get_attribute("data-take-id")
+    page.locator(".wb-grid-pick button").nth(1).click()
+    page.locator(".wb-grid-chosen").wait_for()
+    with story(room) as p:
+        assert any(t.id == take_id and t.is_chosen for sc in p.scenes for t in sc.takes)
+    page.locator(".wb-grid-rate").nth(1).locator("button", has_text="5").click()
+
+    def rated() -> bool:
+        with story(room) as p:
+            return any(e.kind == "rate" and e.take_id == take_id and e.value == 5 for e in p.feedback())
+
+    wait_until(rated, what="the rating from the grid was not logged")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 800, f"the grid scrolls sideways at 800 px ({width} px wide)"
+    shot(page, "room_grid", docs="grid")

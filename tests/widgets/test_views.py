@@ -366,8 +366,8 @@ def test_workbench_tabs_open_and_registered_views(session: Any) -> None:
         unregister_view("Broken")
     names = wb.tab_names
     assert names == list(wb.tabs._names)
-    assert names[:8] == ["Write", "Map", "Cast", "Media", "Context", "Outline", "Story", "A/B"]
-    assert names[8:] == ["Lines", "Broken"]
+    assert names[:9] == ["Write", "Map", "Cast", "Media", "Context", "Outline", "Story", "A/B", "Grid"]
+    assert names[9:] == ["Lines", "Broken"]
     assert wb.extras["Lines"].object == "7 scenes"
     assert "failed" in wb.extras["Broken"].object
     assert "Skerry Point" in wb.header.object

@@ -29,6 +29,7 @@ _LAZY = {
     "OutlineView": ".outline",
     "StoryView": ".story",
     "ABView": ".ab",
+    "GridView": ".grid",
     "Workbench": ".workbench",
     "show": ".workbench",
 }
@@ -56,6 +57,7 @@ __all__ = [
     "CastBoard",
     "ClickableMap",
     "ContextViewer",
+    "GridView",
     "MediaGallery",
     "OutlineView",
     "StoryView",

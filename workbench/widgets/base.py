@@ -76,6 +76,7 @@ class SessionView(pn.viewable.Viewer):
             "OutlineView": "outline",
             "StoryView": "story",
             "ABView": "ab",
+            "GridView": "grid",
         }.get(cls.__name__, cls.__name__.lower())
 
     # ---- error and status display

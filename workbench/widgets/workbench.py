@@ -16,17 +16,19 @@ from .cast import CastBoard
 from .components import LiveHTML
 from .context import ContextViewer
 from .editor import SceneEditor
+from .grid import GridView
 from .media import MediaGallery
 from .outline import OutlineView
 from .registry import registered_views
 from .story import StoryView
 
-TABS = ("Write", "Map", "Cast", "Media", "Context", "Outline", "Story", "A/B")
+TABS = ("Write", "Map", "Cast", "Media", "Context", "Outline", "Story", "A/B", "Grid")
 
 
 class Workbench(SessionView):
     """The whole workbench: scene editor, branch map, cast, media, context, outline, the story's
-    settings and files, blind A/B for trainers, and extra views.
+    settings and files, blind A/B for trainers, the take grid (models × seeds × temperatures),
+    and extra views.
 
     >>> Workbench(Session("story.story"))          # doctest: +SKIP
     """
@@ -44,6 +46,7 @@ class Workbench(SessionView):
         self.outline = OutlineView(session, user=user)
         self.story = StoryView(session, user=user)
         self.ab = ABView(session, user=user)
+        self.grid = GridView(session, user=user)
         self.extras: dict[str, Any] = {}
         for name, factory in registered_views().items():
             try:
@@ -69,6 +72,7 @@ class Workbench(SessionView):
                     self.outline,
                     self.story,
                     self.ab,
+                    self.grid,
                 ),
                 strict=True,
             ),
@@ -104,11 +108,21 @@ class Workbench(SessionView):
 
     @property
     def views(self) -> list[SessionView]:
-        """The built-in views in tab order: editor, map, cast, media, context, outline, story, A/B.
+        """The built-in views in tab order: editor, map, cast, media, context, outline, story, A/B, grid.
 
         The registered extra views are in ``extras``, by tab name.
         """
-        return [self.editor, self.map, self.cast, self.media, self.context, self.outline, self.story, self.ab]
+        return [
+            self.editor,
+            self.map,
+            self.cast,
+            self.media,
+            self.context,
+            self.outline,
+            self.story,
+            self.ab,
+            self.grid,
+        ]
 
     def open(self, scene: Any, show: bool = True) -> None:
         """Open ``scene`` in the editor (and the media and context views); ``show``: and show the
@@ -117,6 +131,7 @@ class Workbench(SessionView):
         self.editor.open(sc)
         self.media.scene_id = sc.id
         self.context.scene_id = sc.id
+        self.grid.open(sc)
         if show:
             self.tabs.active = 0
 
