@@ -374,4 +374,7 @@ def test_the_take_grid_compares_temperatures_and_picks_from_the_grid(page: Any, 
     wait_until(rated, what="the rating from the grid was not logged")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 800, f"the grid scrolls sideways at 800 px ({width} px wide)"
-    shot(page, "room_grid", docs="grid")
+    shot(page, "room_grid")
+    page.set_viewport_size({"width": 1100, "height": 1000})
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "room_grid_wide", docs="grid")

@@ -328,3 +328,14 @@ def test_writers_room_undo_redo_keys_and_files(tmp_path: Path) -> None:
     assert "The Sister's Ledger" in out["after_key"] and "Mara swims out" in out["after_key"]
     name, data = out["export"]
     assert name.endswith(".fountain") and b"INT." in data
+
+
+def test_writers_room_grid(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from tests.tiny_models import build_tiny_llama
+
+    tiny = build_tiny_llama(tmp_path / "tiny", seed=3)
+    out = example("writers_room.py")["grid"](tmp_path, text=str(tiny))
+    assert out["cells"] == 4 and [t for _, t in out["rows"]] == [0.6, 1.0]
+    assert out["chosen"] and out["rating"] == 5
+    assert out["again"] == out["ids"]

@@ -288,14 +288,14 @@ class GridView(SessionView):
                 f"{esc(model)} <span style='color:#6b7280;font-weight:400'>· temperature {temp:g}</span></div>",
                 sizing_mode="stretch_width",
             )
-            cards = [self._card(c, cast, chosen_id) for c in cells]
+            cards = [self._card(c, cast, chosen_id, grid.seed) for c in cells]
             rows.append(header)
             rows.append(
                 pn.FlexBox(*cards, flex_wrap="wrap", sizing_mode="stretch_width", css_classes=["wb-grid-row"])
             )
         self.body.objects = rows
 
-    def _card(self, cell: GridCell, cast: list[str], chosen_id: str | None) -> Any:
+    def _card(self, cell: GridCell, cast: list[str], chosen_id: str | None, seed: int) -> Any:
         take = cell.take
         is_chosen = take.id == chosen_id
         frames = "".join(image_html(a, width=110, css="wb-grid-frame") for a in cell.frames)
@@ -303,7 +303,7 @@ class GridView(SessionView):
         html = (
             f"<div class='wb-grid-card' data-take-id='{esc(take.id)}' style='{CARD};{CHOSEN if is_chosen else ''}'>"
             f"<div class='wb-grid-caption' style='font:12px system-ui,sans-serif;color:#6b7280'>take {cell.column + 1}"
-            f" · seed {esc(cell.seed)}{mark}</div>"
+            f" of seed {esc(seed)} · its own seed {esc(cell.seed)}{mark}</div>"
             f"<div>{frames}</div>{screenplay_html(take.text, cast)}</div>"
         )
         pane = LiveHTML(html, sizing_mode="stretch_width", css_classes=["wb-grid-cell"])

@@ -48,6 +48,34 @@ def main(folder: Path) -> dict[str, Any]:
     }
 
 
+def grid(folder: Path, text: str = "default") -> dict[str, Any]:
+    """The Grid tab's calls: one scene's takes at two temperatures, two seeds each; pick and rate."""
+    # --8<-- [start:grid]
+    import workbench
+
+    story = workbench.build_sample(folder / "grid.story")
+    session = workbench.Session(story, text=text)
+    grid = session.take_grid("The Lamp Goes Dark", temperatures=(0.6, 1.0), takes=2, seed=4, frames=1)
+    for model, temperature in grid.rows:  # a row per model and temperature
+        for cell in grid.row(model, temperature):  # a column per take of seed 4
+            print(model, temperature, cell.seed, cell.take.text[:40], len(cell.frames))
+    best = grid.cell(grid.models[0], 1.0, 1)
+    session.choose(best.take)  # the Grid tab's Pick
+    session.rate(best.take, 5)  # and its stars: feedback for training, as from the editor
+    again = session.grid_of("The Lamp Goes Dark")  # the grid, rebuilt from the project
+    # --8<-- [end:grid]
+    out = {
+        "cells": len(grid.cells),
+        "rows": grid.rows,
+        "chosen": story.scene("The Lamp Goes Dark").chosen.id == best.take.id,
+        "rating": best.take.rating,
+        "again": [c.take.id for c in again.cells] if again else [],
+        "ids": [c.take.id for c in grid.cells],
+    }
+    story.close()
+    return out
+
+
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         out = main(Path(tmp))
