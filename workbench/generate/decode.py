@@ -424,6 +424,51 @@ def _chunk(chunks: list[list[int]], starts: list[int], device: Any) -> tuple[Any
     return ids, mask, pos
 
 
+class TorchSteps:
+    """The model passes of :func:`decode_rows` on a transformers model and its key/value cache.
+
+    Any engine can stand in its place with the same three methods (the llama.cpp engine does):
+    ``first(prompt, cached, n)`` the logits after the prompt for ``n`` rows, ``step(chunks, starts)``
+    each row's next tokens in one pass and the logits after them, ``select(keep)`` the rows that
+    go on (batch indices).
+    """
+
+    def __init__(self, model: Any, cache: Any, logits_keep: str | None = "logits_to_keep") -> None:
+        self.model = model
+        self.cache = cache
+        self.keep = logits_keep
+        self.device = next(model.parameters()).device
+        self.mask: Any = None
+
+    def first(self, prompt: list[int], cached: int, n: int) -> Any:
+        import torch
+
+        rest = prompt[cached:]
+        self.mask = torch.ones(n, len(prompt), dtype=torch.long, device=self.device)
+        return _forward(
+            self.model,
+            torch.tensor([rest] * n, device=self.device),
+            self.mask,
+            torch.arange(cached, len(prompt), device=self.device).unsqueeze(0).expand(n, -1),
+            self.cache,
+            self.keep,
+        )
+
+    def select(self, keep: list[int]) -> None:
+        import torch
+
+        index = torch.tensor(keep, device=self.device)
+        self.cache.batch_select_indices(index)
+        self.mask = self.mask[index]
+
+    def step(self, chunks: list[list[int]], starts: list[int]) -> Any:
+        import torch
+
+        ids, step_mask, pos = _chunk(chunks, starts, self.device)
+        self.mask = torch.cat([self.mask, step_mask], dim=1)
+        return _forward(self.model, ids, self.mask, pos, self.cache, self.keep)
+
+
 def decode(
     model: Any,
     *,
@@ -448,27 +493,36 @@ def decode(
     import torch
 
     with torch.inference_mode():
-        return _decode(
-            model, cache, prompt, cached, seeds, sampling, constraints, tokenize, stop, on_tokens, logits_keep
+        return decode_rows(
+            TorchSteps(model, cache, logits_keep),
+            prompt=prompt,
+            cached=cached,
+            seeds=seeds,
+            sampling=sampling,
+            constraints=constraints,
+            tokenize=tokenize,
+            stop=stop,
+            on_tokens=on_tokens,
         )
 
 
-def _decode(
-    model: Any,
-    cache: Any,
+def decode_rows(
+    steps: Any,
+    *,
     prompt: list[int],
     cached: int,
     seeds: Sequence[int],
-    s: Sampling,
-    constraints: Sequence[Any] | None,
-    tokenize: Callable[[str], list[int]] | None,
-    stop: Event | None,
-    on_tokens: Callable[[int, list[int]], None] | None,
-    logits_keep: str | None,
+    sampling: Sampling,
+    constraints: Sequence[Any] | None = None,
+    tokenize: Callable[[str], list[int]] | None = None,
+    stop: Event | None = None,
+    on_tokens: Callable[[int, list[int]], None] | None = None,
 ) -> tuple[list[DecodeRow], float | None]:
+    """The decode loop over any engine's model passes (``steps``, see :class:`TorchSteps`): the
+    sampling, constraints, forced text, stop and streaming of :func:`decode`."""
     import torch
 
-    device = next(model.parameters()).device
+    s = sampling
     n = len(seeds)
     greedy = s.temperature <= 0
     eos = list(s.eos_ids)
@@ -480,16 +534,8 @@ def _decode(
         row.gen = torch.Generator(device="cpu").manual_seed(row.seed)
         row.state = row.constraint.start() if row.constraint is not None else None
     top_p = s.top_p if not greedy and s.top_p < 1.0 else None
-    rest = prompt[cached:]
-    mask = torch.ones(n, len(prompt), dtype=torch.long, device=device)
-    logits = _forward(
-        model,
-        torch.tensor([rest] * n, device=device),
-        mask,
-        torch.arange(cached, len(prompt), device=device).unsqueeze(0).expand(n, -1),
-        cache,
-        logits_keep,
-    )
+    logits = steps.first(prompt, cached, n)
+    device = logits.device
     penalties = _Penalties(prompt, n, logits.shape[-1], s, device)
     positions = [len(prompt)] * n  # the next position of each row
     active = list(range(n))  # batch index -> row
@@ -538,15 +584,12 @@ def _decode(
         if not keep:
             break
         if len(keep) < len(active):
-            index = torch.tensor(keep, device=device)
-            cache.batch_select_indices(index)
-            mask = mask[index]
-            penalties.select(index)
+            steps.select(keep)
+            penalties.select(torch.tensor(keep, device=device))
             chunks = [chunks[b] for b in keep]
             active = [active[b] for b in keep]
-        ids, step_mask, pos = _chunk(chunks, [positions[r] for r in active], device)
+        starts = [positions[r] for r in active]
         for r, toks in zip(active, chunks, strict=True):
             positions[r] += len(toks)
-        mask = torch.cat([mask, step_mask], dim=1)
-        logits = _forward(model, ids, mask, pos, cache, logits_keep)
+        logits = steps.step(chunks, starts)
     return rows, first_at
