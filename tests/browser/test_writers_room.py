@@ -243,7 +243,17 @@ def test_keys_swipe_and_the_help_popover(page: Any, room: dict[str, Any]) -> Non
     wait_until(lambda: label.inner_text().startswith("Take 1 of"), what=label.inner_text())
     page.locator(".wb-shortcuts-button").click()
     help_text = page.locator(".wb-shortcuts-help").inner_text()
-    for words in ("Ctrl+Enter", "Generate takes", "Alt+←", "Ctrl+Z", "Ctrl+Shift+Z", "Redo"):
+    for words in (
+        "Ctrl+Enter",
+        "Generate takes",
+        "Alt+←",
+        "Ctrl+Z",
+        "Ctrl+Shift+Z",
+        "Redo",
+        "Edit the take",
+        "Ctrl+S",
+        "Esc",
+    ):
         assert words in help_text, help_text
     shot(page, "room_keys")
 
@@ -262,17 +272,104 @@ def test_scenes_are_added_renamed_and_deleted_in_the_editor(page: Any, room: dic
 
 
 def test_a_hand_edit_is_the_writers_and_each_take_shows_its_own_seed(page: Any, room: dict[str, Any]) -> None:
+    """The take's own card is the editor: each line takes its screenplay form as it is typed,
+    Esc leaves the take as it was, Ctrl+S saves the words as a new take, the writer's."""
+    with story(room) as p:
+        before = len(p.scene("The Lamp Goes Dark").takes)
     open_app(page, room["url"])
     page.locator(".wb-scene-select select").select_option(label="The Lamp Goes Dark")
     label = page.locator(".wb-carousel-label").first
     wait_until(lambda: label.inner_text().startswith("Take 1 of"))
-    box = page.locator(".wb-edit-text textarea")
-    box.fill(box.input_value() + "\n\nMara counts the steps back down.")
-    page.locator(".wb-save-edit button").click()
+    assert not page.locator(".wb-edit-text textarea").count()  # no second box with the same text
+    # E opens the editor; what is typed and then cancelled with Esc changes nothing
+    page.locator(".wb-header").click()
+    page.keyboard.press("e")
+    editor = page.locator(".wb-inplace-editor")
+    editor.wait_for()
+    wait_until(lambda: label.inner_text().endswith("editing"), what=label.inner_text())
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" Never mind.")
+    page.keyboard.press("Escape")
+    editor.wait_for(state="detached")
+    assert "Never mind" not in text_of(page, ".wb-carousel-body")
+    # the Edit button on the card; lines are formatted by kind while typing
+    page.locator(".wb-edit-take").click()
+    editor.wait_for()
+    assert editor.locator(".wb-line-heading").first.inner_text().startswith("INT.")
+    page.keyboard.press("Control+End")
+    for key, words in (("Enter", ""), ("Enter", "MARA"), ("Enter", "(softly)"), ("Enter", "Down we go.")):
+        page.keyboard.press(key)
+        page.keyboard.type(words)
+    last = editor.locator(".wb-line").last
+    wait_until(lambda: last.inner_text() == "Down we go.", what=editor.inner_html())
+    kinds = editor.locator(".wb-line").evaluate_all("ls => ls.slice(-4).map(l => l.dataset.kind)")
+    assert kinds == ["blank", "character", "parenthetical", "dialogue"], kinds
+    indent = {
+        kind: editor.locator(f".wb-line-{kind}").last.evaluate(
+            "e => parseFloat(getComputedStyle(e).marginLeft)"
+        )
+        for kind in ("heading", "character", "dialogue")
+    }
+    assert indent["heading"] == 0 < indent["dialogue"] < indent["character"], indent
+    weight = editor.locator(".wb-line-heading").first.evaluate("e => getComputedStyle(e).fontWeight")
+    assert weight in ("700", "bold"), weight
+    shot(page, "room_edit_in_place")
+    page.keyboard.press("Control+s")
     page.locator(".wb-editor-status", has_text="edit saved").wait_for()
+    editor.wait_for(state="detached")
     meta = page.locator(".wb-take-meta").first
     wait_until(lambda: "edited by" in meta.inner_text(), what=meta.inner_text())
     assert "seed" not in meta.inner_text()  # the writer's words, not a model's sample
+    page.locator(".wb-carousel-body .wb-dialogue", has_text="Down we go.").wait_for()  # read as typed
+    with story(room) as p:
+        takes = p.scene("The Lamp Goes Dark").takes
+        assert len(takes) == before + 1
+        new = takes[-1]
+        assert new.source == "edit" and new.is_chosen
+        assert new.text.endswith("MARA\n(softly)\nDown we go.") and "Never mind" not in new.text
+    # the chosen take is the card on screen: its text is not shown a second time
+    assert not page.locator(".wb-scene-text").first.is_visible()
+
+
+def test_regenerate_a_take_in_place(page: Any, room: dict[str, Any]) -> None:
+    """ "Regenerate this take" writes the take shown again with its settings, in its place; the old
+    take is kept and folded away, and Undo brings it back. (A free take here: the server's real
+    model writes it in seconds; a structured take's plan is kept by the same call, see
+    tests/generate/test_session_regenerate.py.)"""
+    with story(room) as p:
+        free = p.scene("The Lamp Goes Dark").add_take(
+            "INT. LIGHTHOUSE LAMP ROOM - NIGHT\n\nMara tries the lamp again.",
+            source="model",
+            provenance={"structure": "free", "seed": 3, "take_seed": 3, "params": {"max_new_tokens": 12}},
+        )
+        old = free.id
+    open_app(page, room["url"])
+    page.locator(".wb-scene-select select").select_option(label="The Lamp Goes Dark")
+    label = page.locator(".wb-carousel-label").first
+    wait_until(lambda: label.inner_text().startswith("Take 1 of"))
+    total = label.inner_text().split(" of ")[1].split()[0]
+    page.locator(".wb-prev").first.click()  # round to the last take: the one just added
+    body = page.locator(".wb-carousel-body").first
+    wait_until(lambda: body.get_attribute("data-take-id") == old, what=label.inner_text())
+    page.locator(".wb-regenerate-take").click()
+    status = page.locator(".wb-editor-status .wb-status-text")
+    wait_until(lambda: "regenerated with seed" in status.inner_text(), timeout=300, what=status.inner_text())
+    wait_until(lambda: body.get_attribute("data-take-id") != old, what="the new take is not shown")
+    assert label.inner_text().startswith(f"Take {total} of {total}") and "regenerated" in label.inner_text()
+    new = body.get_attribute("data-take-id")
+    with story(room) as p:
+        takes = {t.id: t for t in p.scene("The Lamp Goes Dark").takes}
+        assert old in takes and takes[new].source == "model"
+        prov = takes[new].provenance
+        assert prov["regenerated_from"] == old and prov["structure"] == "free" and "plan" not in prov
+        assert prov["params"]["max_new_tokens"] == 12
+    shot(page, "room_regenerate")
+    undo = page.locator(".wb-undo button")
+    wait_until(lambda: "regenerate" in undo.inner_text().lower(), what=undo.inner_text())
+    undo.click()
+    page.locator(".wb-editor-status", has_text="undid").wait_for()
+    wait_until(lambda: body.get_attribute("data-take-id") == old, what="the old take did not come back")
+    assert label.inner_text().startswith(f"Take {total} of {total}")
 
 
 def test_status_lines_end_when_the_work_ends(page: Any, room: dict[str, Any]) -> None:
@@ -291,7 +388,14 @@ def test_an_800_px_screen_keeps_every_button_in_view(browser: Any, room: dict[st
     try:
         watch = PageWatch(page)
         open_app(page, room["url"])
-        for css in (".wb-generate button", ".wb-undo button", ".wb-redo button", ".wb-shortcuts-button"):
+        for css in (
+            ".wb-generate button",
+            ".wb-undo button",
+            ".wb-redo button",
+            ".wb-shortcuts-button",
+            ".wb-edit-take",
+            ".wb-regenerate-take",
+        ):
             box = page.locator(css).first.bounding_box()
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 800, (css, box)
         width = page.evaluate("document.documentElement.scrollWidth")

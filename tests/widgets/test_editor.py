@@ -21,10 +21,25 @@ def test_opens_the_start_scene_and_shows_its_takes(session: Any) -> None:
     assert ed.scene == start
     assert ed.scene_select.value == start.id
     assert [t["id"] for t in ed.carousel.takes] == [t.id for t in start.takes]
-    assert "LIGHTHOUSE" in ed.text_pane.object
+    # the chosen take is the card on screen: its text shows once, on the card
+    assert "LIGHTHOUSE" in ed.carousel.takes[0]["html"] and ed.carousel.takes[0]["text"] == start.text
+    assert not ed.text_pane.visible and not ed.chosen_heading.visible
     ed.scene_select.value = session.project.scene("A Stranger on the Quay").id
     assert ed.scene.title == "A Stranger on the Quay"
-    assert "wb-screenplay" in ed.text_pane.object
+    assert "wb-screenplay" in ed.carousel.takes[0]["html"] and not ed.text_pane.visible
+
+
+def test_the_chosen_text_shows_only_while_another_take_is_on_screen(session: Any) -> None:
+    start = session.project.start
+    start.add_take("INT. LIGHTHOUSE - NIGHT\n\nAnother way up the stairs.", source="writer")
+    ed = SceneEditor(session)
+    assert ed.current_take == start.chosen and not ed.text_pane.visible
+    ed.swipe(1)
+    assert ed.current_take != start.chosen
+    assert ed.text_pane.visible and ed.chosen_heading.visible
+    assert "LIGHTHOUSE" in ed.text_pane.object and "Another way" not in ed.text_pane.object
+    press(ed.choose_button)  # the take on screen is the chosen one now
+    assert not ed.text_pane.visible
 
 
 def test_choose_rate_edit_undo_are_saved(session: Any) -> None:
@@ -40,9 +55,12 @@ def test_choose_rate_edit_undo_are_saved(session: Any) -> None:
     with reopen(project) as saved:
         takes = saved.start.takes
         assert takes[1].is_chosen and takes[1].rating == 4
-    ed.edit_area.value = "INT. QUAY - NIGHT\n\nA second version, edited by hand."
-    press(ed.save_edit_button)
-    assert ed.error == ""
+    ed.keys.press("e")  # the card becomes an editor; the page sends the text on Save
+    assert ed.carousel.editing
+    ed.carousel.act(
+        "save", id=ed.current_take.id, text="INT. QUAY - NIGHT\n\nA second version, edited by hand."
+    )
+    assert ed.error == "" and not ed.carousel.editing
     with reopen(project) as saved:
         takes = saved.start.takes
         assert len(takes) == 3
@@ -58,9 +76,11 @@ def test_choose_rate_edit_undo_are_saved(session: Any) -> None:
 
 def test_errors_show_in_the_view(session: Any) -> None:
     ed = SceneEditor(session)
-    ed.edit_area.value = "   "
-    press(ed.save_edit_button)
+    ed.start_editing()
+    ed.carousel.act("save", id=ed.current_take.id, text="   ")
     assert "empty" in ed.error and ed._alert.visible
+    assert ed.carousel.editing  # the editor stays open: the writer's words are not lost
+    ed.cancel_editing()
     ed.seed_input.value = "not a number"
     press(ed.generate_button)
     assert "whole number" in ed.error
@@ -185,7 +205,85 @@ def test_swipe_keys_and_the_labels_of_edits_and_seeds(session: Any) -> None:
     ed.keys.press("alt+arrowright")
     assert ed.carousel.index == 0  # wraps around
     ed.keys.press("alt+arrowleft")
-    ed.edit_area.value = "INT. QUAY - NIGHT\n\nTake two, by hand."
-    press(ed.save_edit_button)
+    ed.edit("INT. QUAY - NIGHT\n\nTake two, by hand.")
     html = ed.carousel.takes[ed.carousel.index]["html"]
     assert "edited by" in html and "from take 2" in html and "seed" not in html.split("wb-take-meta")[1][:200]
+
+
+def test_a_take_is_edited_in_place_on_its_card(session: Any) -> None:
+    """E (or Edit on the card) opens the take shown as a screenplay editor; Cancel leaves it as it
+    was, an unchanged Save keeps it, a changed Save is a hand edit: a new take, chosen, the writer's."""
+    project = session.project
+    start = project.start
+    start.add_take("INT. QUAY - NIGHT\n\nTake two.", source="model", provenance={"seed": 9, "take_seed": 11})
+    ed = SceneEditor(session)
+    ed.swipe(1)
+    take = ed.current_take
+    before = [t.id for t in start.takes]
+    ed.keys.press("e")
+    assert ed.carousel.editing and ed.carousel.takes[1]["text"] == take.text  # what the editor starts from
+    ed.keys.press("alt+arrowleft")  # no swiping away from words being typed
+    assert ed.current_take == take
+    ed.cancel_editing()  # Cancel or Esc on the page
+    assert not ed.carousel.editing and [t.id for t in start.takes] == before
+    ed.start_editing()
+    ed.carousel.act("save", id=take.id, text=take.text + "\n")  # nothing changed
+    assert not ed.carousel.editing and ed.error == "" and "nothing changed" in ed.status
+    assert [t.id for t in start.takes] == before
+    text = "INT. QUAY - NIGHT\n\nTake two.\n\nMARA\n(low)\nNot tonight."
+    ed.start_editing()
+    ed.carousel.act("save", id=take.id, text=text)
+    assert ed.error == "" and not ed.carousel.editing and ed.status == "edit saved as a new take"
+    with reopen(project) as saved:
+        new = saved.start.takes[-1]
+        assert new.text == text and new.source == "edit" and new.is_chosen
+        assert new.provenance["edited_from"] == take.id and new.parent.id == take.id
+    assert ed.current_take.id == new.id and not ed.text_pane.visible
+    meta = ed.carousel.takes[ed.carousel.index]["html"].split("wb-take-meta")[1][:300]
+    assert "edited by" in meta and "seed" not in meta  # the writer's words, not the model's take
+    # a Save for a take that is no longer shown here is refused, not saved onto another take
+    ed.open("A Stranger on the Quay")
+    ed.carousel.act("save", id=take.id, text="INT. QUAY - NIGHT\n\nStale.")
+    assert "not shown here" in ed.error
+    helps = {k["combo"]: k for k in ed.keys.keys}
+    assert helps["e"]["text"] is False  # E in a text box types an E
+    assert helps["ctrl+s"].get("help_only") and helps["escape"].get("help_only")
+    assert ed.keys.press("ctrl+s") is None  # listed, left to the editor on the page
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    pytest.importorskip("torch")
+    from tests.tiny_models import build_tiny_llama
+
+    return str(build_tiny_llama(tmp_path_factory.mktemp("editor-llama")))
+
+
+def test_regenerate_this_take_writes_it_again_in_its_place(sample: Any, tiny_model: str) -> None:
+    from workbench.session import Session
+
+    session = Session(sample, text=tiny_model)
+    scene = sample.scene("Trusting Tomas")
+    written = session.write_scene(scene, n=2, seed=7, max_new_tokens=20, structure="screenplay", choose=False)
+    ed = SceneEditor(session)
+    ed.open(scene)
+    ids = [t["id"] for t in ed.carousel.takes]
+    position = ids.index(written[0].id)
+    ed.carousel.index = position
+    ed.seed_input.value = "7"  # the seed box is for Generate: a regenerated take has a new seed
+    ed.carousel.act("regenerate", id=written[0].id)  # the card's "Regenerate this take"
+    assert ed.busy and ed.carousel.busy
+    ed.wait(240)
+    assert ed.error == "" and not ed.busy and not ed.carousel.busy
+    new = ed.current_take
+    assert ed.carousel.index == position and new.id != written[0].id
+    assert [t["id"] for t in ed.carousel.takes] == [new.id if i == written[0].id else i for i in ids]
+    prov = new.provenance
+    assert prov["regenerated_from"] == written[0].id and prov["plan"] == written[0].provenance["plan"]
+    assert prov["seed"] != 7
+    assert "regenerated" in ed.carousel.takes[position]["label"]
+    assert ed.streamed.get(position, "").strip()  # streamed under the number of the take it replaces
+    assert f"take {position + 1} regenerated" in ed.status and "Undo" in ed.status
+    assert written[0] in scene.takes  # kept in the data, folded out of the carousel
+    press(ed.undo_button)
+    assert [t["id"] for t in ed.carousel.takes] == ids

@@ -5,7 +5,16 @@ no external URLs), so the same output works in JupyterLab, a Panel view and an
 offline HTML report. Story text enters markup only through :func:`esc` (see :mod:`.text`).
 """
 
-from .html import character_html, project_html, scene_html, screenplay_html, take_html, take_origin
+from .html import (
+    SCREENPLAY_FONT,
+    SCREENPLAY_LINE_STYLES,
+    character_html,
+    project_html,
+    scene_html,
+    screenplay_html,
+    take_html,
+    take_origin,
+)
 from .svg import branch_map_svg, drop_position, layout
 from .text import css_color, esc
 from .views import (
@@ -22,6 +31,8 @@ from .views import (
 )
 
 __all__ = [
+    "SCREENPLAY_FONT",
+    "SCREENPLAY_LINE_STYLES",
     "audio_html",
     "branch_map_svg",
     "compare_html",

@@ -52,28 +52,48 @@ def character_html(character: Any) -> str:
     )
 
 
+# Where each kind of screenplay line sits on the page: the read-only page (screenplay_html) and the
+# scene editor's in-place editor (which formats each line as it is typed) share these, so the two
+# look alike. Only the horizontal layout: the page adds space between elements, the editor shows
+# the writer's blank lines.
+SCREENPLAY_LINE_STYLES = {
+    "heading": "font-weight:700;text-transform:uppercase",
+    "action": "",
+    "character": "margin-left:38%;text-transform:uppercase",
+    "parenthetical": "margin-left:30%",
+    "dialogue": "margin-left:22%;margin-right:20%",
+    "transition": "text-align:right;text-transform:uppercase",
+}
+SCREENPLAY_FONT = "font-family:'Courier Prime','Courier New',monospace;font-size:13px;line-height:1.35"
+_SPACING = {
+    "heading": "margin-top:14px;margin-bottom:6px",
+    "action": "margin-top:6px;margin-bottom:6px",
+    "character": "margin-top:10px;margin-bottom:0",
+    "parenthetical": "margin-top:0;margin-bottom:0",
+    "dialogue": "margin-top:0;margin-bottom:0",
+    "transition": "margin-top:8px;margin-bottom:8px",
+}
+_CLASSES = {
+    "heading": "wb-heading",
+    "action": "wb-action",
+    "character": "wb-cue",
+    "parenthetical": "wb-paren",
+    "dialogue": "wb-dialogue",
+    "transition": "wb-transition",
+}
+
+
 def screenplay_html(text: str, cast: list[str] | None = None) -> str:
     """A take's text formatted as a screenplay page (headings, action, centred cues and dialogue)."""
     parsed = parse_scene(text, cast or [])
     parts = []
     for el in parsed.elements:
         t = esc(el.text).replace("\n", "<br>")
-        if el.kind == "heading":
-            parts.append(f'<p class="wb-heading" style="font-weight:700;margin:14px 0 6px">{t}</p>')
-        elif el.kind == "action":
-            parts.append(f'<p class="wb-action" style="margin:6px 0">{t}</p>')
-        elif el.kind == "character":
-            parts.append(f'<p class="wb-cue" style="margin:10px 0 0 38%">{t}{" ^" if el.dual else ""}</p>')
-        elif el.kind == "parenthetical":
-            parts.append(f'<p class="wb-paren" style="margin:0 0 0 30%">{t}</p>')
-        elif el.kind == "dialogue":
-            parts.append(f'<p class="wb-dialogue" style="margin:0 20% 0 22%">{t}</p>')
-        elif el.kind == "transition":
-            parts.append(f'<p class="wb-transition" style="text-align:right;margin:8px 0">{t}</p>')
-    return (
-        "<div class=\"wb-screenplay\" style=\"font-family:'Courier Prime','Courier New',monospace;"
-        f'font-size:13px;line-height:1.35">{"".join(parts)}</div>'
-    )
+        if el.kind == "character" and el.dual:
+            t += " ^"
+        look = ";".join(x for x in (_SPACING[el.kind], SCREENPLAY_LINE_STYLES[el.kind]) if x)
+        parts.append(f'<p class="{_CLASSES[el.kind]}" style="{look}">{t}</p>')
+    return f'<div class="wb-screenplay" style="{SCREENPLAY_FONT}">{"".join(parts)}</div>'
 
 
 def take_origin(take: Any) -> str:

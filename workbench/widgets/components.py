@@ -1,4 +1,4 @@
-"""The custom front-ends: the clickable branch map and the takes carousel.
+"""The custom front-ends: the clickable branch map and the takes carousel (with its in-place editor).
 
 Each is a ``pn.custom.JSComponent`` whose ES module sits beside this file and imports
 nothing, so both work offline in JupyterLab and under ``workbench serve``.
@@ -12,6 +12,8 @@ from typing import Any
 
 import param
 from panel.custom import JSComponent
+
+from ..render import SCREENPLAY_FONT, SCREENPLAY_LINE_STYLES
 
 HERE = Path(__file__).parent
 
@@ -60,12 +62,52 @@ class ClickableMap(JSComponent):
 
 
 class TakeCarousel(JSComponent):
-    """One take at a time with previous/next (buttons, arrow keys, swipe); ``index`` is the take shown."""
+    """One take at a time with previous/next (buttons, arrow keys, swipe); ``index`` is the take shown.
 
-    takes = param.List(default=[], doc="Takes to show: dicts with id, label and html.")
+    The take shown can be edited in place: ``editing`` turns its card into a screenplay editor
+    that formats each line by its kind as it is typed (the rules of
+    :func:`~workbench.story.screenplay.parse_scene`, mirrored in ``carousel.js``; the look of
+    :func:`~workbench.render.screenplay_html`). The page sends what the writer does with
+    ``{"action": "save", "id": ..., "text": ...}`` and ``{"action": "regenerate", "id": ...}``;
+    :meth:`on` names what each does, and :meth:`act` does it (a test or a script may call it too).
+
+    >>> carousel = TakeCarousel()
+    >>> carousel.on("save", lambda take_id, text: print(take_id, text))
+    >>> carousel.act("save", id="t_1", text="INT. QUAY - NIGHT")
+    t_1 INT. QUAY - NIGHT
+    """
+
+    takes = param.List(default=[], doc="Takes to show: dicts with id, label, html and text (plain).")
     index = param.Integer(default=0, bounds=(0, None), doc="The index of the take shown.")
+    editing = param.Boolean(default=False, doc="Whether the take shown is being edited in place.")
+    busy = param.Boolean(default=False, doc="While a take is written: no editing or regenerating.")
+    line_styles = param.Dict(
+        default=dict(SCREENPLAY_LINE_STYLES), doc="CSS of each kind of screenplay line (as on the page)."
+    )
+    font = param.String(default=SCREENPLAY_FONT, doc="CSS of the screenplay font.")
 
     _esm = HERE / "carousel.js"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._handlers: dict[str, Callable[..., Any]] = {}
+
+    def on(self, action: str, handler: Callable[..., Any]) -> None:
+        """What ``action`` does: ``"save"`` calls ``handler(take_id, text)``, ``"regenerate"``
+        calls ``handler(take_id)``."""
+        self._handlers[action] = handler
+
+    def act(self, action: str, id: str = "", text: str | None = None) -> Any:  # noqa: A002 - the page's name
+        """Do ``action`` for the take ``id`` (what a message from the page does)."""
+        handler = self._handlers.get(action)
+        if handler is None:
+            return None
+        return handler(id, text if text is not None else "") if action == "save" else handler(id)
+
+    def _handle_msg(self, data: Any) -> None:
+        if isinstance(data, dict) and isinstance(data.get("action"), str):
+            text = data.get("text")
+            self.act(data["action"], str(data.get("id") or ""), text if isinstance(text, str) else None)
 
 
 class LiveHTML(JSComponent):
@@ -114,6 +156,15 @@ class KeyShortcuts(JSComponent):
         self.keys = [
             *(k for k in self.keys if k["combo"] != combo),
             {"combo": combo, "label": label, "text": text},
+        ]
+
+    def describe(self, combo: str, label: str) -> None:
+        """List ``combo`` in the help without catching it here: a key a part of the view handles
+        itself (the in-place editor's Ctrl+S)."""
+        combo = combo.lower()
+        self.keys = [
+            *(k for k in self.keys if k["combo"] != combo),
+            {"combo": combo, "label": label, "text": True, "help_only": True},
         ]
 
     def press(self, combo: str) -> Any:

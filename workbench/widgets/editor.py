@@ -24,9 +24,10 @@ SURFACE = "write"  # the writer's Undo passes over a reader's play moves (Projec
 
 
 class SceneEditor(SessionView):
-    """Write a scene: generate N takes (streamed), flip through them, edit, choose, rate, stop,
-    undo and redo (with a history), add, rename and delete scenes; keyboard shortcuts (the
-    "Keys" button lists them)."""
+    """Write a scene: generate N takes (streamed), flip through them, edit the take shown in place
+    (its card becomes a screenplay editor), regenerate it in place, choose, rate, stop, undo and
+    redo (with a history), add, rename and delete scenes; keyboard shortcuts (the "Keys" button
+    lists them)."""
 
     scene_id = param.String(default="", doc="The scene being edited ('' = the start scene).")
     branch = param.String(default="", doc="The branch to write on ('' = the scene's own branch, main first).")
@@ -90,6 +91,14 @@ class SceneEditor(SessionView):
         self.keys.bind("ctrl+shift+enter", "Continue this take", lambda: self.attempt(self.continue_take))
         self.keys.bind("alt+arrowleft", "Previous take", lambda: self.swipe(-1))
         self.keys.bind("alt+arrowright", "Next take", lambda: self.swipe(1))
+        self.keys.bind(
+            "e",
+            "Edit the take shown in place (or Enter on the take)",
+            lambda: self.attempt(self.start_editing),
+            text=False,
+        )
+        self.keys.describe("ctrl+s", "While editing in place: save as a new take (Ctrl+Enter too)")
+        self.keys.describe("escape", "While editing in place: cancel")
         self.keys.bind("ctrl+z", "Undo (outside a text box)", lambda: self.attempt(self.undo), text=False)
         self.keys.bind(
             "ctrl+shift+z", "Redo (outside a text box)", lambda: self.attempt(self.redo), text=False
@@ -98,6 +107,7 @@ class SceneEditor(SessionView):
         self.progress = pn.indicators.Progress(
             value=0, max=100, visible=False, sizing_mode="stretch_width", css_classes=["wb-progress"]
         )
+        self.chosen_heading = pn.pane.Markdown("#### Chosen text", margin=(0, 10), visible=False)
         self.text_pane = LiveHTML("", css_classes=["wb-scene-text"], sizing_mode="stretch_width")
         self.stream_pane = LiveHTML("", css_classes=["wb-streaming"], sizing_mode="stretch_width")
         self.carousel = TakeCarousel(sizing_mode="stretch_width", css_classes=["wb-takes"])
@@ -110,14 +120,6 @@ class SceneEditor(SessionView):
             value=0,
             css_classes=["wb-rating"],
             disabled=True,
-        )
-        self.edit_area = text_box(
-            pn.widgets.TextAreaInput(
-                label="Edit this take", height=160, sizing_mode="stretch_width", css_classes=["wb-edit-text"]
-            )
-        )
-        self.save_edit_button = pn.widgets.Button(
-            label="Save edit as a new take", css_classes=["wb-save-edit"], disabled=True
         )
 
         self.scene_select.param.watch(self._on_scene_select, "value")
@@ -133,7 +135,12 @@ class SceneEditor(SessionView):
         self.rename_scene_button.on_click(safe_call(self, lambda: self.rename_scene(typed(self.scene_title))))
         self.delete_scene_button.on_click(safe_call(self, self.delete_scene))
         self.choose_button.on_click(safe_call(self, self.choose))
-        self.save_edit_button.on_click(safe_call(self, lambda: self.edit(typed(self.edit_area))))
+        self.carousel.on(
+            "save", lambda take_id, text: self.attempt(lambda: self.save_in_place(text, take_id))
+        )
+        self.carousel.on(
+            "regenerate", lambda take_id: self.attempt(lambda: self.regenerate_take(take=take_id))
+        )
         self.rating.param.watch(self._on_rating, "value")
         self.carousel.param.watch(lambda _e: self._sync_take_widgets(), "index")
         # the toolbars wrap on a narrow screen (800 px) instead of pushing buttons off it
@@ -162,14 +169,12 @@ class SceneEditor(SessionView):
             ),
             self.progress,
             self._status,
-            pn.pane.Markdown("#### Chosen text", margin=(0, 10)),
+            self.chosen_heading,
             self.text_pane,
             self.stream_pane,
             pn.pane.Markdown("#### Takes", margin=(0, 10)),
             self.carousel,
             pn.FlexBox(self.choose_button, self.continue_button, self.rating, flex_wrap="wrap"),
-            self.edit_area,
-            self.save_edit_button,
             pn.FlexBox(
                 self.scene_title,
                 pn.Column(
@@ -197,8 +202,10 @@ class SceneEditor(SessionView):
 
     @property
     def takes(self) -> list[Any]:
+        """The takes the carousel shows, oldest first; a regenerated take is folded away and the
+        take that regenerated it is shown in its place (``Session.shown_takes``)."""
         scene = self.scene
-        return scene.takes if scene is not None else []
+        return self.session.shown_takes(scene) if scene is not None else []
 
     @property
     def current_take(self) -> Any:
@@ -214,6 +221,7 @@ class SceneEditor(SessionView):
 
     @param.depends("scene_id", watch=True)
     def _scene_changed(self) -> None:
+        self.carousel.editing = False
         self.carousel.index = 0
         self.refresh()
 
@@ -224,6 +232,7 @@ class SceneEditor(SessionView):
 
     @param.depends("busy", watch=True)
     def _busy_changed(self) -> None:
+        self.carousel.busy = self.busy
         self.generate_button.disabled = self.another_button.disabled = self.busy
         self.continue_button.disabled = self.busy or self.current_take is None
         self.stop_button.disabled = not self.busy
@@ -245,30 +254,20 @@ class SceneEditor(SessionView):
                 self.scene_select.value = scene.id
         finally:
             self._syncing = False
-        cast = project.cast.names()
         if scene is None:
-            self.text_pane.object = (
-                "<p class='wb-empty'>No scenes yet: give the first one a title below and click "
-                "<b>Add scene</b>, or make an outline in the Outline tab.</p>"
-            )
             self.carousel.takes = []
         else:
-            chosen = scene.chosen
-            self.text_pane.object = (
-                screenplay_html(chosen.text, cast)
-                if chosen
-                else f"<p class='wb-empty' style='color:#6b7280'>{esc(scene.title)} has no "
-                "text yet: generate takes.</p>"
-            )
-            takes = scene.takes
+            takes = self.takes
             items = []
             for t in takes:
                 bits = [t.source]
                 if t.is_chosen:
                     bits.insert(0, "chosen")
+                if t.provenance.get("regenerated_from"):
+                    bits.append("regenerated")
                 if t.rating:
                     bits.append("★" * t.rating)
-                items.append({"id": t.id, "label": " · ".join(bits), "html": take_html(t)})
+                items.append({"id": t.id, "label": " · ".join(bits), "html": take_html(t), "text": t.text})
             if items != self.carousel.takes:
                 self.carousel.takes = items
             if takes and self.carousel.index >= len(takes):
@@ -311,10 +310,33 @@ class SceneEditor(SessionView):
             self.continue_button.disabled = take is None or self.busy or not take.text.strip()
             self.rating.disabled = take is None
             self.rating.value = (take.rating or 0) if take is not None else 0
-            self.save_edit_button.disabled = take is None
-            set_text(self.edit_area, take.text if take is not None else "")
         finally:
             self._syncing = False
+        self._show_chosen(take)
+
+    def _show_chosen(self, take: Any) -> None:
+        """The chosen text shows only where it is not the take on screen (browsing another take,
+        or the chosen one folded away), so the same text is not shown twice."""
+        scene = self.scene
+        chosen = scene.chosen if scene is not None else None
+        if scene is None:
+            html = (
+                "<p class='wb-empty'>No scenes yet: give the first one a title below and click "
+                "<b>Add scene</b>, or make an outline in the Outline tab.</p>"
+            )
+        elif chosen is None:
+            html = (
+                f"<p class='wb-empty' style='color:#6b7280'>{esc(scene.title)} has no "
+                "text yet: generate takes.</p>"
+            )
+        elif take is None or take.id != chosen.id:
+            html = screenplay_html(chosen.text, self.project.cast.names())
+        else:
+            html = ""
+        self.chosen_heading.visible = chosen is not None and bool(html)
+        if html != self.text_pane.object:
+            self.text_pane.object = html
+        self.text_pane.visible = bool(html)
 
     # ---- generation
     def generate(self, n: int | None = None, seed: int | None = None) -> threading.Thread:
@@ -478,24 +500,98 @@ class SceneEditor(SessionView):
             return
         self.attempt(lambda: self.rate(int(event.new)))
 
-    def edit(self, text: str) -> Any:
-        """Save ``text`` as a new take linked to the current one (and chosen)."""
-        take = self.current_take
+    def _take(self, take: Any = None) -> Any:
+        """``take`` (a take of the scene shown, or its id), else the take shown; None when there is none."""
         if take is None:
+            return self.current_take
+        take_id = take if isinstance(take, str) else take.id
+        for t in self.takes:
+            if t.id == take_id:
+                return t
+        raise InvalidInput("that take is not shown here any more; pick the take again")
+
+    def edit(self, text: str, take: Any = None) -> Any:
+        """Save ``text`` as a new take linked to the take shown (or ``take``, one of the scene's
+        takes or its id), and chosen: a hand edit, the writer's words (``Session.edit``). The
+        in-place editor closes and the new take is shown."""
+        original = self._take(take)
+        if original is None:
             raise InvalidInput("there is no take to edit")
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("the edited text is empty")
-        new = self.session.edit(take, text, rater=self.rater)
+        new = self.session.edit(original, text, rater=self.rater)
         ids = [t.id for t in self.takes]
         if new.id in ids:
             self.carousel.index = ids.index(new.id)
+        self.carousel.editing = False
         self.status = "edit saved as a new take"
         return new
 
+    def start_editing(self) -> None:
+        """Turn the take shown into a screenplay editor in its card (the page formats each line
+        as it is typed; Save sends the text to :meth:`save_in_place`)."""
+        if self.current_take is None:
+            raise InvalidInput("there is no take to edit: generate or write the scene first")
+        if self.busy:
+            raise InvalidInput("wait for the take being written (or stop it) before editing")
+        self.carousel.editing = True
+
+    def cancel_editing(self) -> None:
+        """Close the in-place editor; the take is left as it was."""
+        self.carousel.editing = False
+
+    def save_in_place(self, text: str, take: Any = None) -> Any:
+        """What the in-place editor's Save does: :meth:`edit` with ``text``, or, when nothing
+        was changed, close the editor and keep the take (returned either way)."""
+        original = self._take(take)
+        if original is not None and isinstance(text, str) and _plain(text) == _plain(original.text):
+            self.carousel.editing = False
+            self.status = "nothing changed: the take is as it was"
+            return original
+        return self.edit(text, take=original)
+
+    def regenerate_take(self, take: Any = None, seed: int | None = None) -> threading.Thread:
+        """Write the take shown (or ``take``) again with a new seed, streamed: a structured take
+        from its own plan, so only the wording changes (``Session.regenerate_take``). The new take
+        is shown in the old one's place; the old one is kept and folded away, and Undo brings it
+        back. The seed box is not used: it is a new seed unless ``seed`` is given."""
+        old = self._take(take)
+        if old is None:
+            raise InvalidInput("there is no take to regenerate: generate or write the scene first")
+        scene = old.scene
+        position = [t.id for t in self.takes].index(old.id)
+        self.carousel.editing = False
+        feed = self._start_stream({}, 1, config.cap_new_tokens(200))
+        started = time.perf_counter()
+        branch = self.branch or None
+
+        def on_token(_index: int, delta: str) -> None:
+            feed(position, delta)  # streamed under the number of the take it replaces
+
+        def work() -> Any:
+            return self.session.regenerate_take(
+                old, seed=seed, on_token=on_token, stop=self._stop, branch=branch
+            )
+
+        def done(new: Any) -> None:
+            self.stream_pane.object = ""
+            ids = [t.id for t in self.takes]
+            if new.id in ids:
+                self.carousel.index = ids.index(new.id)
+            self._sync_take_widgets()
+            secs = time.perf_counter() - started
+            stopped = " (stopped early)" if self._stop.is_set() else ""
+            self.status = (
+                f"take {position + 1} regenerated with seed {new.provenance.get('seed')} in {secs:.1f} s"
+                f"{stopped}; Undo brings the old one back"
+            )
+
+        return self.in_background(work, done, label=f"regenerating take {position + 1} of {scene.title}")
+
     def swipe(self, step: int) -> None:
-        """Show the previous (-1) or next (+1) take, wrapping around."""
+        """Show the previous (-1) or next (+1) take, wrapping around (not while editing in place)."""
         n = len(self.takes)
-        if n:
+        if n and not self.carousel.editing:
             self.carousel.index = (self.carousel.index + step) % n
 
     def undo(self) -> str:
@@ -547,6 +643,11 @@ class SceneEditor(SessionView):
         self.project.delete(scene)
         self.scene_id = ""
         self.status = f"deleted {title!r} (Undo brings it back)"
+
+
+def _plain(text: str) -> str:
+    """Text as a writer sees it: line ends and trailing spaces do not count."""
+    return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").split("\n")).strip()
 
 
 def _short(label: str, width: int = 28) -> str:

@@ -2,7 +2,8 @@
 // A key combination listed in `keys` (e.g. "ctrl+enter", "alt+arrowleft", "ctrl+shift+z") is sent
 // to Python with send_msg while the view is shown (a view in a closed tab does not answer).
 // Combinations marked `text: false` are left to a text box that has the focus (Ctrl+Z there
-// undoes typing, not the story). No imports: works offline in JupyterLab and under `workbench serve`.
+// undoes typing, not the story); an element of class `wb-own-keys` keeps every key to itself, and
+// rows marked `help_only` are listed but not caught. No imports: works offline in JupyterLab and under `workbench serve`.
 export function render({ model, el }) {
   const root = document.createElement("div");
   root.className = "wb-shortcuts";
@@ -27,7 +28,7 @@ export function render({ model, el }) {
     combo
       .split("+")
       .map((k) => ({ ctrl: "Ctrl", shift: "Shift", alt: "Alt", arrowleft: "←", arrowright: "→",
-                     arrowup: "↑", arrowdown: "↓", enter: "Enter" }[k] || k.toUpperCase()))
+                     arrowup: "↑", arrowdown: "↓", enter: "Enter", escape: "Esc" }[k] || k.toUpperCase()))
       .join("+");
   const draw = () => {
     const rows = (model.keys || [])
@@ -52,7 +53,12 @@ export function render({ model, el }) {
   };
   const typing = (ev) => {
     const t = (ev.composedPath && ev.composedPath()[0]) || ev.target;
-    return !!t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable);
+    return !!t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+  };
+  // a part of the view with keys of its own (the in-place take editor: Ctrl+Enter saves there)
+  const ownKeys = (ev) => {
+    const path = ev.composedPath ? ev.composedPath() : [];
+    return path.some((n) => n.classList && n.classList.contains("wb-own-keys"));
   };
   // With several views on one page (a notebook), the keys go to the view clicked last: the
   // element of this view whose class is `scope`, found across shadow roots.
@@ -74,7 +80,8 @@ export function render({ model, el }) {
     if (!root.isConnected || root.getClientRects().length === 0) return; // not shown
     if (window.__wbKeysActive && window.__wbKeysActive !== me && window.__wbKeysActive.shown()) return;
     const combo = comboOf(ev);
-    const hit = (model.keys || []).find((k) => k.combo === combo);
+    if (ownKeys(ev)) return;
+    const hit = (model.keys || []).find((k) => k.combo === combo && !k.help_only);
     if (!hit || (hit.text === false && typing(ev))) return;
     ev.preventDefault();
     ev.stopPropagation();
