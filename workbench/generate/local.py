@@ -457,7 +457,7 @@ class LocalTextGenerator:
             return self._generate(request, use_prefix_cache)
 
     def _generate(self, request: TextRequest, use_prefix_cache: bool) -> list[TextResult]:
-        from .decode import Sampling, decode, working_cache
+        from .decode import Sampling
 
         if request.stop is not None and request.stop.is_set():
             raise GenerationStopped("generation was stopped before any text was written")
@@ -495,23 +495,9 @@ class LocalTextGenerator:
             eos_ids=eos_ids,
             max_new=max_new,
         )
-        entry, cached = None, 0
-        if use_prefix_cache and prefix_ids:
-            entry, cached = self._prefix_cache(prefix_ids), len(prefix_ids)
-        cache = working_cache(entry, n, max_new + 16, self.model.config)
         stream = _TakeStream(self.tokenizer, n, request.on_token) if request.on_token is not None else None
-        rows, first_at = decode(
-            self.model,
-            cache=cache,
-            prompt=ids,
-            cached=cached,
-            seeds=seeds,
-            sampling=sampling,
-            constraints=constraints,
-            tokenize=self._ids if self.fast_forward else None,
-            stop=request.stop,
-            on_tokens=stream,
-            logits_keep=self._logits_keep(),
+        rows, first_at = self._run(
+            ids, prefix_ids, seeds, sampling, constraints, stream, request.stop, use_prefix_cache
         )
         if stream is not None:
             stream.end()
@@ -551,6 +537,39 @@ class LocalTextGenerator:
         if stopped and all(r.completion_tokens == 0 for r in results):
             raise GenerationStopped("generation was stopped before any text was written")
         return results
+
+    def _run(
+        self,
+        ids: list[int],
+        prefix_ids: list[int],
+        seeds: list[int],
+        sampling: Any,
+        constraints: Any,
+        stream: Any,
+        stop: Any,
+        use_prefix_cache: bool,
+    ) -> tuple[list[Any], float | None]:
+        """The decode loop on this model: the prompt's cached prefix (``prefix_ids``) from the
+        prefix cache, one row per seed. An engine on other kernels overrides this (llama.cpp)."""
+        from .decode import decode, working_cache
+
+        entry, cached = None, 0
+        if use_prefix_cache and prefix_ids:
+            entry, cached = self._prefix_cache(prefix_ids), len(prefix_ids)
+        cache = working_cache(entry, len(seeds), sampling.max_new + 16, self.model.config)
+        return decode(
+            self.model,
+            cache=cache,
+            prompt=ids,
+            cached=cached,
+            seeds=seeds,
+            sampling=sampling,
+            constraints=constraints,
+            tokenize=self._ids if self.fast_forward else None,
+            stop=stop,
+            on_tokens=stream,
+            logits_keep=self._logits_keep(),
+        )
 
     def _logits_keep(self) -> str | None:
         """The forward argument that computes the last position's logits only, if the model has one."""
