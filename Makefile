@@ -19,7 +19,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast lab lint typecheck system-deps node-deps bench clean screenshots docs
+.PHONY: install fast demo test test-fast lab lint typecheck system-deps node-deps bench clean screenshots docs
 
 install: $(STAMP)
 
@@ -34,6 +34,19 @@ $(STAMP): pyproject.toml constraints.txt $(REQS)
 	$(PIP) install -q --no-deps -e . 2>&1 | { grep -v "is ignored" || true; }
 	$(PY) -c "import torch, transformers, workbench; print('installed: torch', torch.__version__, '· transformers', transformers.__version__)"
 	@touch $(STAMP)
+
+# the llama.cpp engine (`llamacpp:default`, the takes at engine speed): PyPI has its source only, so
+# pip builds it once (about ten minutes on two cores) and keeps the wheel in its cache. `make demo`
+# does not wait for it; the tests of the engine need it.
+FAST := $(VENV)/.fast
+LLAMA_CMAKE := -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF
+fast: $(FAST)
+
+$(FAST): $(STAMP)
+	@echo "building the llama.cpp engine (llama-cpp-python from source; once per machine, about ten minutes)"
+	CMAKE_ARGS="$(LLAMA_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) install -q -c constraints.txt "llama-cpp-python==0.3.36" 2>&1 | { grep -v "is ignored" || true; }
+	$(PY) -c "import llama_cpp; print('installed: llama-cpp-python', llama_cpp.__version__)"
+	@touch $@
 
 # Debian packages the browser tests need (Chromium for Playwright, fonts). Needs root + apt;
 # without them the browser tests skip loudly (and fail under CI=true).
@@ -55,7 +68,7 @@ node_modules/.installed: package.json package-lock.json
 demo: install
 	$(VENV)/bin/workbench demo --out out
 
-test: install system-deps node-deps
+test: install fast system-deps node-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install
@@ -74,7 +87,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy workbench
 
-bench: install
+bench: install fast
 	$(PY) bench/takes.py
 	$(PY) bench/media.py
 	$(PY) bench/report.py
