@@ -39,7 +39,10 @@ $(STAMP): pyproject.toml constraints.txt $(REQS)
 # pip builds it once (about ten minutes on two cores) and keeps the wheel in its cache. `make demo`
 # does not wait for it; the tests of the engine need it.
 FAST := $(VENV)/.fast
-LLAMA_CMAKE := -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF
+# AMX left out: CPUs in virtual machines list it without the kernel enabling it (a tile load faults)
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE := -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+	-DLLAMA_BUILD_SERVER=OFF -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)' 
 fast: $(FAST)
 
 $(FAST): $(STAMP)

@@ -85,7 +85,7 @@ class LlamaEngine:
         model_params = lib.llama_model_default_params()
         # the weights as the file has them, on the CPU kernels every build has (no repacking into
         # AMX or other extra buffers: AMX tiles fault on machines that list AMX but do not enable it)
-        model_params.use_extra_bufts = True
+        model_params.use_extra_bufts = False
         self.model = lib.llama_model_load_from_file(str(path).encode(), model_params)
         if not self.model:
             raise ModelUnavailable(f"llama.cpp cannot load {str(path)!r} (not a GGUF model it reads)")
