@@ -1,13 +1,22 @@
-"""Takes benchmark: n takes on a shared story prefix, the local backend vs a plain transformers loop.
+"""Takes benchmark: n takes on a shared story prefix, the workbench vs a plain transformers loop and
+vs llama.cpp (the engine KoboldCpp users run), side by side in one process.
 
-Default model, CPU, one process, 32 new tokens per take on both sides. Prints one JSON line:
-ratio (A/B: the plain loop over the workbench cold), ratio_warm (A/B', warm), time to first token at 500, 2,000 and 4,000 story tokens,
-cold load (converted safetensors vs GGUF), plain decode tok/s.
+Default model, CPU, 32 new tokens per take everywhere, three takes:
+- A: a plain loop of three transformers ``generate`` calls;
+- B / B': the workbench on transformers, cold (nothing cached) and warm (a new seed, same story);
+- F / F': the workbench on its llama.cpp engine (``llamacpp:default``), cold and warm;
+- C / C': llama.cpp's own Python API (``llama_cpp.Llama``, its prompt cache), three takes in
+  sequence as a KoboldCpp user gets them, cold and warm.
+Prints one JSON line: ratio (A over the workbench's fastest cold), ratio_warm (A over its fastest
+warm), vs_llamacpp (C' over the workbench's fastest warm), each engine's figures, time to first
+token at 500, 2,000 and 4,000 story tokens, cold load (converted safetensors vs GGUF), decode tok/s.
+F and C are left out (null) where llama-cpp-python is not installed (`make fast`).
 Run: ``python bench/takes.py`` (WORKBENCH_CACHE as usual; the first run converts the model).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -116,14 +125,21 @@ def main() -> None:
         )
         decode = 64 / (time.perf_counter() - t)
 
+    fast = llama_arms(tokenizer, request, rendered, story)
+    best_cold = min(cold, fast.get("fast_cold_s") or cold)
+    best_warm = min(warm, fast.get("fast_warm_s") or warm)
     figures = {
         "story_tokens": 1200,
         "new_tokens_per_take": NEW,
         "plain_loop_s": round(plain, 3),
         "cold_s": round(cold, 3),
         "warm_s": round(warm, 3),
-        "ratio": round(plain / cold, 2),
-        "ratio_warm": round(plain / warm, 2),
+        "ratio": round(plain / best_cold, 2),
+        "ratio_warm": round(plain / best_warm, 2),
+        "vs_llamacpp": round(fast["llamacpp_warm_s"] / best_warm, 2) if fast.get("llamacpp_warm_s") else None,
+        "transformers_ratio": round(plain / cold, 2),
+        "transformers_ratio_warm": round(plain / warm, 2),
+        **fast,
         "warm_completion_tokens": [r.completion_tokens for r in warm_results],
         "ttft_500_s": round(ttft[500], 3),
         "ttft_2000_s": round(ttft[2000], 3),
@@ -136,6 +152,83 @@ def main() -> None:
     }
     print(json.dumps(figures), flush=True)
 
+
+def llama_arms(tokenizer, request, rendered: str, story: str) -> dict:
+    """F/F' (the workbench's llama.cpp engine) and C/C' (llama.cpp's own API), when installed."""
+    from workbench.generate import llamacpp
+
+    if not llamacpp.available():
+        print(f"llama.cpp arms skipped: {llamacpp.how_to_install()}", file=sys.stderr)
+        return {}
+    from workbench.generate.base import TextRequest
+    from workbench.generate.local import default_gguf_path
+
+    gguf = default_gguf_path()
+
+    class FullLength(llamacpp.LlamaCppTextGenerator):
+        def _eos_ids(self) -> list[int]:
+            return [10**9]
+
+    def fresh() -> llamacpp.LlamaCppTextGenerator:
+        engine = llamacpp.LlamaEngine(gguf, n_ctx=8192 + llamacpp.TAKE_ROOM, threads=THREADS)
+        return FullLength(engine, tokenizer, "llamacpp:default", {"backend": "llamacpp"})
+
+    gen = fresh()
+    req = dataclasses.replace(request, seed=1)
+    t = time.perf_counter()
+    gen.generate(req)
+    f_cold = time.perf_counter() - t
+    req.seed = 2
+    t = time.perf_counter()
+    f_results = gen.generate(req)
+    f_warm = time.perf_counter() - t
+    ttft = {}
+    for size in (500, 4000):
+        p = "You are a screenwriter. Continue the story.\n\n" + story_tokens(gen, size)
+        gen.generate(TextRequest(prefix=p, suffix=INSTRUCTION, n=1, seed=0, max_new_tokens=1))
+        r = gen.generate(TextRequest(prefix=p, suffix=INSTRUCTION, n=1, seed=3, max_new_tokens=4))
+        ttft[size] = r[0].first_token_seconds
+    gen.engine.close()
+
+    # C: llama.cpp's own API on the same GGUF, prompt tokens and sampling; end of text ignored
+    from llama_cpp import Llama
+
+    ids = tokenizer(rendered, add_special_tokens=False)["input_ids"]
+    llm = Llama(model_path=str(gguf), n_ctx=8192, n_threads=THREADS, n_threads_batch=THREADS, verbose=False)
+    eos = llm.token_eos()
+
+    def three(seed: int) -> float:
+        t = time.perf_counter()
+        for i in range(3):
+            llm.create_completion(
+                ids,
+                max_tokens=NEW,
+                temperature=0.8,
+                top_p=0.95,
+                repeat_penalty=1.15,
+                seed=seed * 10 + i,
+                logit_bias={eos: -1e9},
+            )
+        return time.perf_counter() - t
+
+    c_cold, c_warm = three(1), three(2)
+    t = time.perf_counter()
+    out = llm.create_completion([1], max_tokens=64, temperature=0.0, logit_bias={eos: -1e9})
+    c_decode = out["usage"]["completion_tokens"] / (time.perf_counter() - t)
+    llm.close()
+    return {
+        "fast_cold_s": round(f_cold, 3),
+        "fast_warm_s": round(f_warm, 3),
+        "fast_warm_completion_tokens": [r.completion_tokens for r in f_results],
+        "fast_ttft_500_s": round(ttft[500], 3),
+        "fast_ttft_4000_s": round(ttft[4000], 3),
+        "llamacpp_cold_s": round(c_cold, 3),
+        "llamacpp_warm_s": round(c_warm, 3),
+        "llamacpp_decode_tok_s": round(c_decode, 1),
+    }
+
+
+THREADS = max(1, os.cpu_count() or 1)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -33,7 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=Path("out"), help="folder for the demo's files (default: out/)"
     )
     p.add_argument("--no-report", action="store_true", help="only build and show the sample project")
-    p.add_argument("--model", default="default", help="text model spec")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="text model spec (default: the embedded model, on the llama.cpp engine where it is installed)",
+    )
     p.set_defaults(func=cmd_demo)
 
 
@@ -109,6 +113,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from ..report.run import run_report
     except ModuleNotFoundError:
         return 0
-    html = run_report(path, out / "pitch.html", model=args.model)
+    model = args.model
+    if model is None:
+        from ..generate.llamacpp import available, how_to_install
+
+        model = "llamacpp:default" if available() else "default"
+        print(
+            "text engine: llama.cpp (llamacpp:default)"
+            if available()
+            else f"text engine: transformers (for faster takes, the llama.cpp engine: {how_to_install()})"
+        )
+    html = run_report(path, out / "pitch.html", model=model)
     print(f"pitch report: {html}")
     return 0
