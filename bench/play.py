@@ -8,7 +8,8 @@
   new scene first): the first text of each move, and the 10th over the 1st (goal: no slower,
   the story so far is never prefilled again in full). ``BENCH_PLAY_MOVES`` sets how many.
 
-Run: python bench/play.py   (ends with one JSON line of figures)
+Run: python bench/play.py   (ends with one JSON line of figures); ``BENCH_PLAY_MODEL=llamacpp:default``
+runs it on the llama.cpp engine.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from workbench.session import Session
 from workbench.story.sample import build_sample
 
 TOKENS = int(os.environ.get("BENCH_PLAY_TOKENS", "60"))
+MODEL = os.environ.get("BENCH_PLAY_MODEL", "default")
 MOVES = int(os.environ.get("BENCH_PLAY_MOVES", "10"))
 ACTIONS = [
     "Mara climbs the tower stairs with a lantern",
@@ -66,7 +68,7 @@ def main() -> dict[str, object]:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-play-"))
     project = build_sample(workdir / "bench.story")
-    session = Session(project)
+    session = Session(project, text=MODEL)
     t0 = time.perf_counter()
     gen = session.text_generator
     load_s = time.perf_counter() - t0
@@ -117,6 +119,7 @@ def main() -> dict[str, object]:
         "prompt_tokens": take.get("prompt_tokens"),
         **in_a_row,
         "new_tokens_cap": TOKENS,
+        "model": MODEL,
         "model_load_s": round(load_s, 2),
         "device": "cpu",
         "cpu_count": os.cpu_count(),

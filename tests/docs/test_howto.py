@@ -339,3 +339,15 @@ def test_writers_room_grid(tmp_path: Path) -> None:
     assert out["cells"] == 4 and [t for _, t in out["rows"]] == [0.6, 1.0]
     assert out["chosen"] and out["rating"] == 5
     assert out["again"] == out["ids"]
+
+
+def test_fast_engine(tmp_path: Path) -> None:
+    from tests.conftest import skip_or_fail
+    from workbench.generate import llamacpp
+
+    if not llamacpp.available():
+        skip_or_fail(f"the llama.cpp engine is not installed: {llamacpp.how_to_install()}")
+    out = example("fast_engine.py")["main"](tmp_path)
+    assert out["backend"] == "llamacpp" and out["structure"] == ["screenplay"] * 4
+    assert out["evaluated_first"] > 100 and out["evaluated_again"] == 0
+    assert all(t.strip() for t in out["texts"])

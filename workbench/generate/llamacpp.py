@@ -15,6 +15,12 @@ forced text in one pass. What it changes:
 - **the story is evaluated once and kept**: its keys and values stay in sequence 0 of llama.cpp's
   cache and each take reads them (no copy); a story that grew by one scene evaluates that scene
   only (the longest start it shares with the one before is kept);
+- **one story kept**: the engine keeps the last prompt's keys and values only (a second story
+  kept beside it would put the new cells elsewhere in llama.cpp's cache, and its attention sums
+  over the cells in their order: the takes would then depend on what was written before, in the
+  last bits). Work that alternates between stories (a play's background pre-writing of several
+  branches) evaluates each again, and there the transformers path, with several stories cached
+  and faster long passes, is the faster;
 - **takes one after another** (see :class:`LlamaSteps`), as KoboldCpp writes them: each streams in
   turn. Measured on two cores (``bench/takes.py``): three takes of 32 tokens over a 1,200-token
   story in about 1.9 s warm (transformers: 2.0-2.9 s), one take of 200 tokens in 3.7 s (10.4 s);
@@ -197,7 +203,11 @@ class LlamaSteps:
         if n != 1:
             raise InvalidInput("the llama.cpp engine writes one take at a time")
         story, last = prompt[:-1], prompt[-1]
-        self.reused, self.evaluated = eng.keep_story(story)
+        shared, _ = eng.keep_story(story)
+        # counted as the transformers path counts them: the story's tokens (the first ``cached``
+        # of the prompt) reused or evaluated again; the request after it is evaluated every time
+        self.reused = min(shared, cached)
+        self.evaluated = max(0, min(cached, len(story)) - shared)
         eng.lib.llama_memory_seq_cp(eng.mem, 0, 1, -1, -1)
         return torch.from_numpy(_stack(eng.run([(last, len(story), 1, True)])))
 
@@ -289,7 +299,7 @@ class LlamaCppTextGenerator(LocalTextGenerator):
                     done, at = decode_rows(
                         steps,
                         prompt=ids,
-                        cached=0,
+                        cached=len(prefix_ids),
                         seeds=[seed],
                         sampling=sampling,
                         constraints=[constraints[i]] if constraints else None,
