@@ -61,21 +61,7 @@ class Workbench(SessionView):
         self.map.on_write(self.open)
         self.header = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-header"])
         self.tabs = pn.Tabs(
-            *zip(
-                TABS,
-                (
-                    self.editor,
-                    self.map,
-                    self.cast,
-                    self.media,
-                    self.context,
-                    self.outline,
-                    self.story,
-                    self.ab,
-                    self.grid,
-                ),
-                strict=True,
-            ),
+            *zip(TABS, self.views, strict=True),
             *self.extras.items(),
             dynamic=False,
             sizing_mode="stretch_width",
