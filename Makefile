@@ -11,7 +11,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
-REQS := $(sort $(wildcard requirements/*.txt))
+# requirements/fast.txt (the llama.cpp engine) is built by `make fast`, with the flags it needs
+REQS := $(sort $(filter-out requirements/fast.txt,$(wildcard requirements/*.txt)))
 export WORKBENCH_CACHE ?= $(CURDIR)/.cache/workbench
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -45,9 +46,9 @@ LLAMA_CMAKE := -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA
 	-DLLAMA_BUILD_SERVER=OFF -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)' 
 fast: $(FAST)
 
-$(FAST): $(STAMP)
+$(FAST): $(STAMP) requirements/fast.txt
 	@echo "building the llama.cpp engine (llama-cpp-python from source; once per machine, about ten minutes)"
-	CMAKE_ARGS="$(LLAMA_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) install -q -c constraints.txt "llama-cpp-python==0.3.36" 2>&1 | { grep -v "is ignored" || true; }
+	CMAKE_ARGS="$(LLAMA_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) install -q -c constraints.txt -r requirements/fast.txt 2>&1 | { grep -v "is ignored" || true; }
 	$(PY) -c "import llama_cpp; print('installed: llama-cpp-python', llama_cpp.__version__)"
 	@touch $@
 
