@@ -97,8 +97,8 @@ def entry_point_plugins(group: str, refresh: bool = False) -> dict[str, Plugin]:
     The list is read once per process; ``refresh=True`` reads it again (after installing a package).
 
     >>> backends = entry_point_plugins("workbench.backends")
-    >>> sorted(name for name in backends if name.startswith("text."))[:2]
-    ['text.local', 'text.openai']
+    >>> sorted(name for name in backends if name.startswith("text."))[:3]
+    ['text.llamacpp', 'text.local', 'text.openai']
     """
     with _cache_lock:
         if refresh or group not in _cache:
