@@ -191,6 +191,14 @@ class SessionView(pn.viewable.Viewer):
             self._stale = False
             self._refresh_now()
 
+    def refresh_when_shown(self) -> None:
+        """Re-render now if the view is shown, else when its tab is opened (a selection made on
+        another tab costs the page nothing it does not show)."""
+        if self._tab_open:
+            self._refresh_now()
+        else:
+            self._stale = True
+
     def _deferred_refresh(self) -> None:
         self._refresh_pending = False
         if not self._closed:

@@ -223,7 +223,7 @@ class SceneEditor(SessionView):
     def _scene_changed(self) -> None:
         self.carousel.editing = False
         self.carousel.index = 0
-        self.refresh()
+        self.refresh_when_shown()
 
     @param.depends("n", watch=True)
     def _n_changed(self) -> None:

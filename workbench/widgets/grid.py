@@ -130,10 +130,10 @@ class GridView(SessionView):
             self.refresh()
 
     def open(self, scene: Any) -> None:
-        """Show ``scene``'s latest grid (or nothing yet)."""
+        """Show ``scene``'s latest grid (or nothing yet); in a tab not shown, when it is shown."""
         self.scene_id = self.project.scene(scene).id
         self.grid = None
-        self.refresh()
+        self.refresh_when_shown()
 
     # ------------------------------------------------------------------ making a grid
     def run(
