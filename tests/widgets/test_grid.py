@@ -54,6 +54,7 @@ def test_make_a_grid_then_pick_and_rate_from_it(
     grid = view.grid
     assert grid is not None and grid.seed == 8 and len(grid.cells) == 4
     assert view.done_cells == 4 and view.status.startswith("grid of 4 takes, seed 8")
+    assert not view.run_button.disabled and view.stop_button.disabled and not view.progress.visible
     heads = [o.object for o in view.body.objects[::2]]
     assert "temperature 0.5" in heads[0] and "temperature 1.1" in heads[1]
     cards = [item for row in view.body.objects[1::2] for item in row.objects]

@@ -11,7 +11,7 @@ streaming, stop, the generation cache, JSON schemas and the screenplay grammar t
 forced text in one pass. What it changes:
 
 - **decoding at llama.cpp's speed**: a token of the default model costs about 13-18 ms on two
-  cores (the transformers path: 30-40 ms for one take), from the file's quantised weights (Q4_1);
+  cores (the transformers path: about 60 ms for one take), from the file's quantised weights (Q4_1);
 - **the story is evaluated once and kept**: its keys and values stay in sequence 0 of llama.cpp's
   cache and each take reads them (no copy); a story that grew by one scene evaluates that scene
   only (the longest start it shares with the one before is kept);
@@ -23,7 +23,7 @@ forced text in one pass. What it changes:
   and faster long passes, is the faster;
 - **takes one after another** (see :class:`LlamaSteps`), as KoboldCpp writes them: each streams in
   turn. Measured on two cores (``bench/takes.py``): three takes of 32 tokens over a 1,200-token
-  story in about 1.9 s warm (transformers: 2.0-2.9 s), one take of 200 tokens in 3.7 s (10.4 s);
+  story in about 1.8-2.0 s warm (transformers: 2.1-3.2 s), one take of 200 tokens in 4.6 s (12.8 s);
   the story's first evaluation is slower than transformers' (about 6 s against 1.3 s for 1,200
   tokens: llama.cpp has no fast Q4_1 kernel for long passes on this CPU).
 
@@ -85,7 +85,8 @@ def _library() -> Any:
 class LlamaEngine:
     """One GGUF model and one llama.cpp context: the story in sequence 0, takes in 1..n."""
 
-    def __init__(self, path: Path, n_ctx: int, threads: int | None = None) -> None:
+    def __init__(self, path: Path, n_ctx: int | None = None, threads: int | None = None) -> None:
+        """``n_ctx``: the cells of the context (default: the model's trained window and a take's room)."""
         lib = _library()
         self.lib = lib
         model_params = lib.llama_model_default_params()
@@ -95,6 +96,8 @@ class LlamaEngine:
         self.model = lib.llama_model_load_from_file(str(path).encode(), model_params)
         if not self.model:
             raise ModelUnavailable(f"llama.cpp cannot load {str(path)!r} (not a GGUF model it reads)")
+        self.trained_ctx = int(lib.llama_model_n_ctx_train(self.model))
+        n_ctx = n_ctx or self.trained_ctx + TAKE_ROOM
         params = lib.llama_context_default_params()
         params.n_ctx = n_ctx
         params.n_batch = BATCH
@@ -110,7 +113,6 @@ class LlamaEngine:
         self.mem = lib.llama_get_memory(self.ctx)
         self.vocab = lib.llama_model_get_vocab(self.model)
         self.n_vocab = int(lib.llama_vocab_n_tokens(self.vocab))
-        self.trained_ctx = int(lib.llama_model_n_ctx_train(self.model))
         self.batch = lib.llama_batch_init(BATCH, 0, MAX_SEQS)
         self.story: list[int] = []  # the tokens whose keys and values sequence 0 holds
 
@@ -343,10 +345,7 @@ def load(spec: ModelSpec) -> LlamaCppTextGenerator:
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(f"cannot read the tokenizer of {spec.model!r}: {exc}") from exc
         model_id = gguf.name
-    probe = LlamaEngine(gguf, n_ctx=512)  # how long a context the model was trained for
-    trained = probe.trained_ctx
-    probe.close()
-    engine = LlamaEngine(gguf, n_ctx=trained + TAKE_ROOM)
+    engine = LlamaEngine(gguf)
     fingerprint = {
         "backend": "llamacpp",
         "model": model_id,

@@ -166,9 +166,7 @@ class GridView(SessionView):
         total = len(models) * len(temps) * n
         self._stop.clear()
         self.done_cells = 0
-        self.progress.max, self.progress.value, self.progress.visible = total, 0, True
-        self.stop_button.disabled = False
-        self.run_button.disabled = True
+        self.progress.max, self.progress.value = total, 0
 
         def on_cell(cell: GridCell) -> None:
             self.done_cells += 1
@@ -196,18 +194,16 @@ class GridView(SessionView):
             self._draw()
 
         thread = self.in_background(work, done, label=f"writing a grid of {total} takes")
-        thread_done = threading.Thread(target=self._after, args=(thread,), daemon=True)
-        thread_done.start()
         if wait:
             thread.join()
-            thread_done.join()
         return thread
 
-    def _after(self, thread: threading.Thread) -> None:
-        thread.join()
-        self.progress.visible = False
-        self.stop_button.disabled = True
-        self.run_button.disabled = False
+    @param.depends("busy", watch=True)
+    def _busy_changed(self) -> None:
+        """Progress and Stop while a grid is written, Make the grid otherwise."""
+        self.progress.visible = self.busy
+        self.stop_button.disabled = not self.busy
+        self.run_button.disabled = self.busy
 
     def stop(self) -> None:
         """Stop after the row being written (the rows done are kept)."""
