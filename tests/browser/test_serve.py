@@ -118,6 +118,10 @@ def test_click_map_opens_scene_and_fork_changes_map(page: Any, served: dict[str,
     target.click()
     page.locator(".wb-selected-scene", has_text="A Stranger on the Quay").wait_for()  # the map stays
     record("click_to_update_s", time.perf_counter() - t0)
+    # the page marks the clicked box (the map itself is not sent again), and only that one
+    page.locator("g.wb-scene.wb-selected", has_text="A Stranger on the").wait_for()
+    assert page.locator("g.wb-selected").count() == 1
+    assert target.locator("rect").evaluate("r => getComputedStyle(r).strokeWidth") == "3px"
     page.locator(".wb-edit-selected button").click()  # "Write this scene"
     page.locator(".bk-tab.bk-active", has_text="Write").wait_for()
     wait_until(lambda: page.locator(".wb-scene-select select").input_value() == "A Stranger on the Quay")
@@ -126,6 +130,8 @@ def test_click_map_opens_scene_and_fork_changes_map(page: Any, served: dict[str,
     page.locator(".wb-fork button").click()
     page.locator("g.wb-scene", has_text="Mara burns the").wait_for()
     assert scenes.count() == before + 1
+    page.locator("g.wb-scene.wb-selected", has_text="Mara burns the").wait_for()  # the new scene
+    assert page.locator("g.wb-selected").count() == 1
     wait_until(lambda: FORK_CHOICE in page.locator(".wb-branch-select select").input_value())
     # compare the new branch with main
     page.locator(".wb-compare-select select").select_option("main")

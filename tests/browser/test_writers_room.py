@@ -32,10 +32,11 @@ def room(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield info
 
 
-def wait_until(check: Any, timeout: float = 20.0, what: str = "the page did not update in time") -> None:
+def wait_until(check: Any, timeout: float = 20.0, what: Any = "the page did not update in time") -> None:
+    """Wait for ``check()``; ``what`` (a text, or a function giving one) says what was seen instead."""
     deadline = time.monotonic() + timeout
     while not check():
-        assert time.monotonic() < deadline, what
+        assert time.monotonic() < deadline, what() if callable(what) else what
         time.sleep(0.05)
 
 
@@ -264,7 +265,12 @@ def test_scenes_are_added_renamed_and_deleted_in_the_editor(page: Any, room: dic
     title = page.locator(".wb-scene-title input")
     title.fill("The Lantern Gallery")
     page.locator(".wb-rename-scene button").click()
-    wait_until(lambda: page.locator(".wb-scene-select select").input_value() == "The Lantern Gallery")
+    select = page.locator(".wb-scene-select select")
+    wait_until(
+        lambda: select.input_value() == "The Lantern Gallery",
+        what=lambda: f"{select.input_value()!r} of {select.evaluate('s => [...s.options].map(o => o.text)')}; "
+        f"status {text_of(page, '.wb-editor-status')!r}; error {text_of(page, '.wb-error')!r}",
+    )
     page.locator(".wb-delete-scene button").click()
     page.locator(".wb-editor-status", has_text="deleted 'The Lantern Gallery'").wait_for()
     with story(room) as p:

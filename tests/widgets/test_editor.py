@@ -23,23 +23,23 @@ def test_opens_the_start_scene_and_shows_its_takes(session: Any) -> None:
     assert [t["id"] for t in ed.carousel.takes] == [t.id for t in start.takes]
     # the chosen take is the card on screen: its text shows once, on the card
     assert "LIGHTHOUSE" in ed.carousel.takes[0]["html"] and ed.carousel.takes[0]["text"] == start.text
-    assert not ed.text_pane.visible and not ed.chosen_heading.visible
+    assert ed.text_pane.object == ""
     ed.scene_select.value = session.project.scene("A Stranger on the Quay").id
     assert ed.scene.title == "A Stranger on the Quay"
-    assert "wb-screenplay" in ed.carousel.takes[0]["html"] and not ed.text_pane.visible
+    assert "wb-screenplay" in ed.carousel.takes[0]["html"] and ed.text_pane.object == ""
 
 
 def test_the_chosen_text_shows_only_while_another_take_is_on_screen(session: Any) -> None:
     start = session.project.start
     start.add_take("INT. LIGHTHOUSE - NIGHT\n\nAnother way up the stairs.", source="writer")
     ed = SceneEditor(session)
-    assert ed.current_take == start.chosen and not ed.text_pane.visible
+    assert ed.current_take == start.chosen and ed.text_pane.object == ""
     ed.swipe(1)
     assert ed.current_take != start.chosen
-    assert ed.text_pane.visible and ed.chosen_heading.visible
+    assert "Chosen text" in ed.text_pane.object
     assert "LIGHTHOUSE" in ed.text_pane.object and "Another way" not in ed.text_pane.object
     press(ed.choose_button)  # the take on screen is the chosen one now
-    assert not ed.text_pane.visible
+    assert ed.text_pane.object == ""
 
 
 def test_choose_rate_edit_undo_are_saved(session: Any) -> None:
@@ -78,7 +78,7 @@ def test_errors_show_in_the_view(session: Any) -> None:
     ed = SceneEditor(session)
     ed.start_editing()
     ed.carousel.act("save", id=ed.current_take.id, text="   ")
-    assert "empty" in ed.error and ed._alert.visible
+    assert "empty" in ed.error and "role='alert'" in ed._alert.object
     assert ed.carousel.editing  # the editor stays open: the writer's words are not lost
     ed.cancel_editing()
     ed.seed_input.value = "not a number"
@@ -95,7 +95,7 @@ def test_a_missing_model_is_an_alert_not_a_crash(sample: Any) -> None:
     ed = SceneEditor(Session(sample, text="/no/such/model/dir"))
     press(ed.generate_button)
     ed.wait(60)
-    assert ed.error and ed._alert.visible
+    assert ed.error and "role='alert'" in ed._alert.object
     assert not ed.busy and not ed.generate_button.disabled
     assert len(sample.start.takes) == 1
 
@@ -238,7 +238,7 @@ def test_a_take_is_edited_in_place_on_its_card(session: Any) -> None:
         new = saved.start.takes[-1]
         assert new.text == text and new.source == "edit" and new.is_chosen
         assert new.provenance["edited_from"] == take.id and new.parent.id == take.id
-    assert ed.current_take.id == new.id and not ed.text_pane.visible
+    assert ed.current_take.id == new.id and ed.text_pane.object == ""
     meta = ed.carousel.takes[ed.carousel.index]["html"].split("wb-take-meta")[1][:300]
     assert "edited by" in meta and "seed" not in meta  # the writer's words, not the model's take
     # a Save for a take that is no longer shown here is refused, not saved onto another take

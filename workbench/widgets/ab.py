@@ -13,7 +13,7 @@ from ..errors import InvalidInput
 from ..render import esc, screenplay_html, take_origin
 from ..training.ab import ABPair, ab_pair
 from .base import SessionView, safe_call
-from .components import LiveHTML
+from .components import LiveHTML, Select
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -37,9 +37,7 @@ class ABView(SessionView):
         self._rng = random.Random(seed)
         self.pair: ABPair | None = None
         self._revealed = False
-        self.scene_select = pn.widgets.Select(
-            label="Scene", options={}, width=260, css_classes=["wb-ab-scene"]
-        )
+        self.scene_select = Select(label="Scene", options={}, width=260, css_classes=["wb-ab-scene"])
         self.a_pane = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-ab-a"])
         self.b_pane = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-ab-b"])
         self.a_button = pn.widgets.Button(label="A is better", color="primary", css_classes=["wb-ab-pick-a"])

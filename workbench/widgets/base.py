@@ -3,6 +3,7 @@ from the project whenever it changes (in this view, another view, or a backgroun
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -48,7 +49,8 @@ class SessionView(pn.viewable.Viewer):
 
     def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session=session, **params)
-        self._alert = LiveHTML("", visible=False, css_classes=["wb-error"], sizing_mode="stretch_width")
+        # empty, not hidden, when there is no error: showing and hiding a pane lays the page out again
+        self._alert = LiveHTML("", css_classes=["wb-error"], sizing_mode="stretch_width")
         self._status = LiveHTML(
             "", css_classes=["wb-status", f"wb-{self._css_name()}-status"], styles={"color": "#6b7280"}
         )
@@ -87,7 +89,6 @@ class SessionView(pn.viewable.Viewer):
             if self.error
             else ""
         )
-        self._alert.visible = bool(self.error)
 
     @param.depends("status", watch=True)
     def _show_status(self) -> None:
@@ -108,11 +109,20 @@ class SessionView(pn.viewable.Viewer):
         """A context in which changes are this view's user's undo steps (see ``Project.acting_as``)."""
         return self.project.acting_as(self.user or None)
 
+    def batched(self) -> Any:
+        """A context in which the page's updates are held and sent as one message when it ends, so
+        the browser lays the page out once per click instead of once per changed widget (a served
+        view on its own page; elsewhere it does nothing)."""
+        doc = self._doc
+        if doc is None or pn.state.curdoc is not doc:
+            return contextlib.nullcontext()
+        return pn.io.hold(doc)
+
     def attempt(self, action: Callable[[], Any]) -> Any:
         """Run ``action`` as this view's user; an error is shown in the alert instead of escaping the callback."""
         self.error = ""
         try:
-            with self.acting():
+            with self.batched(), self.acting():
                 return action()
         except Exception as exc:
             self.fail(exc)
@@ -206,7 +216,8 @@ class SessionView(pn.viewable.Viewer):
 
     def _refresh_now(self) -> None:
         try:
-            self.refresh()
+            with self.batched():
+                self.refresh()
         except Exception as exc:
             self.fail(exc)
 

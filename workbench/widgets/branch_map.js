@@ -54,13 +54,25 @@ export function render({ model, el }) {
     box.scrollLeft = x * scale - px;
     box.scrollTop = y * scale - py;
   };
+  // the selected box is marked here, not in the SVG: a click that only selects redraws nothing
+  const mark = () => {
+    box.querySelectorAll("g.wb-scene, g.wb-open").forEach((g) => {
+      const on = idOf(g) === model.selected;
+      g.classList.toggle("wb-selected", on);
+      const rect = g.querySelector("rect");
+      if (rect) {
+        rect.style.stroke = on ? "#111827" : "";
+        rect.style.strokeWidth = on ? "3" : "";
+      }
+    });
+  };
   const draw = () => {
     box.innerHTML = model.svg;
     box.querySelectorAll("g.wb-scene, g.wb-open").forEach((g) => {
       g.setAttribute("tabindex", "0");
       g.setAttribute("role", "button");
-      if (idOf(g) === model.selected) g.classList.add("wb-selected");
     });
+    mark();
     apply();
   };
   const pick = (target) => {
@@ -137,7 +149,7 @@ export function render({ model, el }) {
     if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); pick(ev.target); }
   });
   model.on("svg", draw);
-  model.on("selected", draw);
+  model.on("selected", mark);
   model.on("remove", () => {
     window.removeEventListener("pointermove", move);
     window.removeEventListener("pointerup", end);

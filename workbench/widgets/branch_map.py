@@ -14,7 +14,7 @@ from ..errors import InvalidInput, WorkbenchError
 from ..play import is_play_branch
 from ..render import branch_map_svg, compare_html, drop_position, esc, stuck_html
 from .base import SessionView, safe_call
-from .components import ClickableMap, LiveHTML, set_text, text_box, typed
+from .components import Checkbox, ClickableMap, LiveHTML, RadioButtonGroup, Select, set_text, text_box, typed
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -44,10 +44,8 @@ class BranchMap(SessionView):
         self._on_open: list[Callable[[Any], None]] = [on_open] if on_open else []
         self._on_write: list[Callable[[Any], None]] = []
         self.map = ClickableMap(sizing_mode="stretch_width", css_classes=["wb-branch-map-view"])
-        self.branch_select = pn.widgets.Select(
-            label="Branch", options=[], width=200, css_classes=["wb-branch-select"]
-        )
-        self.compare_select = pn.widgets.Select(
+        self.branch_select = Select(label="Branch", options=[], width=200, css_classes=["wb-branch-select"])
+        self.compare_select = Select(
             label="Compare with", options=[NO_COMPARE], width=200, css_classes=["wb-compare-select"]
         )
         self.selected_pane = LiveHTML("", css_classes=["wb-selected-scene"])
@@ -63,7 +61,7 @@ class BranchMap(SessionView):
             label="Fork from selected scene", color="primary", css_classes=["wb-fork"]
         )
         self.compare_pane = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-compare-view"])
-        self.view_select = pn.widgets.RadioButtonGroup(
+        self.view_select = RadioButtonGroup(
             options=list(VIEWS), value="Branches", css_classes=["wb-map-view"]
         )
         self.write_button = pn.widgets.Button(
@@ -73,9 +71,7 @@ class BranchMap(SessionView):
             label="Write this scene", disabled=True, css_classes=["wb-edit-selected"]
         )
         self.stuck_pane = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-stuck-pane"])
-        self.play_box = pn.widgets.Checkbox(
-            label="Show play-throughs", value=False, css_classes=["wb-show-play"]
-        )
+        self.play_box = Checkbox(label="Show play-throughs", value=False, css_classes=["wb-show-play"])
         self.play_box.link(self, value="show_play")
         self.view_select.param.watch(lambda e: setattr(self, "view", VIEWS.get(e.new, "branch")), "value")
         self.write_button.on_click(safe_call(self, self.write_open_choice))
@@ -236,18 +232,23 @@ class BranchMap(SessionView):
             except (KeyError, WorkbenchError):
                 self.selected = ""
                 return
-        self.branch_select.options = names
+        if names != self.branch_select.options:
+            self.branch_select.options = names
         self.branch_select.value = self.branch if self.branch in names else None
-        self.compare_select.options = [NO_COMPARE, *[n for n in names if n != self.branch]]
+        others = [NO_COMPARE, *[n for n in names if n != self.branch]]
+        if others != self.compare_select.options:
+            self.compare_select.options = others
         self.compare_select.value = self.compare or NO_COMPARE
-        self.map.svg = branch_map_svg(
+        # the page marks the selected box itself, so selecting a scene sends no new map
+        svg = branch_map_svg(
             project,
             branch=self.branch,
-            selected=self.selected or None,
             compare=self.compare or None,
             view=self.view,
             hide=() if self.show_play else played,
         )
+        if svg != self.map.svg:
+            self.map.svg = svg
         self.map.selected = self.selected
         self.stuck_pane.object = stuck_html(project) if self.view == "stuck" else ""
         self.write_button.disabled = not self.selected.startswith(OPEN)

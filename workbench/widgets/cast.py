@@ -15,7 +15,7 @@ from ..errors import InvalidInput
 from ..render import audio_html, esc, image_html
 from ..story.cast import open_cast, slug
 from .base import SessionView, safe_call
-from .components import LiveHTML, set_text, text_box, typed
+from .components import LiveHTML, Select, set_text, text_box, typed
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -35,7 +35,7 @@ class CastBoard(SessionView):
         self._audio: dict[str, str] = {}  # character name -> sha256 of the line played last (an asset)
         self._signature: tuple[Any, ...] = ()
         self.cards = pn.FlexBox(css_classes=["wb-cast-cards"], sizing_mode="stretch_width")
-        self.library_select = pn.widgets.Select(
+        self.library_select = Select(
             label="From the cast library", options=[], width=240, css_classes=["wb-library-select"]
         )
         self.add_library_button = pn.widgets.Button(label="Add to story", css_classes=["wb-add-library"])

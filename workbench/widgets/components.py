@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import panel as pn
 import param
 from panel.custom import JSComponent
 
@@ -46,6 +47,32 @@ def set_text(box: Any, text: str) -> None:
         box.value_input = text
 
 
+# Panel waits 50 ms after a change made on the page for more changes before acting on it; a
+# choice from a list or a button group is one click, so these act on it at once.
+class Select(pn.widgets.Select):
+    """Panel's ``Select``; a pick is acted on at once."""
+
+    _priority_changes: ClassVar[list[str]] = ["value"]
+
+
+class RadioButtonGroup(pn.widgets.RadioButtonGroup):
+    """Panel's ``RadioButtonGroup``; a click is acted on at once."""
+
+    _priority_changes: ClassVar[list[str]] = ["value"]
+
+
+class Checkbox(pn.widgets.Checkbox):
+    """Panel's ``Checkbox``; a click is acted on at once."""
+
+    _priority_changes: ClassVar[list[str]] = ["value"]
+
+
+class Tabs(pn.Tabs):
+    """Panel's ``Tabs``; opening a tab is acted on at once (a view catches up as it is shown)."""
+
+    _priority_changes: ClassVar[list[str]] = ["active"]
+
+
 class ClickableMap(JSComponent):
     """An SVG branch map; clicking a scene box sets ``selected`` to its ``data-scene-id``; dragging
     one sets ``moved`` (and counts ``moves``)."""
@@ -59,6 +86,8 @@ class ClickableMap(JSComponent):
     moves = param.Integer(default=0, doc="Counts drags, so each one is seen.")
 
     _esm = HERE / "branch_map.js"
+    # what the page sets is acted on at once (Panel otherwise waits 50 ms for more changes)
+    _priority_changes: ClassVar[list[str]] = ["selected", "clicks", "moved", "moves"]
 
 
 class TakeCarousel(JSComponent):
@@ -87,6 +116,7 @@ class TakeCarousel(JSComponent):
     font = param.String(default=SCREENPLAY_FONT, doc="CSS of the screenplay font.")
 
     _esm = HERE / "carousel.js"
+    _priority_changes: ClassVar[list[str]] = ["index", "editing"]  # acted on at once, as the map's
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

@@ -10,7 +10,7 @@ import param
 from ..errors import InvalidInput
 from ..render import context_html
 from .base import SessionView, safe_call
-from .components import LiveHTML
+from .components import LiveHTML, Select
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -24,9 +24,7 @@ class ContextViewer(SessionView):
     def __init__(self, session: Session, **params: Any) -> None:
         super().__init__(session, **params)
         self.context: Any = None
-        self.scene_select = pn.widgets.Select(
-            label="Scene", options={}, width=260, css_classes=["wb-context-scene"]
-        )
+        self.scene_select = Select(label="Scene", options={}, width=260, css_classes=["wb-context-scene"])
         self.show_button = pn.widgets.Button(
             label="Show context", color="primary", css_classes=["wb-show-context"]
         )

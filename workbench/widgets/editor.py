@@ -14,7 +14,16 @@ from ..errors import InvalidInput
 from ..generate.plan import plan_preview
 from ..render import esc, screenplay_html, take_html
 from .base import SessionView, safe_call
-from .components import KeyShortcuts, LiveHTML, TakeCarousel, set_text, text_box, typed
+from .components import (
+    KeyShortcuts,
+    LiveHTML,
+    RadioButtonGroup,
+    Select,
+    TakeCarousel,
+    set_text,
+    text_box,
+    typed,
+)
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -45,9 +54,7 @@ class SceneEditor(SessionView):
         self._on_plan: Any = None
         self._last_push = 0.0
         self._syncing = False
-        self.scene_select = pn.widgets.Select(
-            label="Scene", options={}, css_classes=["wb-scene-select"], width=260
-        )
+        self.scene_select = Select(label="Scene", options={}, css_classes=["wb-scene-select"], width=260)
         self.n_input = pn.widgets.IntInput(
             label="Takes", value=self.n, start=1, end=8, width=80, css_classes=["wb-n-takes"]
         )
@@ -107,14 +114,13 @@ class SceneEditor(SessionView):
         self.progress = pn.indicators.Progress(
             value=0, max=100, visible=False, sizing_mode="stretch_width", css_classes=["wb-progress"]
         )
-        self.chosen_heading = pn.pane.Markdown("#### Chosen text", margin=(0, 10), visible=False)
         self.text_pane = LiveHTML("", css_classes=["wb-scene-text"], sizing_mode="stretch_width")
         self.stream_pane = LiveHTML("", css_classes=["wb-streaming"], sizing_mode="stretch_width")
         self.carousel = TakeCarousel(sizing_mode="stretch_width", css_classes=["wb-takes"])
         self.choose_button = pn.widgets.Button(
             label="Choose this take", color="success", css_classes=["wb-choose"], disabled=True
         )
-        self.rating = pn.widgets.RadioButtonGroup(
+        self.rating = RadioButtonGroup(
             label="Rating",
             options={"–": 0, "★1": 1, "★2": 2, "★3": 3, "★4": 4, "★5": 5},
             value=0,
@@ -169,7 +175,6 @@ class SceneEditor(SessionView):
             ),
             self.progress,
             self._status,
-            self.chosen_heading,
             self.text_pane,
             self.stream_pane,
             pn.pane.Markdown("#### Takes", margin=(0, 10)),
@@ -316,7 +321,8 @@ class SceneEditor(SessionView):
 
     def _show_chosen(self, take: Any) -> None:
         """The chosen text shows only where it is not the take on screen (browsing another take,
-        or the chosen one folded away), so the same text is not shown twice."""
+        or the chosen one folded away), so the same text is not shown twice; ``text_pane`` is
+        empty otherwise."""
         scene = self.scene
         chosen = scene.chosen if scene is not None else None
         if scene is None:
@@ -330,13 +336,13 @@ class SceneEditor(SessionView):
                 "text yet: generate takes.</p>"
             )
         elif take is None or take.id != chosen.id:
-            html = screenplay_html(chosen.text, self.project.cast.names())
+            html = CHOSEN_HEADING + screenplay_html(chosen.text, self.project.cast.names())
         else:
             html = ""
-        self.chosen_heading.visible = chosen is not None and bool(html)
+        # the pane stays in the layout (empty when nothing is to be shown): showing and hiding it
+        # would make the browser lay the whole page out again on every choice
         if html != self.text_pane.object:
             self.text_pane.object = html
-        self.text_pane.visible = bool(html)
 
     # ---- generation
     def generate(self, n: int | None = None, seed: int | None = None) -> threading.Thread:
@@ -643,6 +649,9 @@ class SceneEditor(SessionView):
         self.project.delete(scene)
         self.scene_id = ""
         self.status = f"deleted {title!r} (Undo brings it back)"
+
+
+CHOSEN_HEADING = "<h4 class='wb-chosen-heading' style='margin:4px 0 6px;font:600 15px system-ui,sans-serif'>Chosen text</h4>"
 
 
 def _plain(text: str) -> str:

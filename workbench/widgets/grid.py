@@ -12,7 +12,7 @@ import param
 from ..errors import InvalidInput
 from ..render import esc, image_html, screenplay_html
 from .base import SessionView, safe_call
-from .components import LiveHTML, text_box, typed
+from .components import LiveHTML, RadioButtonGroup, Select, text_box, typed
 
 if TYPE_CHECKING:
     from ..session import GridCell, Session, TakeGrid
@@ -55,9 +55,7 @@ class GridView(SessionView):
         super().__init__(session, **params)
         self.grid: TakeGrid | None = None
         self._stop = threading.Event()
-        self.scene_select = pn.widgets.Select(
-            label="Scene", options={}, width=240, css_classes=["wb-grid-scene"]
-        )
+        self.scene_select = Select(label="Scene", options={}, width=240, css_classes=["wb-grid-scene"])
         self.models_input = text_box(
             pn.widgets.TextInput(
                 label="Models (comma between)",
@@ -311,7 +309,7 @@ class GridView(SessionView):
             css_classes=["wb-grid-pick"],
         )
         pick.on_click(safe_call(self, lambda tid=take.id: self.pick(tid)))
-        stars = pn.widgets.RadioButtonGroup(
+        stars = RadioButtonGroup(
             options={"–": 0, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5},
             value=take.rating or 0,
             css_classes=["wb-grid-rate"],

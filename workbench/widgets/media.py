@@ -10,7 +10,7 @@ import param
 from ..errors import InvalidInput
 from ..render import audio_html, image_html
 from .base import SessionView, safe_call
-from .components import LiveHTML
+from .components import LiveHTML, Select
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -28,9 +28,7 @@ class MediaGallery(SessionView):
     def __init__(self, session: Session, **params: Any) -> None:
         self._frames_seed: int | None = None  # the seed the frames shown were drawn with
         super().__init__(session, **params)
-        self.scene_select = pn.widgets.Select(
-            label="Scene", options={}, width=260, css_classes=["wb-media-scene"]
-        )
+        self.scene_select = Select(label="Scene", options={}, width=260, css_classes=["wb-media-scene"])
         self.frames_input = pn.widgets.IntInput(label="Frames", value=self.frames, start=1, end=8, width=80)
         self.seed_input = pn.widgets.IntInput(
             label="Seed", value=self.seed, width=100, css_classes=["wb-media-seed"]

@@ -17,7 +17,7 @@ from ..generate.plan import plan_preview
 from ..play.core import Play
 from ..render import esc, screenplay_html
 from .base import SessionView
-from .components import LiveHTML, set_text, text_box, typed
+from .components import Checkbox, LiveHTML, Select, set_text, text_box, typed
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -75,8 +75,8 @@ class PlayerView(SessionView):
         )
         self.continuity_pane = pane("wb-play-continuity")
         names = [c.name for c in self.project.cast]
-        self.who = pn.widgets.Select(label="Character", options=names, css_classes=["wb-play-who"], width=180)
-        self.alive_box = pn.widgets.Checkbox(label="alive", value=True, css_classes=["wb-play-alive"])
+        self.who = Select(label="Character", options=names, css_classes=["wb-play-who"], width=180)
+        self.alive_box = Checkbox(label="alive", value=True, css_classes=["wb-play-alive"])
         self.location_input = text_box(
             pn.widgets.TextInput(label="Location", css_classes=["wb-play-location"], width=200)
         )

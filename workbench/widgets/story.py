@@ -15,7 +15,7 @@ import param
 from ..errors import InvalidInput
 from ..render import esc
 from .base import SessionView, safe_call
-from .components import LiveHTML, set_text, text_box, typed
+from .components import LiveHTML, Select, set_text, text_box, typed
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -64,9 +64,7 @@ class StoryView(SessionView):
             )
         )
         self.add_lore_button = pn.widgets.Button(label="Add lore", css_classes=["wb-add-lore"])
-        self.branch_select = pn.widgets.Select(
-            label="Branch", options=[], width=220, css_classes=["wb-story-branch"]
-        )
+        self.branch_select = Select(label="Branch", options=[], width=220, css_classes=["wb-story-branch"])
         self.branch_name = text_box(
             pn.widgets.TextInput(label="New name", width=220, css_classes=["wb-branch-name"])
         )
@@ -74,9 +72,7 @@ class StoryView(SessionView):
         self.delete_branch_button = pn.widgets.Button(
             label="Delete branch", color="danger", css_classes=["wb-delete-branch"]
         )
-        self.format_select = pn.widgets.Select(
-            label="Export as", options=[], width=180, css_classes=["wb-format"]
-        )
+        self.format_select = Select(label="Export as", options=[], width=180, css_classes=["wb-format"])
         self.download = pn.widgets.FileDownload(
             callback=self._download,
             filename="story",

@@ -13,7 +13,7 @@ from .ab import ABView
 from .base import SessionView
 from .branch_map import BranchMap
 from .cast import CastBoard
-from .components import LiveHTML
+from .components import LiveHTML, Tabs
 from .context import ContextViewer
 from .editor import SceneEditor
 from .grid import GridView
@@ -60,7 +60,7 @@ class Workbench(SessionView):
         self.map.on_open(lambda sc: self.open(sc, show=False))
         self.map.on_write(self.open)
         self.header = LiveHTML("", sizing_mode="stretch_width", css_classes=["wb-header"])
-        self.tabs = pn.Tabs(
+        self.tabs = Tabs(
             *zip(TABS, self.views, strict=True),
             *self.extras.items(),
             dynamic=False,
