@@ -268,8 +268,10 @@ def test_scenes_are_added_renamed_and_deleted_in_the_editor(page: Any, room: dic
     select = page.locator(".wb-scene-select select")
     wait_until(
         lambda: select.input_value() == "The Lantern Gallery",
-        what=lambda: f"{select.input_value()!r} of {select.evaluate('s => [...s.options].map(o => o.text)')}; "
-        f"status {text_of(page, '.wb-editor-status')!r}; error {text_of(page, '.wb-error')!r}",
+        what=lambda: (
+            f"{select.input_value()!r} of {select.evaluate('s => [...s.options].map(o => o.text)')}; "
+            f"status {text_of(page, '.wb-editor-status')!r}; error {text_of(page, '.wb-error')!r}"
+        ),
     )
     page.locator(".wb-delete-scene button").click()
     page.locator(".wb-editor-status", has_text="deleted 'The Lantern Gallery'").wait_for()
