@@ -139,3 +139,30 @@ def test_an_adapter_is_refused_with_the_way_to_use_it() -> None:
         factory(parse_spec("llamacpp:default+/tmp/adapter"))
     with pytest.raises(ModelUnavailable, match="gguf"):
         factory(parse_spec("llamacpp:/no/such/model.bin"))
+
+
+@pytest.mark.slow
+def test_a_typed_move_in_play_evaluates_only_what_follows_the_story(
+    sample: Any, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the reader reads, the player leaves the story so far in the engine's cells (here by a
+    one-token warm-up: every choice of the scene leads to a scene already written), so the typed
+    move evaluates only its request."""
+    from workbench.session import Session
+
+    monkeypatch.setenv("WORKBENCH_MAX_NEW_TOKENS", "16")
+    session = Session(sample, text="llamacpp:default")
+    gen = session.text_generator
+    assert gen.keeps_prefix_cache
+    start = sample.scene("A Stranger on the Quay")
+    assert start.choices and not any(c.is_open for c in start.choices)
+    play = session.play(start=start, seed=11, k=1, max_new_tokens=16)
+    try:
+        assert play.wait_prefetch(timeout=600)
+        story = len(gen.engine.story)
+        before = gen.stats["prefill_tokens"]
+        play.move("Mara lights the lamp by hand")
+        assert story > 300  # the story so far was in the cells when the reader moved
+        assert gen.stats["prefill_tokens"] - before == 0, "the story was evaluated again"
+    finally:
+        play.close()

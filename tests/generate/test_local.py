@@ -433,14 +433,15 @@ def test_blocked_words_are_never_written_unless_the_prompt_uses_them(tiny_model_
 
 def test_nucleus_keeps_what_transformers_top_p_keeps() -> None:
     """Top-p without a full sort: the kept set matches transformers' TopPLogitsWarper, on peaked
-    rows (the nucleus within the top 256) and on flat ones (the full sort)."""
+    rows (the nucleus within the top 256), flatter ones (within the top 4,096) and flat ones (the
+    full sort)."""
     import torch
     from transformers import TopPLogitsWarper
 
     from workbench.generate.decode import nucleus
 
     torch.manual_seed(0)
-    for spread in (8.0, 3.0, 0.01):
+    for spread in (8.0, 3.0, 1.0, 0.01):
         scores = torch.randn(4, 5000) * spread
         scores[1, :7] = float("-inf")  # blocked tokens stay blocked
         want = TopPLogitsWarper(0.9)(None, scores.clone()) == float("-inf")

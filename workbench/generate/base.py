@@ -161,6 +161,11 @@ class TextGenerator(Protocol):
     True
     >>> [r.take_index for r in Echo().generate(TextRequest("", "Go on.", n=2, take_offset=1))]
     [1, 2]
+
+    Optional members: ``supports_grammar`` (true when JSON schemas and the screenplay grammar are
+    enforced token by token) and ``keeps_prefix_cache`` (true when the keys and values of a
+    prompt's start stay in this process, so a one-token request with the story so far makes the
+    next take start fast; the player sends one while the reader reads).
     """
 
     spec: str

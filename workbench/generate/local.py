@@ -319,6 +319,9 @@ class LocalTextGenerator:
         self._keep_arg: str | None = None
 
     supports_grammar = True  # JSON schemas and screenplay grammars are enforced token by token
+    # the keys and values of a prompt's start stay in this process: a one-token request with the
+    # story so far warms them (the player does it while the reader reads)
+    keeps_prefix_cache = True
 
     # --- protocol ---
     @property

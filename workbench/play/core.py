@@ -316,7 +316,7 @@ class Play:
         from ..generate.base import TextRequest
 
         gen = self.writer.generator
-        if gen.fingerprint.get("backend") != "local":
+        if not getattr(gen, "keeps_prefix_cache", False):
             return  # a server has its own prefix caching (or none): never send it a throwaway request
         history = self.project.path(scene, self._branch if self._created else self._from)
         cap = config.cap_new_tokens(self.max_new_tokens)
