@@ -5,7 +5,8 @@ scenes have no takes: one take of up to 120 new tokens is written (and chosen) f
 up-to-3-frame storyboard per scene and the cast's portraits. Run 2 repeats the same command with
 nothing changed. Goals: run1/run2 >= 10, run 2 <= 8 s, kernel peak RSS <= 1.5 GB, equal content.
 
-Run: python bench/report.py [--keep DIR]   (ends with one JSON line of figures)
+Run: python bench/report.py [--keep DIR]   (ends with one JSON line of figures);
+``BENCH_REPORT_MODEL=llamacpp:default`` writes the takes on the llama.cpp engine.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ NEW_SCENES = [
     ("The Harbour at Dawn", "Go down to the harbour at dawn", ["Mara Quell", "Ines Quell"]),
 ]
 TOKENS = 120
+MODEL = os.environ.get("BENCH_REPORT_MODEL", "default")
 GOALS = {"ratio": 10.0, "run2_s": 8.0, "peak_rss_mb": 1536.0}
 
 
@@ -51,7 +53,7 @@ def build(path: Path) -> None:
 
 def timed_run(story: Path, out: Path) -> tuple[float, dict]:
     started = time.perf_counter()
-    run_report(story, out, branch=BRANCH, seed=0, max_new_tokens=TOKENS, progress=False)
+    run_report(story, out, branch=BRANCH, seed=0, model=MODEL, max_new_tokens=TOKENS, progress=False)
     return time.perf_counter() - started, read_record(out.with_suffix(".ipynb"))
 
 
@@ -75,6 +77,7 @@ def main() -> None:
         peak = max(r1["peak_rss_mb"], r2["peak_rss_mb"])
         figures = {
             "bench": "report",
+            "model": MODEL,
             "cpu_count": os.cpu_count(),
             "run1_s": round(run1, 2),
             "run2_s": round(run2, 2),

@@ -298,30 +298,31 @@ class _Penalties:
         return scores
 
 
-def nucleus(scores: Any, top_p: float, k: int = 256) -> Any:
+def nucleus(scores: Any, top_p: float, floor: float = 1e-5) -> Any:
     """Top-p filtering: each row keeps its most likely tokens up to ``top_p`` of the mass (at least one).
 
     The same rule as transformers' ``TopPLogitsWarper`` (a token stays while the mass of the tokens
-    above it is below ``top_p``), without sorting the whole vocabulary every step: the nucleus is
-    looked for among the ``k`` most likely tokens, then among 16 times as many (a flat
-    distribution at a high temperature), and the full sort is done only for a row whose top
-    tokens still hold less than ``top_p`` (a partial selection costs a fraction of the sort).
+    above it is below ``top_p``), without sorting the whole vocabulary every step: only the tokens
+    more likely than ``floor`` are sorted. When they hold ``top_p`` of the mass, every token of the
+    nucleus is among them (a token below the floor has all of them above it); otherwise the
+    whole vocabulary is sorted.
     """
     import torch
 
     probs = scores.softmax(dim=-1)
-    size = scores.shape[-1]
-    for kk in dict.fromkeys((min(k, size), min(k * 16, size))):
-        top, index = probs.topk(kk, dim=-1)
-        if not bool((top.sum(dim=-1) < top_p).any()):
-            break
-    else:
+    above = probs > floor
+    held = probs.masked_fill(~above, 0.0).sum(dim=-1)
+    if not bool((held >= top_p + 1e-6).all()):
         from transformers import TopPLogitsWarper
 
         return TopPLogitsWarper(top_p)(None, scores)
-    keep_sorted = (top.cumsum(dim=-1) - top) < top_p
-    keep_sorted[:, 0] = True
-    keep = torch.zeros_like(probs, dtype=torch.bool).scatter(1, index, keep_sorted)
+    keep = torch.zeros_like(above)
+    for b in range(probs.shape[0]):
+        index = above[b].nonzero().squeeze(1)
+        top, order = probs[b, index].sort(descending=True)
+        kept = (top.cumsum(dim=0) - top) < top_p
+        kept[0] = True
+        keep[b, index[order[kept]]] = True
     return scores.masked_fill(~keep, float("-inf"))
 
 
