@@ -1,7 +1,9 @@
 """The custom front-ends: the clickable branch map and the takes carousel (with its in-place editor).
 
 Each is a ``pn.custom.JSComponent`` whose ES module sits beside this file and imports
-nothing, so both work offline in JupyterLab and under ``workbench serve``.
+nothing, so both work offline in JupyterLab and under ``workbench serve``. Beside them, the
+Panel controls the views use (``Select``, ``RadioButtonGroup``, ``Checkbox``, ``Tabs``), made
+to act on a click at once.
 """
 
 from __future__ import annotations
