@@ -262,6 +262,18 @@ def test_suggested_choices_are_cleaned_or_dropped(raw: str, clean: str | None) -
     assert clean_choice(raw) == clean
 
 
+def test_a_suggestion_in_letters_the_story_does_not_use_is_dropped() -> None:
+    """What the default model offered once on the sample: a choice in another language."""
+    from workbench.generate.writer import clean_choice
+
+    english = "Mara keeps the lighthouse on Skerry Point. Ines Quell keeps the ledger."
+    assert clean_choice("Mara Light og halweilningen þat talet fer leke efterst eller klä", english) is None
+    assert clean_choice("Ines zips the ledger into her coat", english) == "Ines zips the ledger into her coat"
+    french = "Mara garde le phare. Élise répond à la lettre."
+    assert clean_choice("Élise répond à Mara", french) == "Élise répond à Mara"
+    assert clean_choice("Élise répond à Mara", english) is None
+
+
 def test_unusable_suggestions_fall_back_to_plain_moves(tiny_session) -> None:
     play = tiny_session.play(start="The Light Returns", pregenerate=False)
     assert play._fallback_choices(play.scene) == [

@@ -87,8 +87,17 @@ def clean_action(text: Any) -> str:
     return text
 
 
-def clean_choice(raw: str) -> str | None:
-    """A suggested choice as a short plain action, or None when it is not one (markup, numbering, junk)."""
+def clean_choice(raw: str, story: str | None = None) -> str | None:
+    """A suggested choice as a short plain action, or None when it is not one (markup, numbering, junk).
+
+    ``story``: text of the story it is offered in. A choice with a letter that is neither plain
+    ASCII nor anywhere in it (another alphabet, another language's letters) is dropped.
+
+    >>> clean_choice("2. Mara lights the lamp.")
+    'Mara lights the lamp'
+    >>> clean_choice("Mara light og talet fer leke efterst eller klä", story="Mara keeps the light.") is None
+    True
+    """
     text = re.sub(r"[{}\[\]<>|#*_`\\]", " ", raw)
     text = re.sub(r"^\s*(?:\d+\s*[.):-]|[-•])\s*", "", text)
     text = " ".join(text.split()).strip(" .,:;\"'")
@@ -103,6 +112,10 @@ def clean_choice(raw: str) -> str | None:
         or len(text) > 120
     ):
         return None
+    if story is not None:
+        known = {ch.casefold() for ch in story if ch.isalpha()}
+        if any(ch.isalpha() and not ch.isascii() and ch.casefold() not in known for ch in text):
+            return None
     return text[0].upper() + text[1:]
 
 
@@ -781,9 +794,11 @@ class Writer:
             max_new_tokens=CHOICE_TOKENS * k,
             stop=stop,
         )
+        # the story's own letters: a suggestion in another alphabet or language is dropped
+        story = " ".join([text, self.project.title or "", self.project.logline or "", *cast])
         out: list[str] = []
         for raw in value["choices"]:
-            c = clean_choice(choice_label(raw, cast))
+            c = clean_choice(choice_label(raw, cast), story)
             if c and c.casefold() not in {o.casefold() for o in out}:
                 out.append(c)
         return out
