@@ -7,8 +7,8 @@ Default model, CPU, 32 new tokens per take everywhere, three takes:
 - F / F': the workbench on its llama.cpp engine (``llamacpp:default``), cold and warm;
 - C / C': llama.cpp's own Python API (``llama_cpp.Llama``, its prompt cache), three takes in
   sequence as a KoboldCpp user gets them, cold and warm.
-F' and C' take turns for three warm rounds (each arm's best round is its figure), so the
-machine's drift during the run does not decide ``vs_llamacpp``.
+Every warm figure (B', F', C') is the median of three rounds with new seeds, and F' and C' take
+turns, so the machine's drift during the run does not decide ``vs_llamacpp``.
 Prints one JSON line: ratio (A over the workbench's fastest cold), ratio_warm (A over its fastest
 warm), vs_llamacpp (C' over the workbench's fastest warm), each engine's figures, time to first
 token at 500, 2,000 and 4,000 story tokens, cold load (converted safetensors vs GGUF), decode tok/s.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -103,11 +104,14 @@ def main() -> None:
     t = time.perf_counter()
     gen.generate(request)
     cold = time.perf_counter() - t
-    # B': another seed on the same prefix
-    request.seed = 2
-    t = time.perf_counter()
-    warm_results = gen.generate(request)
-    warm = time.perf_counter() - t
+    # B': another seed on the same prefix, ROUNDS times (a new seed each); the median round
+    b_rounds = []
+    for r in range(ROUNDS):
+        request.seed = 2 + r
+        t = time.perf_counter()
+        warm_results = gen.generate(request)
+        b_rounds.append(time.perf_counter() - t)
+    warm = statistics.median(b_rounds)
     long_request = dataclasses.replace(request, n=1, seed=5, max_new_tokens=LONG)
     t = time.perf_counter()
     gen.generate(long_request)  # one take of 200 tokens, story cached (a play move, one more take)
@@ -141,6 +145,7 @@ def main() -> None:
         "plain_loop_s": round(plain, 3),
         "cold_s": round(cold, 3),
         "warm_s": round(warm, 3),
+        "warm_rounds_s": [round(x, 3) for x in b_rounds],
         "one_take_200_s": round(one_long, 3),
         "ratio": round(plain / best_cold, 2),
         "ratio_warm": round(plain / best_warm, 2),
@@ -212,13 +217,13 @@ def llama_arms(tokenizer, request, rendered: str, story: str) -> dict:
     f_cold, _ = ours(1)
     c_cold = three(1)
     # warm rounds, F' and C' taking turns (a new seed each round), so a machine that slows down
-    # or speeds up during the run weighs on both alike; each arm's best round is its figure
+    # or speeds up during the run weighs on both alike; each arm's median round is its figure
     f_rounds, c_rounds = [], []
     for r in range(ROUNDS):
         seconds, f_results = ours(2 + r)
         f_rounds.append(seconds)
         c_rounds.append(three(2 + r))
-    f_warm, c_warm = min(f_rounds), min(c_rounds)
+    f_warm, c_warm = statistics.median(f_rounds), statistics.median(c_rounds)
     t = time.perf_counter()
     gen.generate(dataclasses.replace(request, n=1, seed=5, max_new_tokens=LONG))
     f_long = time.perf_counter() - t

@@ -24,6 +24,19 @@ def test_branch_map_has_every_scene_and_choice(sample):
     assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")
 
 
+def test_the_selected_scene_is_outlined_by_its_class(sample):
+    """One box carries ``wb-selected``, and the map's own style outlines it (the served map moves
+    the class on a click instead of asking for a new map)."""
+    ledger = sample.scene("The Sister's Ledger")
+    root = ET.fromstring(branch_map_svg(sample, "main", selected=ledger.id))
+    marked = root.findall(f".//{SVG}g[@class='wb-scene wb-selected']")
+    assert [g.get("data-scene-id") for g in marked] == [ledger.id]
+    assert ".wb-selected > rect" in "".join(t.text or "" for t in root.iter(f"{SVG}style"))
+    assert not ET.fromstring(branch_map_svg(sample, "main")).findall(
+        f".//{SVG}g[@class='wb-scene wb-selected']"
+    )
+
+
 def test_layout_puts_merges_after_both_parents(sample):
     from workbench.render import layout
 

@@ -337,7 +337,8 @@ def branch_map_svg(
     view: str = "branch",
     hide: Collection[str] = (),
 ) -> str:
-    """The story graph as SVG. ``branch`` is highlighted (``compare`` too, in a second colour);
+    """The story graph as SVG. ``branch`` is highlighted (``compare`` too, in a second colour),
+    ``selected`` (a scene id) outlined (class ``wb-selected``);
     ``view="stuck"`` shows where a reader gets stuck and fades the rest; the scenes in ``hide``
     (e.g. a reader's play-throughs, folded away) are left out with the choices into them."""
     snap = project.snapshot(text=False, extra=False)
@@ -372,6 +373,8 @@ def branch_map_svg(
         f'aria-label="Branch map of {esc(project.title)}" '
         'font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif">',
         f"<defs>{defs}</defs>",
+        # the selected box: a class, so a page can move the selection without a new map
+        "<style>.wb-selected > rect { stroke: #111827; stroke-width: 3px; }</style>",
     ]
     if lay.divider is not None:
         out.append(
@@ -460,14 +463,13 @@ def branch_map_svg(
         x, y = lay.pos[s.id]
         hot = s.id in on_branch
         alt = s.id in on_compare
-        sel = s.id == selected
         stuck = s.id in lay.stuck
         fill = "#fff7ed" if hot and not stuck_view else ("#eff6ff" if alt and not stuck_view else "#ffffff")
         stroke = (
-            "#111827" if sel else COLOURS["stuck"] if stuck and stuck_view else
+            COLOURS["stuck"] if stuck and stuck_view else
             COLOURS["branch"] if hot and not stuck_view else COLOURS["compare"] if alt and not stuck_view else "#9ca3af"
         )  # fmt: skip
-        sw = 3 if sel else (2 if hot or alt or (stuck and stuck_view) else 1.2)
+        sw = 2 if hot or alt or (stuck and stuck_view) else 1.2
         dash = "" if s.takes else ' stroke-dasharray="5 3"'
         lines = _title_lines(s.title)
         tl = "".join(
@@ -495,7 +497,8 @@ def branch_map_svg(
             why.append("no text yet")
         faded = ' opacity="0.35"' if stuck_view and not stuck else ""
         out.append(
-            f'<g class="wb-scene" data-scene-id="{esc(s.id)}" style="cursor:pointer"{faded}>'
+            f'<g class="wb-scene{" wb-selected" if s.id == selected else ""}" data-scene-id="{esc(s.id)}" '
+            f'style="cursor:pointer"{faded}>'
             f"<title>{esc(s.title)}{' (' + '; '.join(why) + ')' if why else ''}</title>"
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="{sw}"{dash}/>'

@@ -54,16 +54,11 @@ export function render({ model, el }) {
     box.scrollLeft = x * scale - px;
     box.scrollTop = y * scale - py;
   };
-  // the selected box is marked here, not in the SVG: a click that only selects redraws nothing
+  // the selected box is marked here (the SVG's own .wb-selected style), not sent in the SVG:
+  // a click that only selects redraws nothing
   const mark = () => {
     box.querySelectorAll("g.wb-scene, g.wb-open").forEach((g) => {
-      const on = idOf(g) === model.selected;
-      g.classList.toggle("wb-selected", on);
-      const rect = g.querySelector("rect");
-      if (rect) {
-        rect.style.stroke = on ? "#111827" : "";
-        rect.style.strokeWidth = on ? "3" : "";
-      }
+      g.classList.toggle("wb-selected", idOf(g) === model.selected);
     });
   };
   const draw = () => {
